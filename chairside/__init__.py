@@ -1,0 +1,1 @@
+"""The Chairside service: the recorder, the command line and the demo launcher."""

@@ -1,0 +1,3 @@
+from chairside.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""``python -m chairside``: a thin layer that turns Chairside errors into one-line messages.
+
+Every subcommand does its work through the library; any ChairsideError is printed as
+``chairside: error: ...`` on stderr with exit status 1 (argparse usage errors exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from chairside import launch
+from chairside.recorder import Recorder
+from devices.registry import protocols
+from simulators.fleet import Fleet, FleetSpec
+from simulators.scenarios import SCENARIOS
+from vitals.chairs import dump_chairs, load_chairs
+from vitals.errors import ChairsideError
+from vitals.store import DEFAULT_DB
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        return args.run(args)
+    except ChairsideError as exc:
+        print(f"chairside: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m chairside",
+        description="Chairside: vital-sign monitoring for ketamine-therapy chairs.",
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    _simulate_parser(commands)
+    _record_parser(commands)
+    _dashboard_parser(commands)
+    _demo_parser(commands)
+    return parser
+
+
+def _simulate_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "simulate",
+        help="start simulated monitors and write the chair config that reaches them",
+        description="Start N simulated monitors speaking a real protocol on virtual serial "
+        "ports, write the chair config for `record`, and run until stopped (Ctrl-C).",
+    )
+    _fleet_options(p)
+    p.add_argument("--config", type=Path, required=True, help="chair config to write (TOML)")
+    p.add_argument("--truth", type=Path, help="append every sent reading to this CSV")
+    p.set_defaults(run=run_simulate)
+
+
+def _fleet_options(p: argparse.ArgumentParser, chairs: int = 4, scenario: str = "typical") -> None:
+    p.add_argument(
+        "--chairs", type=int, default=chairs, help=f"number of chairs (default {chairs})"
+    )
+    p.add_argument(
+        "--scenario",
+        default=scenario,
+        help=f"scenario, or a comma list cycled over the chairs; known: {', '.join(SCENARIOS)}",
+    )
+    p.add_argument("--speed", type=float, default=1.0, help="simulated time factor, 1-600")
+    p.add_argument("--seed", type=int, default=1, help="patient seed (same seed, same patients)")
+    p.add_argument(
+        "--protocol", default="ge-s5", help=f"wire protocol; known: {', '.join(protocols())}"
+    )
+    p.add_argument(
+        "--transport",
+        choices=("pty", "socket"),
+        default="pty" if os.name == "posix" else "socket",
+        help="pseudo-terminals (POSIX) or socket:// ports on 127.0.0.1",
+    )
+    p.add_argument("--interval", type=int, default=5, help="seconds between monitor records")
+    p.add_argument("--nibp-every", type=float, default=300, help="NIBP cycle in seconds")
+    p.add_argument("--run-dir", type=Path, default=Path("data/run"), help="where pty links live")
+
+
+def _record_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "record",
+        help="acquire from every configured chair into the store",
+        description="Acquire from every chair in the config and store every reading durably; "
+        "stops cleanly on SIGINT/SIGTERM.",
+    )
+    p.add_argument("--config", type=Path, required=True, help="chair config (TOML)")
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.set_defaults(run=run_record)
+
+
+def _dashboard_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "dashboard",
+        help="serve the live dashboard",
+        description="Serve the Streamlit dashboard; binds to 127.0.0.1 unless --address is given.",
+    )
+    _dashboard_options(p)
+    p.set_defaults(run=run_dashboard)
+
+
+def _dashboard_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.add_argument("--port", type=int, default=8501, help="HTTP port (default 8501)")
+    p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+
+
+def _demo_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "demo",
+        help="simulated chairs + recorder + dashboard, stopped together with Ctrl-C",
+        description="Start simulated chairs, the recorder and the dashboard as three processes.",
+    )
+    _fleet_options(p, chairs=4, scenario="typical,hypertensive,desaturation,disconnect")
+    _dashboard_options(p)
+    p.set_defaults(run=run_demo, speed=10.0)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    spec = FleetSpec(
+        chairs=args.chairs,
+        scenarios=[s.strip() for s in args.scenario.split(",") if s.strip()],
+        speed=args.speed,
+        seed=args.seed,
+        protocol=args.protocol,
+        transport=args.transport,
+        run_dir=args.run_dir,
+        truth=args.truth,
+        interval_s=args.interval,
+        nibp_interval_s=args.nibp_every,
+    )
+    fleet = Fleet(spec)
+    try:
+        launch.write_atomically(args.config, dump_chairs(fleet.chairs))
+        print(f"simulating {len(fleet.chairs)} chairs; chair config in {args.config}", flush=True)
+        _wait_for_signal()
+    finally:
+        fleet.stop()
+    return 0
+
+
+def run_record(args: argparse.Namespace) -> int:
+    Recorder(load_chairs(args.config), args.db).run()
+    return 0
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    return launch.serve_dashboard(args.db, args.port, args.address)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    return launch.demo(args)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()

@@ -1,0 +1,125 @@
+"""Starting processes: the dashboard server, and the demo's three cooperating processes.
+
+The dashboard always runs as its own process (Streamlit owns its event loop), so restarting
+or closing it never touches acquisition. The demo forwards Ctrl-C to every child and waits
+for each to stop cleanly before it exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from vitals.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+STOP_GRACE_S = 10.0
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers never see half a file: write beside it, then rename over it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def dashboard_command(db: Path, port: int, address: str) -> list[str]:
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"--port must be 1-65535, got {port}")
+    spec = importlib.util.find_spec("dashboard.app")
+    if spec is None or spec.origin is None:
+        raise ConfigError("the dashboard package is missing from this installation")
+    return [
+        sys.executable, "-m", "streamlit", "run", spec.origin,
+        "--server.address", address, "--server.port", str(port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+
+
+def dashboard_env(db: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["CHAIRSIDE_DB"] = str(Path(db).resolve())
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    return env
+
+
+def serve_dashboard(db: Path, port: int, address: str) -> int:
+    command = dashboard_command(db, port, address)
+    print(f"dashboard on http://{address}:{port} reading {db}", flush=True)
+    child = subprocess.Popen(command, env=dashboard_env(db), cwd=ROOT)
+    return _supervise([child])
+
+
+def demo(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    config = run_dir / "demo-chairs.toml"
+    config.unlink(missing_ok=True)
+    me = [sys.executable, "-m", "chairside"]
+    fleet = [
+        "--chairs", str(args.chairs), "--scenario", args.scenario, "--speed", str(args.speed),
+        "--seed", str(args.seed), "--protocol", args.protocol, "--transport", args.transport,
+        "--interval", str(args.interval), "--nibp-every", str(args.nibp_every),
+        "--run-dir", str(run_dir),
+    ]  # fmt: skip
+    children = [subprocess.Popen([*me, "simulate", *fleet, "--config", str(config)], cwd=ROOT)]
+    if not _wait_for_file(config, children[0]):
+        return _supervise(children)
+    children.append(
+        subprocess.Popen([*me, "record", "--config", str(config), "--db", str(args.db)], cwd=ROOT)
+    )
+    children.append(
+        subprocess.Popen(
+            dashboard_command(args.db, args.port, args.address),
+            env=dashboard_env(args.db),
+            cwd=ROOT,
+        )
+    )
+    print(
+        f"\nChairside demo: open http://{args.address}:{args.port}  (Ctrl-C stops all)\n",
+        flush=True,
+    )
+    return _supervise(children)
+
+
+def _wait_for_file(path: Path, child: subprocess.Popen, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.poll() is None:
+        if path.exists():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _supervise(children: list[subprocess.Popen]) -> int:
+    """Wait until any child ends or we are told to stop; then stop every child politely."""
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, request_stop)
+    while not stopping and all(c.poll() is None for c in children):
+        time.sleep(0.2)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    failed = [c.returncode for c in children if c.returncode not in (0, -signal.SIGINT, 130)]
+    return 1 if failed and not stopping else 0

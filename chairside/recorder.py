@@ -1,0 +1,55 @@
+"""The recorder process: one worker per chair, one store writer, a heartbeat, a clean stop.
+
+It runs on its own, whether or not any browser is open: the dashboard only reads what the
+recorder has committed, and learns from the heartbeat whether the recorder is alive.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from chairside.worker import ChairWorker
+from devices.registry import adapter_class
+from vitals.chairs import Chair
+from vitals.reading import utc_now
+from vitals.store import StoreWriter
+from vitals.times import to_us
+
+HEARTBEAT_S = 1.0
+log = logging.getLogger("chairside.recorder")
+
+
+class Recorder:
+    def __init__(self, chairs: Sequence[Chair], db: Path) -> None:
+        for chair in chairs:  # fail on a bad config before touching any port
+            adapter_class(chair.protocol)(dict(chair.options))
+        self.chairs = list(chairs)
+        self.stop_event = threading.Event()
+        self.writer = StoreWriter(db)
+        self.writer.write_chairs(self.chairs)
+        self.workers = [ChairWorker(c, self.writer, self.stop_event) for c in self.chairs]
+
+    def run(self, install_signals: bool = True) -> None:
+        """Acquire until SIGINT/SIGTERM (or ``stop()``), then close ports and the store."""
+        if install_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: self.stop_event.set())
+        started = to_us(utc_now())
+        self.writer.beat(started, started)
+        for worker in self.workers:
+            worker.start()
+        log.info("recording %d chairs into %s", len(self.workers), self.writer.path)
+        while not self.stop_event.wait(HEARTBEAT_S):
+            self.writer.beat(started, to_us(utc_now()))
+        for worker in self.workers:
+            worker.join(timeout=5)
+        self.writer.beat(started, to_us(utc_now()), stopped=True)
+        self.writer.close()
+        log.info("recorder stopped cleanly")
+
+    def stop(self) -> None:
+        self.stop_event.set()

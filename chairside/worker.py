@@ -1,0 +1,141 @@
+"""One worker per chair: keep the monitor's port open, decode, stamp, store, report the link.
+
+The worker never gives up: a missing port, a pulled cable or a silent monitor become device
+states with reasons and counters, and the worker reconnects with back-off until stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+import serial
+
+from devices.base import DeviceAdapter
+from devices.ports import open_port
+from devices.registry import new_adapter
+from vitals.chairs import Chair
+from vitals.device_state import DeviceState, LinkState
+from vitals.errors import ChairsideError, PortUnavailable
+from vitals.plausibility import assess
+from vitals.reading import Reading, utc_now
+from vitals.store import StoreWriter
+from vitals.times import to_us
+
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 10.0
+STATE_EVERY_S = 2.0  # counters are rewritten at most this often; state changes at once
+
+
+class ChairWorker:
+    def __init__(
+        self,
+        chair: Chair,
+        writer: StoreWriter,
+        stop: threading.Event,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.chair, self.writer, self._stop, self.clock = chair, writer, stop, clock
+        self.adapter: DeviceAdapter = new_adapter(chair.protocol, chair.options)
+        self.adapter.prime(writer.latest_nibp(chair.id))
+        self.state = DeviceState(chair.id, LinkState.CONNECTING, clock())
+        self.readings_stored = 0
+        self._state_written_at = 0.0
+        self._frame_error = ""
+        self._thread = threading.Thread(target=self.run, name=f"chair-{chair.id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def run(self) -> None:
+        backoff = BACKOFF_FIRST_S
+        self._publish(force=True)
+        while not self._stop.is_set():
+            try:
+                port = open_port(self.chair.port, self.adapter.serial)
+            except PortUnavailable as exc:
+                self._set(LinkState.DISCONNECTED, str(exc))
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                continue
+            backoff = BACKOFF_FIRST_S
+            try:
+                self._serve(port)
+            finally:
+                port.close()
+            if not self._stop.is_set():
+                self.state = replace(self.state, reconnects=self.state.reconnects + 1)
+        self._set(LinkState.STOPPED, "recorder stopped")
+
+    def _serve(self, port: serial.SerialBase) -> None:
+        """Read until the port fails, stays silent too long, or the recorder stops."""
+        self._set(LinkState.CONNECTED, "")
+        silence_limit = self.chair.no_data_after_s
+        try:
+            port.write(self.adapter.on_connect())
+            last_data = last_nudge = time.monotonic()
+            while not self._stop.is_set():
+                chunk = port.read(port.in_waiting or 1)
+                now = time.monotonic()
+                if chunk:
+                    last_data = now
+                    self._ingest(self.adapter.feed(chunk))
+                    continue
+                silent = now - last_data
+                if silent >= 2 * silence_limit:
+                    self._set(LinkState.NO_DATA, f"no data for {silent:.0f} s; reopening the port")
+                    return
+                if silent >= silence_limit and now - last_nudge >= silence_limit:
+                    self._set(LinkState.NO_DATA, f"no data for {silent:.0f} s; request repeated")
+                    port.write(self.adapter.on_silence())
+                    last_nudge = now
+                self._publish()
+        except (serial.SerialException, OSError) as exc:
+            self._set(LinkState.DISCONNECTED, f"port {self.chair.port} failed: {exc}")
+
+    def _ingest(self, readings: list[Reading]) -> None:
+        if self.state.state is not LinkState.CONNECTED:
+            self._set(LinkState.CONNECTED, "")
+        if readings:
+            now = self.clock()
+            stamped = [r.stamped(self.chair.id, now, self.chair.protocol) for r in assess(readings)]
+            try:
+                self.writer.write_readings(stamped)
+            except ChairsideError as exc:
+                self.state = replace(self.state, last_error=str(exc))
+                self._publish(force=True)
+                return
+            self.readings_stored += len(stamped)
+            self.state = replace(self.state, last_data=now)
+        self._publish()
+
+    def _set(self, state: LinkState, message: str) -> None:
+        if state is not self.state.state:
+            self.state = replace(self.state, state=state, since=self.clock(), last_error=message)
+            self._publish(force=True)
+        elif message and message != self.state.last_error:
+            self.state = replace(self.state, last_error=message)
+            self._publish(force=True)
+
+    def _publish(self, force: bool = False) -> None:
+        counts = self.adapter.counts
+        changes: dict[str, object] = {
+            "frames_ok": counts.frames_ok,
+            "frames_bad": counts.frames_bad,
+        }
+        if counts.last_error != self._frame_error:
+            self._frame_error = counts.last_error
+            changes["last_error"] = counts.last_error
+        self.state = replace(self.state, **changes)
+        if force or time.monotonic() - self._state_written_at >= STATE_EVERY_S:
+            self._state_written_at = time.monotonic()
+            # A failed state write is retried by the next publish; readings matter more.
+            with contextlib.suppress(ChairsideError):
+                self.writer.write_device_state(self.state, to_us(self.clock()))

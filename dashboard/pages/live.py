@@ -1,0 +1,72 @@
+"""Live page: every chair's latest values with their ages and a trend, refreshed each second."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.figures import trend_figure
+from dashboard.source import open_store
+from dashboard.tiles import link_banner, recorder_banner, shown_nibp, shown_value
+from vitals.errors import ChairsideError
+from vitals.store import queries
+
+TREND_WINDOW = timedelta(minutes=30)
+COLUMNS = 2
+
+
+def live_page() -> None:
+    st.title("Chairs — live")
+    st.caption("Monitoring aid only — not a certified medical device. Check the bedside monitor.")
+    live_view()
+
+
+@st.fragment(run_every=timedelta(seconds=1))
+def live_view() -> None:
+    try:
+        conn = open_store()
+    except ChairsideError as exc:
+        st.error(str(exc))
+        return
+    try:
+        now = pd.Timestamp.now(tz="UTC")
+        banner = recorder_banner(queries.heartbeat(conn), now)
+        if banner:
+            st.error(banner, icon="⛔")
+        chairs = queries.chairs(conn)
+        if chairs.empty:
+            st.info("No chairs configured yet.")
+            return
+        latest = queries.latest_readings(conn)
+        states = queries.device_states(conn).set_index("chair")
+        columns = st.columns(COLUMNS)
+        for i, chair in enumerate(chairs.itertuples()):
+            with columns[i % COLUMNS].container(border=True):
+                state = states.loc[chair.chair] if chair.chair in states.index else None
+                recent = queries.readings_between(
+                    conn, chair.chair, (now - TREND_WINDOW).to_pydatetime()
+                )
+                chair_tile(chair, latest[latest.chair == chair.chair], state, recent, now)
+    finally:
+        conn.close()
+
+
+def chair_tile(chair, latest: pd.DataFrame, state, recent: pd.DataFrame, now: pd.Timestamp) -> None:
+    st.subheader(chair.name)
+    banner = link_banner(state)
+    if banner:
+        st.warning(banner, icon="🔌")
+    cells = st.columns(3)
+    for cell, label, shown in (
+        (cells[0], "HR (bpm)", shown_value(latest, "hr", now)),
+        (cells[1], "SpO₂ (%)", shown_value(latest, "spo2", now)),
+        (cells[2], "NIBP S/D (MAP) mmHg", shown_nibp(latest, now)),
+    ):
+        cell.metric(label, f"{shown.text} (old)" if shown.stale else shown.text)
+        cell.caption(f":grey[{shown.age} — not current]" if shown.stale else shown.age)
+    if recent.empty:
+        st.caption("No readings in the last 30 minutes.")
+    else:
+        st.plotly_chart(trend_figure(recent), key=f"trend-{chair.chair}", width="stretch")

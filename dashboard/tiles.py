@@ -1,0 +1,74 @@
+"""What a chair tile says: values with their ages, staleness and the link banner.
+
+Plain functions over query results, so the wording is tested without Streamlit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+# Beyond these ages a value is greyed: continuous values arrive every few seconds, NIBP on a
+# cuff cycle of up to 15 minutes in ketamine protocols.
+STALE_AFTER_S = {"hr": 30, "pulse": 30, "spo2": 30, "sbp": 20 * 60, "dbp": 20 * 60, "map": 20 * 60}
+RECORDER_STALE_S = 5
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One value as displayed: text, its age in words, and whether it is old or invalid."""
+
+    text: str
+    age: str
+    stale: bool
+
+
+def format_age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min ago"
+
+
+def shown_value(latest: pd.DataFrame, param: str, now: pd.Timestamp) -> Shown:
+    row = latest[latest.param == param]
+    if row.empty:
+        return Shown("—", "never received", True)
+    r = row.iloc[0]
+    age_s = (now - r.time).total_seconds()
+    text = "—" if pd.isna(r.value) or r.quality != "ok" else f"{r.value:.0f}"
+    if r.quality != "ok":
+        text += f" ({r.quality})"
+    return Shown(text, format_age(age_s), age_s > STALE_AFTER_S[param])
+
+
+def shown_nibp(latest: pd.DataFrame, now: pd.Timestamp) -> Shown:
+    sbp, dbp, mean = (shown_value(latest, p, now) for p in ("sbp", "dbp", "map"))
+    if sbp.age == "never received":
+        return sbp
+    return Shown(f"{sbp.text}/{dbp.text} ({mean.text})", sbp.age, sbp.stale)
+
+
+def recorder_banner(beat: dict | None, now: pd.Timestamp) -> str | None:
+    """Why the numbers may not be live, or None when the recorder is beating."""
+    if beat is None:
+        return "No recorder has ever written to this database: start `python -m chairside record`."
+    if beat["stopped"] is not None:
+        ago = format_age((now - beat["stopped"]).total_seconds())
+        return f"Recorder stopped {ago}: values are not live."
+    silent = (now - beat["beat"]).total_seconds()
+    if silent > RECORDER_STALE_S:
+        return f"Recorder not running: last heartbeat {format_age(silent)}. Values are not live."
+    return None
+
+
+def link_banner(state: pd.Series | None) -> str | None:
+    if state is None:
+        return "No device state yet."
+    if state.state in ("connected", "stopped"):
+        return None
+    detail = f": {state.last_error}" if state.last_error else ""
+    return f"Monitor {state.state} since {state.since:%H:%M:%S} UTC{detail}"

@@ -1,0 +1,68 @@
+"""What every device adapter provides, so the recorder can drive any protocol the same way."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from vitals.reading import Reading
+
+
+@dataclass(frozen=True)
+class SerialSettings:
+    """Line settings a monitor's port needs; ignored by network URLs such as ``socket://``."""
+
+    baudrate: int
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: float = 1
+    rtscts: bool = False
+
+    def describe(self) -> str:
+        flow = ", RTS/CTS" if self.rtscts else ""
+        return f"{self.baudrate} {self.bytesize}{self.parity}{self.stopbits:g}{flow}"
+
+
+@dataclass
+class AdapterCounts:
+    """Frame counters shown in the device state; errors are counted, never raised."""
+
+    frames_ok: int = 0
+    frames_bad: int = 0
+    last_error: str = ""
+
+
+class DeviceAdapter(abc.ABC):
+    """Client side of one wire protocol for one connection to one monitor.
+
+    ``feed`` accepts chunks of any size and never raises on bad input: corrupt frames are
+    counted in ``counts`` with a message naming what was wrong.
+    """
+
+    protocol: ClassVar[str]
+    serial: ClassVar[SerialSettings]
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self.counts = AdapterCounts()
+
+    @abc.abstractmethod
+    def on_connect(self) -> bytes:
+        """Bytes to send right after the port opens (a data request, an association, ...)."""
+
+    @abc.abstractmethod
+    def feed(self, chunk: bytes) -> list[Reading]:
+        """Decode what arrived; returns the readings of every frame completed by ``chunk``."""
+
+    def on_silence(self) -> bytes:
+        """Bytes to send when the monitor has been quiet too long; by default repeat the request."""
+        return self.on_connect()
+
+    def prime(self, last_values: Mapping[str, float | None]) -> None:
+        """Learn the last stored values, for protocols that repeat a measurement in every frame."""
+        return None  # most protocols send each measurement once and need nothing
+
+    def bad_frame(self, message: str) -> None:
+        self.counts.frames_bad += 1
+        self.counts.last_error = message

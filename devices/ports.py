@@ -1,0 +1,27 @@
+"""Opening a monitor's port from a pyserial URL: a device path, COM3, socket://, rfc2217://, loop://."""
+
+from __future__ import annotations
+
+import serial
+
+from devices.base import SerialSettings
+from vitals.errors import PortUnavailable
+
+PARITIES = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
+
+
+def open_port(url: str, settings: SerialSettings, timeout: float = 0.1) -> serial.SerialBase:
+    """Open ``url`` with the protocol's line settings; PortUnavailable names the URL and cause."""
+    try:
+        return serial.serial_for_url(
+            url,
+            baudrate=settings.baudrate,
+            bytesize=settings.bytesize,
+            parity=PARITIES[settings.parity],
+            stopbits=settings.stopbits,
+            rtscts=settings.rtscts,
+            timeout=timeout,
+            write_timeout=1.0,
+        )
+    except (serial.SerialException, OSError, ValueError) as exc:
+        raise PortUnavailable(f"cannot open port {url!r}: {exc}") from None

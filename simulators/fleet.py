@@ -1,0 +1,91 @@
+"""Start N simulated monitors and describe them as a chair configuration for the recorder."""
+
+from __future__ import annotations
+
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devices.registry import new_monitor
+from simulators.links import Link, PtyLink, TcpLink
+from simulators.monitor import SimulatedMonitor
+from simulators.physiology import PatientModel
+from simulators.scenarios import scenario
+from simulators.truth import TruthLog
+from vitals.chairs import Chair
+from vitals.errors import ConfigError
+
+
+@dataclass
+class FleetSpec:
+    chairs: int
+    scenarios: list[str]  # cycled over the chairs
+    speed: float = 1.0
+    seed: int = 1
+    protocol: str = "ge-s5"
+    transport: str = "pty" if os.name == "posix" else "socket"
+    run_dir: Path = Path("data/run")
+    truth: Path | None = None
+    interval_s: int = 5
+    nibp_interval_s: float = 300
+    options: dict = field(default_factory=dict)
+
+    def check(self) -> None:
+        if not 1 <= self.chairs <= 64:
+            raise ConfigError(f"--chairs must be 1-64, got {self.chairs}")
+        if not 1 <= self.speed <= 600:
+            raise ConfigError(f"--speed must be 1-600, got {self.speed}")
+        if self.transport not in ("pty", "socket"):
+            raise ConfigError(f"--transport must be pty or socket, got {self.transport!r}")
+        if self.transport == "pty" and os.name != "posix":
+            raise ConfigError("pseudo-terminals need POSIX; use --transport socket")
+        for name in self.scenarios:
+            scenario(name)
+        new_monitor(self.protocol)
+
+
+class Fleet:
+    """The running monitors; ``chairs`` is what ``record --config`` needs to reach them."""
+
+    def __init__(self, spec: FleetSpec) -> None:
+        spec.check()
+        self.spec = spec
+        self.truth = TruthLog(spec.truth) if spec.truth else None
+        self.monitors: list[SimulatedMonitor] = []
+        self.chairs: list[Chair] = []
+        for index in range(spec.chairs):
+            self._add(index)
+
+    def _add(self, index: int) -> None:
+        spec = self.spec
+        chair_id = f"chair-{index + 1}"
+        name = spec.scenarios[index % len(spec.scenarios)]
+        seed = zlib.crc32(f"{spec.seed}:{chair_id}".encode())
+        model = PatientModel(scenario(name), seed, spec.nibp_interval_s)
+        link: Link = (
+            PtyLink(spec.run_dir / f"{chair_id}.tty") if spec.transport == "pty" else TcpLink()
+        )
+        monitor = SimulatedMonitor(
+            chair_id, model, new_monitor(spec.protocol), link, spec.speed, self.truth
+        )
+        monitor.start()
+        self.monitors.append(monitor)
+        # Silence is judged in wall-clock seconds: three frame intervals at this speed.
+        no_data_after = max(1.0, round(3 * spec.interval_s / spec.speed, 2))
+        self.chairs.append(
+            Chair(
+                chair_id,
+                f"Chair {index + 1} ({name})",
+                link.url,
+                spec.protocol,
+                {"interval_s": spec.interval_s} | spec.options,
+                no_data_after,
+            )
+        )
+
+    def stop(self) -> None:
+        for monitor in self.monitors:
+            monitor.stop()
+        if self.truth:
+            self.truth.close()

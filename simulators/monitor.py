@@ -1,0 +1,97 @@
+"""A simulated bedside monitor: a patient model, a protocol encoder and a virtual line.
+
+It behaves like the real device towards the recorder: silent until a client requests data,
+then a frame every requested interval of *simulated* time, which runs ``speed`` times faster
+than the wall clock. Scenario outages make the line go silent or the port vanish.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+from devices.ge_s5 import GeS5Monitor
+from simulators.links import Link
+from simulators.physiology import PatientModel
+from simulators.truth import TruthLog
+from vitals.reading import NIBP_PARAMS, Param
+
+
+class SimulatedMonitor:
+    """Runs in its own thread until ``stop()``."""
+
+    def __init__(
+        self,
+        chair: str,
+        model: PatientModel,
+        encoder: GeS5Monitor,
+        link: Link,
+        speed: float = 1.0,
+        truth: TruthLog | None = None,
+    ) -> None:
+        if not 0 < speed <= 1000:
+            raise ValueError(f"speed must be in (0, 1000], got {speed}")
+        self.chair, self.model, self.encoder, self.link = chair, model, encoder, link
+        self.speed, self.truth = speed, truth
+        self.frames_sent = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"sim-{chair}", daemon=True)
+        self._vanished = False
+        self._last_nibp: tuple = ()
+
+    def start(self) -> None:
+        self.link.open()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.link.close()
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        epoch = time.time()
+        next_frame_at = 0.0
+        while not self._stop.is_set():
+            sim_now = (time.monotonic() - started) * self.speed
+            while self.model.t < int(sim_now):
+                self.model.step()
+            self._follow_outage()
+            wait = (next_frame_at - sim_now) / self.speed if self.encoder.interval_s else 0.2
+            incoming = self.link.read(timeout=min(0.2, max(0.0, wait)))
+            if incoming and self.encoder.feed(incoming):
+                next_frame_at = sim_now  # a (new) request: answer at once
+            if self.encoder.interval_s and sim_now >= next_frame_at and not self._link_down():
+                self._send(int(epoch + sim_now))
+                next_frame_at += self.encoder.interval_s
+                next_frame_at = max(next_frame_at, sim_now - self.encoder.interval_s)
+
+    def _link_down(self) -> bool:
+        return self.model.in_outage()[0]
+
+    def _follow_outage(self) -> None:
+        down, vanish = self.model.in_outage()
+        if down and vanish and not self._vanished:
+            self.link.close()
+            self.encoder.interval_s = None  # the device forgets the request, as after a reboot
+            self._vanished = True
+        elif not down and self._vanished:
+            self.link.open()
+            self._vanished = False
+
+    def _send(self, time_s: int) -> None:
+        values = self.model.display()
+        frame, decoded = self.encoder.encode(time_s, values)
+        if not self.link.write(frame):
+            return
+        self.frames_sent += 1
+        if self.truth is not None:
+            self.truth.sent(self.chair, self._new_readings(decoded), datetime.now(UTC))
+
+    def _new_readings(self, decoded: dict[Param, float | None]) -> dict[Param, float | None]:
+        """The frame's readings, with an NIBP result only the first time it is sent."""
+        nibp = tuple(decoded[p] for p in NIBP_PARAMS)
+        fresh = nibp != self._last_nibp
+        self._last_nibp = nibp
+        return {p: v for p, v in decoded.items() if p not in NIBP_PARAMS or fresh}

@@ -1,0 +1,31 @@
+"""What the recorder knows about the link to each chair's monitor.
+
+The dashboard shows this instead of guessing from data age, so a nurse can tell "patient
+stable" from "cable unplugged".
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class LinkState(enum.StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    NO_DATA = "no data"
+    DISCONNECTED = "disconnected"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    chair: str
+    state: LinkState
+    since: datetime
+    frames_ok: int = 0
+    frames_bad: int = 0
+    reconnects: int = 0
+    last_error: str = ""
+    last_data: datetime | None = None

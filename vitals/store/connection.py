@@ -1,0 +1,41 @@
+"""Opening the database: one read-write connection for the writer, read-only ones for readers."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from vitals.errors import StoreError
+
+DEFAULT_DB = Path("data/chairside.db")
+
+
+def connect_writer(path: Path) -> sqlite3.Connection:
+    """The write connection: WAL so readers never block acquisition, FULL sync for durability.
+
+    ``synchronous=FULL`` makes every commit survive a power cut, not just a process crash;
+    the writer commits in groups, so the cost is one fsync per group, not per reading.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"cannot open database {path} for writing: {exc}") from None
+    return conn
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A reader that can never write, so the dashboard cannot corrupt what the recorder stores."""
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"database {path} does not exist yet: start the recorder first")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        conn.execute("PRAGMA query_only=ON")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open database {path} for reading: {exc}") from None
+    return conn

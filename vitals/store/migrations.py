@@ -1,0 +1,117 @@
+"""Schema migrations: named functions applied in order, each in one transaction with its record.
+
+A database is at the version of the last row in ``migrations``; a migration that fails leaves
+no trace, so a half-migrated file cannot exist. Never edit a migration that has shipped: add
+a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from vitals.errors import StoreError
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one: ``executescript`` would commit the open transaction first."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise StoreError(f"incomplete SQL statement in migration: {statement.strip()[:60]}")
+
+
+def m001_readings_and_devices(conn: sqlite3.Connection) -> None:
+    _run_script(
+        conn,
+        """
+        CREATE TABLE chairs (
+            chair TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            port TEXT NOT NULL,
+            protocol TEXT NOT NULL
+        );
+        CREATE TABLE readings (
+            id INTEGER PRIMARY KEY,
+            chair TEXT NOT NULL,
+            t_us INTEGER NOT NULL,
+            device_us INTEGER,
+            param TEXT NOT NULL CHECK (param IN ('hr','pulse','sbp','dbp','map','spo2')),
+            value REAL,
+            unit TEXT NOT NULL,
+            quality TEXT NOT NULL CHECK (quality IN ('ok','artifact','invalid')),
+            source TEXT NOT NULL DEFAULT ''
+        );
+        -- "a chair's time window" and, walked backwards, "latest per chair and parameter"
+        CREATE INDEX readings_chair_param_time ON readings (chair, param, t_us);
+        CREATE INDEX readings_chair_time ON readings (chair, t_us);
+        CREATE TABLE device_state (
+            chair TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            since_us INTEGER NOT NULL,
+            frames_ok INTEGER NOT NULL DEFAULT 0,
+            frames_bad INTEGER NOT NULL DEFAULT 0,
+            reconnects INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            last_data_us INTEGER,
+            updated_us INTEGER NOT NULL
+        );
+        CREATE TABLE heartbeat (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            pid INTEGER NOT NULL,
+            started_us INTEGER NOT NULL,
+            beat_us INTEGER NOT NULL,
+            stopped_us INTEGER
+        );
+        -- Stable, documented view for outside tools (sqlite3, pandas, datasette).
+        CREATE VIEW readings_v AS
+            SELECT chair,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', t_us / 1000000.0, 'unixepoch') AS time_utc,
+                   param, value, unit, quality
+            FROM readings;
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_readings_and_devices]
+
+
+def applied(conn: sqlite3.Connection) -> list[str]:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_utc TEXT NOT NULL)"
+    )
+    return [row[0] for row in conn.execute("SELECT name FROM migrations ORDER BY rowid")]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply what is missing; refuse a database written by a newer Chairside."""
+    done = applied(conn)
+    known = [m.__name__ for m in MIGRATIONS]
+    unknown = [name for name in done if name not in known]
+    if unknown:
+        raise StoreError(f"database has migrations this Chairside does not know: {unknown}")
+    newly = []
+    for migration in MIGRATIONS:
+        if migration.__name__ in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            migration(conn)
+            conn.execute(
+                "INSERT INTO migrations (name, applied_utc) VALUES (?, ?)",
+                (migration.__name__, datetime.now(UTC).isoformat()),
+            )
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        newly.append(migration.__name__)
+    return newly

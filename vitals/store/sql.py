@@ -1,0 +1,74 @@
+"""SQL statements and row shapes shared by the writer and the queries."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from vitals.device_state import DeviceState
+from vitals.reading import NIBP_PARAMS, Reading
+from vitals.times import to_us
+
+INSERT_READING = (
+    "INSERT INTO readings (chair, t_us, device_us, param, value, unit, quality, source)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+UPSERT_DEVICE_STATE = """
+    INSERT INTO device_state
+        (chair, state, since_us, frames_ok, frames_bad, reconnects, last_error, last_data_us,
+         updated_us)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (chair) DO UPDATE SET
+        state = excluded.state, since_us = excluded.since_us, frames_ok = excluded.frames_ok,
+        frames_bad = excluded.frames_bad, reconnects = excluded.reconnects,
+        last_error = excluded.last_error, last_data_us = excluded.last_data_us,
+        updated_us = excluded.updated_us
+"""
+
+UPSERT_CHAIR = """
+    INSERT INTO chairs (chair, name, position, port, protocol) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (chair) DO UPDATE SET name = excluded.name, position = excluded.position,
+        port = excluded.port, protocol = excluded.protocol
+"""
+
+UPSERT_HEARTBEAT = """
+    INSERT INTO heartbeat (id, pid, started_us, beat_us, stopped_us) VALUES (1, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, started_us = excluded.started_us,
+        beat_us = excluded.beat_us, stopped_us = excluded.stopped_us
+"""
+
+
+def reading_row(r: Reading) -> tuple:
+    if r.time is None or not r.chair:
+        raise ValueError(f"reading {r!r} has no recorder time or chair; stamp it first")
+    device_us = to_us(r.device_time) if r.device_time else None
+    return (
+        r.chair,
+        to_us(r.time),
+        device_us,
+        r.param.value,
+        r.value,
+        r.unit,
+        r.quality.value,
+        r.source,
+    )
+
+
+def device_state_row(s: DeviceState, now_us: int) -> tuple:
+    last_data = to_us(s.last_data) if s.last_data else None
+    return (
+        s.chair, s.state.value, to_us(s.since), s.frames_ok, s.frames_bad, s.reconnects,
+        s.last_error, last_data, now_us,
+    )  # fmt: skip
+
+
+def latest_nibp(conn: sqlite3.Connection, chair: str) -> dict[str, float | None]:
+    latest = {}
+    for param in NIBP_PARAMS:
+        row = conn.execute(
+            "SELECT value FROM readings WHERE chair = ? AND param = ? ORDER BY t_us DESC LIMIT 1",
+            (chair, param.value),
+        ).fetchone()
+        if row is not None:
+            latest[param.value] = row[0]
+    return latest

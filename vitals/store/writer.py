@@ -1,0 +1,126 @@
+"""The single writer: one thread owns the only write connection and commits in groups.
+
+Callers hand it a unit of work and block until that work is committed (``synchronous=FULL``),
+so a reading is durable before ``write`` returns: a recorder crash loses at most what was in
+flight. Work queued while a commit runs is committed together in the next group, which keeps
+32 chairs at one fsync per group instead of one per reading.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vitals.chairs import Chair
+from vitals.device_state import DeviceState
+from vitals.errors import StoreError
+from vitals.reading import Reading
+from vitals.store import sql
+from vitals.store.connection import connect_writer
+from vitals.store.migrations import migrate
+
+Work = Callable[[sqlite3.Connection], None]
+
+
+@dataclass
+class _Ticket:
+    work: Work
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class StoreWriter:
+    """Owns the write connection; thread-safe ``write_*`` methods block until committed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._conn = connect_writer(self.path)
+        migrate(self._conn)
+        self._queue: queue.SimpleQueue[_Ticket | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self._closed = False
+        self._thread.start()
+
+    def write_readings(self, readings: Sequence[Reading]) -> None:
+        rows = [sql.reading_row(r) for r in readings]
+        self._submit(lambda conn: conn.executemany(sql.INSERT_READING, rows))
+
+    def write_device_state(self, state: DeviceState, now_us: int) -> None:
+        row = sql.device_state_row(state, now_us)
+        self._submit(lambda conn: conn.execute(sql.UPSERT_DEVICE_STATE, row))
+
+    def write_chairs(self, chairs: Sequence[Chair]) -> None:
+        rows = [(c.id, c.name, i, c.port, c.protocol) for i, c in enumerate(chairs)]
+        self._submit(lambda conn: conn.executemany(sql.UPSERT_CHAIR, rows))
+
+    def beat(self, started_us: int, now_us: int, stopped: bool = False) -> None:
+        row = (os.getpid(), started_us, now_us, now_us if stopped else None)
+        self._submit(lambda conn: conn.execute(sql.UPSERT_HEARTBEAT, row))
+
+    def latest_nibp(self, chair: str) -> dict[str, float | None]:
+        """The chair's last stored NIBP measurement, so a restart does not store it twice."""
+        result: dict[str, float | None] = {}
+        self._submit(lambda conn: result.update(sql.latest_nibp(conn, chair)))
+        return result
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join()
+        self._conn.close()
+
+    def _submit(self, work: Work) -> None:
+        if self._closed:
+            raise StoreError(f"store writer for {self.path} is closed")
+        ticket = _Ticket(work)
+        self._queue.put(ticket)
+        ticket.done.wait()
+        if ticket.error is not None:
+            raise StoreError(f"write to {self.path} failed: {ticket.error}") from ticket.error
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            while True:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._commit(group)
+                    return
+                group.append(more)
+            self._commit(group)
+
+    def _commit(self, group: list[_Ticket]) -> None:
+        """One transaction for the group; a failing piece of work is rolled back alone."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            for ticket in group:
+                self._conn.execute("SAVEPOINT work")
+                try:
+                    ticket.work(self._conn)
+                    self._conn.execute("RELEASE work")
+                except sqlite3.Error as exc:
+                    self._conn.execute("ROLLBACK TO work")
+                    self._conn.execute("RELEASE work")
+                    ticket.error = exc
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            for ticket in group:
+                ticket.error = ticket.error or exc
+        finally:
+            for ticket in group:
+                ticket.done.set()
