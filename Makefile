@@ -28,8 +28,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
-	$(PY) bench/latency.py
-	$(PY) bench/ingest.py
+	$(PY) -m bench.latency
+	$(PY) -m bench.ingest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
+
 import serial
 
 from devices.base import SerialSettings
@@ -12,6 +15,10 @@ PARITIES = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY
 
 def open_port(url: str, settings: SerialSettings, timeout: float = 0.1) -> serial.SerialBase:
     """Open ``url`` with the protocol's line settings; PortUnavailable names the URL and cause."""
+    if is_pseudo_terminal(url):
+        # A pty carries bytes, not line signals: Linux refuses parity on it (EINVAL on the
+        # second open), so simulated monitors are opened without parity.
+        settings = replace(settings, parity="N")
     try:
         return serial.serial_for_url(
             url,
@@ -25,3 +32,7 @@ def open_port(url: str, settings: SerialSettings, timeout: float = 0.1) -> seria
         )
     except (serial.SerialException, OSError, ValueError) as exc:
         raise PortUnavailable(f"cannot open port {url!r}: {exc}") from None
+
+
+def is_pseudo_terminal(url: str) -> bool:
+    return os.path.realpath(url).startswith("/dev/pts/")

@@ -33,6 +33,6 @@ def new_adapter(protocol: str, options: Mapping[str, Any] | None = None) -> Devi
 def new_monitor(protocol: str) -> GeS5Monitor:
     if protocol not in MONITORS:
         raise UnknownProtocol(
-            f"no simulated monitor for protocol {protocol!r}; known: {', '.join(sorted(MONITORS))}"
+            f"unknown protocol {protocol!r} for the simulator; known: {', '.join(sorted(MONITORS))}"
         )
     return MONITORS[protocol]()

@@ -13,6 +13,7 @@ import contextlib
 import os
 import select
 import socket
+import time
 from pathlib import Path
 
 
@@ -28,7 +29,8 @@ class Link(abc.ABC):
     def open(self) -> None: ...
 
     @abc.abstractmethod
-    def close(self) -> None: ...
+    def close(self, drain: bool = False) -> None:
+        """Take the line down; ``drain`` first lets the client read what was already sent."""
 
     @abc.abstractmethod
     def read(self, timeout: float) -> bytes:
@@ -62,14 +64,29 @@ class PtyLink(Link):
         tmp.symlink_to(os.ttyname(self._slave))
         tmp.replace(self.symlink)
 
-    def close(self) -> None:
+    def close(self, drain: bool = False) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.symlink.unlink()
+        if drain:
+            self._drain()
         for fd in (self._master, self._slave):
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._master = self._slave = None
+
+    def _drain(self, timeout: float = 2.0) -> None:
+        """Wait until the client has read the line's queue: closing a pty discards it."""
+        import fcntl
+        import struct
+        import termios
+
+        deadline = time.monotonic() + timeout
+        while self._slave is not None and time.monotonic() < deadline:
+            waiting = fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0")
+            if struct.unpack("i", waiting)[0] == 0:
+                return
+            time.sleep(0.01)
 
     def read(self, timeout: float) -> bytes:
         if self._master is None:
@@ -119,7 +136,10 @@ class TcpLink(Link):
         self.port = server.getsockname()[1]  # keep the port across vanish and return
         self._server = server
 
-    def close(self) -> None:
+    def close(self, drain: bool = False) -> None:
+        if drain and self._client is not None:
+            with contextlib.suppress(OSError):
+                self._client.shutdown(socket.SHUT_WR)  # a FIN after the data, not a reset
         for sock in (self._client, self._server):
             if sock is not None:
                 sock.close()

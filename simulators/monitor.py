@@ -38,6 +38,8 @@ class SimulatedMonitor:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"sim-{chair}", daemon=True)
         self._vanished = False
+        self._unplugged = False
+        self._muted = False
         self._last_nibp: tuple = ()
 
     def start(self) -> None:
@@ -47,7 +49,19 @@ class SimulatedMonitor:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        self.link.close()
+        self.link.close(drain=True)
+
+    def unplug(self, vanish: bool = True) -> None:
+        """Pull the cable until ``replug()``: the port vanishes, or (``vanish=False``) stays
+        open but silent, the two outages of the disconnect scenario."""
+        if vanish:
+            self._unplugged = True
+        else:
+            self._muted = True
+
+    def replug(self) -> None:
+        self._unplugged = self._muted = False
+        self._muted = False
 
     def _run(self) -> None:
         started = time.monotonic()
@@ -60,18 +74,25 @@ class SimulatedMonitor:
             self._follow_outage()
             wait = (next_frame_at - sim_now) / self.speed if self.encoder.interval_s else 0.2
             incoming = self.link.read(timeout=min(0.2, max(0.0, wait)))
-            if incoming and self.encoder.feed(incoming):
-                next_frame_at = sim_now  # a (new) request: answer at once
+            streaming = self.encoder.interval_s
+            if incoming and self.encoder.feed(incoming) and not streaming:
+                next_frame_at = sim_now  # a first request is answered at once; a repeat
+                # keeps the cadence, so no two records carry the same device time
             if self.encoder.interval_s and sim_now >= next_frame_at and not self._link_down():
-                self._send(int(epoch + sim_now))
-                next_frame_at += self.encoder.interval_s
-                next_frame_at = max(next_frame_at, sim_now - self.encoder.interval_s)
+                # Stamp the record with its scheduled time, so a simulator that fell behind
+                # catches up with distinct records instead of two of the same second.
+                self._send(int(epoch + next_frame_at))
+                next_frame_at = max(
+                    next_frame_at + self.encoder.interval_s, sim_now - self.encoder.interval_s
+                )
 
     def _link_down(self) -> bool:
-        return self.model.in_outage()[0]
+        return self._unplugged or self._muted or self.model.in_outage()[0]
 
     def _follow_outage(self) -> None:
         down, vanish = self.model.in_outage()
+        if self._unplugged:
+            down = vanish = True
         if down and vanish and not self._vanished:
             self.link.close()
             self.encoder.interval_s = None  # the device forgets the request, as after a reboot

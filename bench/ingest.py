@@ -1,0 +1,90 @@
+"""Recorder throughput and CPU: 32 chairs in real time, then the same chairs at 60x.
+
+The simulator and the recorder run as separate processes, as in production. The recorder's
+CPU time is read from /proc (user + system) over the measured window; "lost" compares the
+simulator's truth log with the store after the simulator has stopped and the line drained.
+
+    python -m bench.ingest [--chairs 32] [--seconds 60] [--fast-seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def stored(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as conn:
+            return conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def run(chairs: int, speed: float, seconds: float, interval: int, tmp: Path) -> None:
+    config, truth, db = (
+        tmp / f"chairs-{speed}.toml",
+        tmp / f"truth-{speed}.csv",
+        tmp / f"c-{speed}.db",
+    )
+    me = [sys.executable, "-m", "chairside"]
+    quiet = {"cwd": ROOT, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    sim = subprocess.Popen(
+        [*me, "simulate", "--chairs", str(chairs), "--speed", str(speed),
+         "--interval", str(interval), "--config", str(config), "--truth", str(truth),
+         "--run-dir", str(tmp / "run")],
+        **quiet,
+    )  # fmt: skip
+    while not config.exists():
+        time.sleep(0.1)
+    rec = subprocess.Popen([*me, "record", "--config", str(config), "--db", str(db)], **quiet)
+    time.sleep(3)  # connections made, requests answered
+    cpu0, rows0, t0 = cpu_seconds(rec.pid), stored(db), time.monotonic()
+    time.sleep(seconds)
+    cpu1, rows1, t1 = cpu_seconds(rec.pid), stored(db), time.monotonic()
+    sim.send_signal(signal.SIGINT)
+    sim.wait()
+    time.sleep(2)
+    rec.send_signal(signal.SIGINT)
+    rec.wait()
+    with truth.open() as f:
+        sent = sum(1 for _ in csv.DictReader(f))
+    kept = stored(db)
+    elapsed = t1 - t0
+    print(
+        f"{chairs} chairs at {speed:g}x (a record every {interval} s of monitor time): "
+        f"{(rows1 - rows0) / elapsed:.0f} readings/s, recorder CPU "
+        f"{100 * (cpu1 - cpu0) / elapsed:.1f} % of one core over {elapsed:.0f} s; "
+        f"sent {sent}, stored {kept}, lost {sent - kept}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chairs", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--fast-seconds", type=float, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run(args.chairs, 1, args.seconds, 1, Path(tmp))
+        run(args.chairs, 60, args.fast_seconds, 1, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Tile wording and figure building, without Streamlit."""
+
+import pandas as pd
+import pytest
+
+from dashboard.figures import trend_figure
+from dashboard.tiles import (
+    Shown,
+    format_age,
+    link_banner,
+    recorder_banner,
+    shown_nibp,
+    shown_value,
+)
+
+NOW = pd.Timestamp("2026-03-01 10:00:00", tz="UTC")
+
+
+def latest(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"param": p, "value": v, "quality": q, "time": NOW - pd.Timedelta(seconds=s)}
+            for p, v, q, s in rows
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0 s ago"),
+        (59, "59 s ago"),
+        (60, "1 min ago"),
+        (3599, "59 min ago"),
+        (3600, "1 h 0 min ago"),
+    ],
+)
+def test_format_age(seconds: int, text: str) -> None:
+    assert format_age(seconds) == text
+
+
+def test_values_carry_their_age_and_staleness() -> None:
+    frame = latest([("hr", 72.0, "ok", 4), ("spo2", 97.0, "ok", 31), ("sbp", 150.0, "ok", 60),
+                    ("dbp", 90.0, "ok", 60), ("map", 110.0, "ok", 60)])  # fmt: skip
+    assert shown_value(frame, "hr", NOW) == Shown("72", "4 s ago", False)
+    assert shown_value(frame, "spo2", NOW).stale  # 31 s > 30 s for a continuous value
+    assert shown_nibp(frame, NOW).text == "150/90 (110)"
+    assert shown_value(frame, "pulse", NOW).age == "never received"
+
+
+def test_invalid_values_are_never_shown_as_numbers() -> None:
+    frame = latest([("hr", 0.0, "invalid", 1)])
+    assert shown_value(frame, "hr", NOW).text == "— (invalid)"
+
+
+def test_recorder_banner() -> None:
+    alive = {"beat": NOW - pd.Timedelta(seconds=2), "stopped": None}
+    dead = {"beat": NOW - pd.Timedelta(seconds=90), "stopped": None}
+    stopped = {"beat": NOW, "stopped": NOW - pd.Timedelta(minutes=3)}
+    assert recorder_banner(alive, NOW) is None
+    assert "Recorder not running: last heartbeat 1 min ago" in recorder_banner(dead, NOW)
+    assert "Recorder stopped 3 min ago" in recorder_banner(stopped, NOW)
+    assert "No recorder" in recorder_banner(None, NOW)
+
+
+def test_link_banner() -> None:
+    state = pd.Series({"state": "no data", "since": NOW, "last_error": "no data for 20 s"})
+    assert link_banner(state) == "Monitor no data since 10:00:00 UTC: no data for 20 s"
+    assert link_banner(pd.Series({"state": "connected", "since": NOW, "last_error": ""})) is None
+
+
+def test_trend_figure_draws_only_valid_readings() -> None:
+    frame = pd.DataFrame(
+        {
+            "time": [NOW] * 4,
+            "param": ["sbp", "dbp", "hr", "hr"],
+            "value": [150.0, 90.0, 72.0, 0.0],
+            "quality": ["ok", "ok", "ok", "invalid"],
+        }
+    )
+    fig = trend_figure(frame)
+    by_name = {t.name: list(t.y) for t in fig.data}
+    assert by_name["HR"] == [72.0]
+    assert by_name["SBP"] == [150.0] and by_name["MAP"] == []
+    assert fig.layout.uirevision == "keep"

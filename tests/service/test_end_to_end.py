@@ -1,0 +1,114 @@
+"""Whole processes, as in production: `simulate` on real ptys -> `record` -> the store."""
+
+import csv
+import signal
+import sqlite3
+import subprocess
+import time
+from collections import Counter
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, chairside_command, child_env, query, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def processes():
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str) -> subprocess.Popen:
+        child = subprocess.Popen(
+            chairside_command(*args), cwd=ROOT, env=child_env(),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        started.append(child)
+        return child
+
+    yield start
+    for child in started:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def stop(child: subprocess.Popen) -> str:
+    child.send_signal(signal.SIGINT)
+    output, _ = child.communicate(timeout=20)
+    assert child.returncode == 0, output
+    return output
+
+
+def simulate(start, tmp: Path, *extra: str) -> tuple[Path, subprocess.Popen]:
+    config = tmp / "chairs.toml"
+    simulator = start(
+        "simulate", "--chairs", "2", "--scenario", "typical,hypertensive", "--speed", "60",
+        "--seed", "11", "--config", str(config), "--run-dir", str(tmp / "run"), *extra,
+    )  # fmt: skip
+    wait_for(config.exists, what="the simulator's chair config")
+    return config, simulator
+
+
+def stored(db: Path) -> int:
+    """Rows committed so far; 0 while the recorder has not yet created the schema."""
+    try:
+        return query(db, "SELECT count(*) FROM readings")[0][0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_every_sent_reading_is_stored_exactly_once(processes, tmp_path: Path) -> None:
+    truth, db = tmp_path / "truth.csv", tmp_path / "c.db"
+    config, simulator = simulate(processes, tmp_path, "--truth", str(truth))
+    recorder = processes("record", "--config", str(config), "--db", str(db))
+    wait_for(lambda: stored(db) > 150, timeout=30, what="readings in the store")
+    # Stop the monitors first, let the recorder drain the line, then stop the recorder.
+    stop(simulator)
+    time.sleep(1.0)
+    stop(recorder)
+    sent = Counter(
+        (r["chair"], r["param"], None if r["value"] == "" else float(r["value"]))
+        for r in csv.DictReader(truth.open())
+    )
+    got = Counter(query(db, "SELECT chair, param, value FROM readings"))
+    assert sum(sent.values()) > 150
+    assert got == sent
+    assert {r[0] for r in query(db, "SELECT param FROM readings_v")} == {
+        "hr",
+        "pulse",
+        "spo2",
+        "sbp",
+        "dbp",
+        "map",
+    }
+
+
+def test_kill_9_loses_nothing_committed_and_duplicates_nothing(processes, tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    config, _ = simulate(processes, tmp_path)
+    recorder = processes("record", "--config", str(config), "--db", str(db))
+    wait_for(lambda: stored(db) > 100, timeout=30, what="readings before the kill")
+    recorder.send_signal(signal.SIGKILL)
+    recorder.wait()
+    committed = query(db, "SELECT id, chair, t_us, param, value FROM readings")
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    recorder = processes("record", "--config", str(config), "--db", str(db))
+    wait_for(lambda: stored(db) > len(committed) + 100, timeout=30, what="readings after restart")
+    stop(recorder)
+    after = query(db, "SELECT id, chair, t_us, param, value FROM readings")
+    assert set(committed) <= set(after)
+    keys = query(
+        db, "SELECT chair, param, device_us FROM readings WHERE param IN ('hr','spo2','pulse')"
+    )
+    assert len(keys) == len(set(keys)), "a continuous reading was stored twice"
+    for chair in ("chair-1", "chair-2"):
+        sbp = [
+            v
+            for (v,) in query(
+                db, "SELECT value FROM readings WHERE chair=? AND param='sbp' ORDER BY id", (chair,)
+            )
+        ]
+        assert all(a != b for a, b in pairwise(sbp)), "an NIBP result was stored twice"

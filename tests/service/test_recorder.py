@@ -1,0 +1,115 @@
+"""The recorder in-process against simulated monitors on real ptys."""
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from chairside.recorder import Recorder
+from tests.conftest import query, wait_for
+from vitals.chairs import Chair
+from vitals.errors import UnknownProtocol
+
+
+@pytest.fixture
+def run_recorder(db_path: Path):
+    started: list[tuple[Recorder, threading.Thread]] = []
+
+    def run(chairs: list[Chair]) -> Recorder:
+        recorder = Recorder(chairs, db_path)
+        thread = threading.Thread(target=recorder.run, kwargs={"install_signals": False})
+        thread.start()
+        started.append((recorder, thread))
+        return recorder
+
+    yield run
+    for recorder, thread in started:
+        recorder.stop()
+        thread.join(timeout=15)
+
+
+def state_of(db: Path, chair: str) -> tuple:
+    rows = query(
+        db, "SELECT state, reconnects, last_error FROM device_state WHERE chair = ?", (chair,)
+    )
+    return rows[0] if rows else (None, 0, "")
+
+
+def count(db: Path) -> int:
+    return query(db, "SELECT count(*) FROM readings")[0][0]
+
+
+def test_unplug_shows_disconnected_then_readings_resume(start_fleet, run_recorder, db_path) -> None:
+    fleet = start_fleet(chairs=1, speed=60)
+    run_recorder(fleet.chairs)
+    wait_for(lambda: count(db_path) > 10, what="first readings")
+    fleet.monitors[0].unplug()
+    wait_for(lambda: state_of(db_path, "chair-1")[0] == "disconnected", what="disconnected state")
+    assert "chair-1.tty" in state_of(db_path, "chair-1")[2]  # the message names the port
+    before = count(db_path)
+    fleet.monitors[0].replug()
+    wait_for(lambda: count(db_path) > before + 10, what="readings after replug")
+    state, reconnects, _ = state_of(db_path, "chair-1")
+    assert state == "connected" and reconnects >= 1
+
+
+def test_missing_port_never_stops_the_other_chairs(start_fleet, run_recorder, db_path) -> None:
+    fleet = start_fleet(chairs=1, speed=60)
+    ghost = Chair("ghost", "Ghost", str(db_path.parent / "no-such-tty"), "ge-s5")
+    run_recorder([*fleet.chairs, ghost])
+    wait_for(lambda: count(db_path) > 10, what="readings from the live chair")
+    state, _, error = state_of(db_path, "ghost")
+    assert state == "disconnected" and "no-such-tty" in error
+
+
+def test_silent_line_becomes_no_data(start_fleet, run_recorder, db_path) -> None:
+    fleet = start_fleet(chairs=1, speed=60)
+    run_recorder(fleet.chairs)
+    wait_for(lambda: count(db_path) > 5, what="first readings")
+    fleet.monitors[0].unplug(vanish=False)  # the port stays, the line goes silent
+    wait_for(lambda: state_of(db_path, "chair-1")[0] == "no data", what="no data state")
+    assert "no data for" in state_of(db_path, "chair-1")[2]
+    before = count(db_path)
+    fleet.monitors[0].replug()
+    wait_for(lambda: count(db_path) > before + 10, what="readings after the line returns")
+    assert state_of(db_path, "chair-1")[0] == "connected"
+
+
+def test_implausible_values_are_stored_invalid_not_dropped(
+    start_fleet, run_recorder, db_path
+) -> None:
+    fleet = start_fleet(chairs=1, speed=60)
+    fleet.monitors[0].model._artifact_left = 10_000  # hold a lead-off artifact: HR 0
+    fleet.monitors[0].model._artifact_kind = "lead-off"
+    run_recorder(fleet.chairs)
+    wait_for(
+        lambda: (
+            query(db_path, "SELECT count(*) FROM readings WHERE param='hr' AND value=0")[0][0] > 3
+        ),
+        what="HR 0 rows",
+    )
+    assert query(db_path, "SELECT DISTINCT quality FROM readings WHERE param='hr' AND value=0") == [
+        ("invalid",)
+    ]
+
+
+def test_unknown_protocol_fails_before_any_port_is_opened(db_path) -> None:
+    with pytest.raises(UnknownProtocol, match="'philips'"):
+        Recorder([Chair("a", "A", "loop://", "philips")], db_path)
+
+
+def test_heartbeat_and_clean_stop(start_fleet, run_recorder, db_path) -> None:
+    fleet = start_fleet(chairs=1, speed=60)
+    recorder = run_recorder(fleet.chairs)
+    wait_for(
+        lambda: query(
+            db_path, "SELECT beat_us - started_us FROM heartbeat WHERE beat_us > started_us"
+        ),
+        what="a heartbeat",
+    )
+    recorder.stop()
+    wait_for(
+        lambda: query(db_path, "SELECT stopped_us FROM heartbeat WHERE stopped_us IS NOT NULL"),
+        what="stopped heartbeat",
+    )
+    assert state_of(db_path, "chair-1")[0] == "stopped"

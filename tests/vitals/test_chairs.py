@@ -1,0 +1,54 @@
+from pathlib import Path
+
+import pytest
+
+from vitals.chairs import Chair, dump_chairs, load_chairs, parse_chairs
+from vitals.errors import ConfigError
+
+
+def test_round_trip_through_toml(tmp_path: Path) -> None:
+    chairs = [
+        Chair("chair-1", "Chair 1", "/dev/ttyUSB0", "ge-s5", {"interval_s": 5}),
+        Chair("bay_2", "Bay 2", "socket://127.0.0.1:4001", "ge-s5", {}, 2.5),
+    ]
+    path = tmp_path / "chairs.toml"
+    path.write_text(dump_chairs(chairs))
+    assert load_chairs(path) == chairs
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({}, "at least one [[chairs]]"),
+        ({"chairs": [{"id": "a", "port": "x"}]}, "'protocol' must be a non-empty string"),
+        ({"chairs": [{"id": "a b", "port": "x", "protocol": "p"}]}, "id 'a b' must be"),
+        ({"chairs": [{"id": "a", "port": "x", "protocol": "p", "speed": 1}]}, "unknown keys"),
+        (
+            {"chairs": [{"id": "a", "port": "x", "protocol": "p", "no_data_after_s": 0}]},
+            "no_data_after_s must be",
+        ),
+        (
+            {"chairs": [{"id": "a", "port": "x", "protocol": "p"}] * 2},
+            "appears twice",
+        ),
+    ],
+)
+def test_bad_config_names_the_problem(document: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        parse_chairs(document)
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_chairs(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[chairs]\nid=")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_chairs(bad)
+
+
+def test_the_committed_example_config_is_valid() -> None:
+    from tests.conftest import ROOT
+
+    chairs = load_chairs(ROOT / "data" / "chairs.example.toml")
+    assert [c.id for c in chairs] == ["chair-1", "chair-2"]

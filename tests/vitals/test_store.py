@@ -1,0 +1,139 @@
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import query
+from vitals.chairs import Chair
+from vitals.device_state import DeviceState, LinkState
+from vitals.errors import StoreError
+from vitals.reading import Param, Quality, Reading
+from vitals.store import StoreWriter, connect_readonly, queries
+from vitals.store.migrations import MIGRATIONS, migrate
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def reading(param: Param, value: float | None, seconds: float, chair: str = "c1", **kw) -> Reading:
+    return Reading(param, value, **kw).stamped(chair, T0 + timedelta(seconds=seconds), "ge-s5")
+
+
+def test_new_database_is_wal_and_fully_migrated(fresh_store: StoreWriter, db_path: Path) -> None:
+    assert query(db_path, "PRAGMA journal_mode") == [("wal",)]
+    names = [row[0] for row in query(db_path, "SELECT name FROM migrations")]
+    assert names == [m.__name__ for m in MIGRATIONS]
+
+
+def test_migrate_is_idempotent_and_refuses_a_newer_schema(db_path: Path) -> None:
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    assert migrate(conn) == [m.__name__ for m in MIGRATIONS]
+    assert migrate(conn) == []
+    conn.execute("INSERT INTO migrations VALUES ('m999_from_the_future', 'x')")
+    with pytest.raises(StoreError, match="m999_from_the_future"):
+        migrate(conn)
+
+
+def test_failed_migration_leaves_no_trace(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def m002_broken(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE half (x)")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("vitals.store.migrations.MIGRATIONS", [*MIGRATIONS, m002_broken])
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    with pytest.raises(RuntimeError):
+        migrate(conn)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "half" not in tables and "readings" in tables
+
+
+def test_readings_view_for_outside_tools(fresh_store: StoreWriter, db_path: Path) -> None:
+    fresh_store.write_readings(
+        [reading(Param.SBP, 184.0, 0.25), reading(Param.HR, None, 1, quality=Quality.INVALID)]
+    )
+    rows = query(db_path, "SELECT * FROM readings_v ORDER BY time_utc")
+    assert rows == [
+        ("c1", "2026-03-01T09:00:00.250Z", "sbp", 184.0, "mmHg", "ok"),
+        ("c1", "2026-03-01T09:00:01.000Z", "hr", None, "bpm", "invalid"),
+    ]
+    columns = [c[1] for c in query(db_path, "PRAGMA table_info(readings_v)")]
+    assert columns == ["chair", "time_utc", "param", "value", "unit", "quality"]
+
+
+def test_store_accepts_exactly_the_vocabulary_params(
+    fresh_store: StoreWriter, db_path: Path
+) -> None:
+    fresh_store.write_readings([reading(p, 1.0, i) for i, p in enumerate(Param)])
+    assert {r[0] for r in query(db_path, "SELECT param FROM readings")} == {p.value for p in Param}
+
+
+def test_latest_and_window_queries(fresh_store: StoreWriter, db_path: Path) -> None:
+    fresh_store.write_chairs(
+        [Chair("c1", "One", "loop://", "ge-s5"), Chair("c2", "Two", "x", "ge-s5")]
+    )
+    fresh_store.write_readings(
+        [reading(Param.HR, float(60 + s), s) for s in range(10)]
+        + [reading(Param.HR, 99.0, 3, chair="c2")]
+    )
+    conn = connect_readonly(db_path)
+    latest = queries.latest_readings(conn)
+    assert latest[["chair", "param", "value"]].values.tolist() == [
+        ["c1", "hr", 69.0],
+        ["c2", "hr", 99.0],
+    ]
+    window = queries.readings_between(
+        conn, "c1", T0 + timedelta(seconds=2), T0 + timedelta(seconds=5)
+    )
+    assert window.value.tolist() == [62.0, 63.0, 64.0]
+    assert str(window.time.dt.tz) == "UTC"
+    assert queries.chairs(conn).chair.tolist() == ["c1", "c2"]
+
+
+def test_device_state_and_heartbeat(fresh_store: StoreWriter, db_path: Path) -> None:
+    state = DeviceState("c1", LinkState.DISCONNECTED, T0, 5, 2, 1, "cable out")
+    fresh_store.write_device_state(state, 123)
+    fresh_store.beat(1, 2_000_000)
+    conn = connect_readonly(db_path)
+    row = queries.device_states(conn).iloc[0]
+    assert (row.state, row.frames_ok, row.frames_bad, row.reconnects, row.last_error) == (
+        "disconnected", 5, 2, 1, "cable out",
+    )  # fmt: skip
+    beat = queries.heartbeat(conn)
+    assert beat["beat"].second == 2 and beat["stopped"] is None
+
+
+def test_a_failing_write_is_reported_and_others_in_the_group_survive(
+    fresh_store: StoreWriter, db_path: Path
+) -> None:
+    with pytest.raises(StoreError, match="CHECK constraint"):
+        fresh_store._submit(
+            lambda conn: conn.execute(
+                "INSERT INTO readings (chair, t_us, param, unit, quality)"
+                " VALUES ('c1', 1, 'hr', 'bpm', 'great')"
+            )
+        )
+    fresh_store.write_readings([reading(Param.HR, 71.0, 1)])
+    assert query(db_path, "SELECT value FROM readings") == [(71.0,)]
+
+
+def test_writes_are_committed_before_write_returns(fresh_store: StoreWriter, db_path: Path) -> None:
+    for i in range(20):
+        fresh_store.write_readings([reading(Param.HR, float(i), i)])
+        # a separate connection sees it at once: it is committed, not merely queued
+        assert query(db_path, "SELECT count(*) FROM readings") == [(i + 1,)]
+
+
+def test_readonly_connection_cannot_write(fresh_store: StoreWriter, db_path: Path) -> None:
+    conn = connect_readonly(db_path)
+    with pytest.raises(sqlite3.OperationalError):
+        conn.execute("DELETE FROM readings")
+
+
+def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not exist yet"):
+        connect_readonly(tmp_path / "none.db")
+
+
+def test_latest_nibp_for_priming(fresh_store: StoreWriter) -> None:
+    fresh_store.write_readings([reading(Param.SBP, 120.0, 0), reading(Param.SBP, 131.0, 5)])
+    assert fresh_store.latest_nibp("c1") == {"sbp": 131.0}
