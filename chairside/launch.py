@@ -41,7 +41,7 @@ def dashboard_command(db: Path, port: int, address: str) -> list[str]:
         sys.executable, "-m", "streamlit", "run", spec.origin,
         "--server.address", address, "--server.port", str(port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
+        "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer",
     ]  # fmt: skip
 
 
