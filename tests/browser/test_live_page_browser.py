@@ -55,7 +55,7 @@ def stack(tmp_path: Path):
                 env=child_env(),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            )
         )
 
     start("simulate", "--chairs", "2", "--scenario", "typical,hypertensive", "--speed", "60",
