@@ -58,15 +58,6 @@ def readings_between(
     return _with_times(frame)
 
 
-def all_readings(conn: sqlite3.Connection) -> pd.DataFrame:
-    frame = pd.read_sql_query(
-        "SELECT chair, t_us, device_us, param, value, unit, quality, source FROM readings"
-        " ORDER BY id",
-        conn,
-    )
-    return _with_times(frame)
-
-
 def device_states(conn: sqlite3.Connection) -> pd.DataFrame:
     frame = pd.read_sql_query(
         "SELECT chair, state, since_us, frames_ok, frames_bad, reconnects, last_error,"
