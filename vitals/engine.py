@@ -69,8 +69,11 @@ class _Run:
 class RuleTracker:
     """State of one clinical rule over one stream."""
 
-    def __init__(self, rule: Rule, baseline: float | None = None) -> None:
+    def __init__(
+        self, rule: Rule, baseline: float | None = None, dose_time: datetime | None = None
+    ) -> None:
         self.rule = rule
+        self.dose_time = dose_time
         self.offset = baseline if rule.relative else 0.0
         self.active = not rule.relative or baseline is not None
         self.runs: dict[Level, _Run] = {}
@@ -86,6 +89,8 @@ class RuleTracker:
         """Judge one reading of this rule's parameter; returns the episode if it changed."""
         if not self.active or reading.quality is not Quality.OK or reading.value is None:
             return None
+        if not self._in_phase(reading.time):
+            return None
         value, time = reading.value, reading.time
         for level, _ in self.rule.tiers:
             if self._beyond(value, self.threshold(level)):
@@ -99,6 +104,12 @@ class RuleTracker:
         if self.episode is None:
             return self._open(max(fired), value, time) if fired else None
         return self._update(max(fired) if fired else None, value, time)
+
+    def _in_phase(self, time: datetime) -> bool:
+        """Pre-dose rules judge readings until the dose is given, post-dose rules after it."""
+        dosed = self.dose_time is not None and time >= self.dose_time
+        phase = self.rule.phase
+        return phase == "any" or (phase == "post-dose") == dosed
 
     def _fired(self, level: Level, time: datetime) -> bool:
         run = self.runs[level]
@@ -203,14 +214,16 @@ class AlertEngine:
     """All trackers of one chair's stream. ``feed`` returns the episodes that changed."""
 
     def __init__(
-        self, rules: RuleSet, baselines: Mapping[Param, float | None] | None = None
+        self,
+        rules: RuleSet,
+        baselines: Mapping[Param, float | None] | None = None,
+        dose_time: datetime | None = None,
     ) -> None:
         baselines = baselines or {}
         self.trackers: dict[Param, list[RuleTracker]] = {}
         for rule in rules.rules:
-            self.trackers.setdefault(rule.param, []).append(
-                RuleTracker(rule, baselines.get(rule.param))
-            )
+            tracker = RuleTracker(rule, baselines.get(rule.param), dose_time)
+            self.trackers.setdefault(rule.param, []).append(tracker)
         self.invalid = {param: InvalidTracker(param) for param in Param}
 
     def inactive_rules(self) -> list[str]:
@@ -234,9 +247,10 @@ def evaluate(
     rules: RuleSet,
     readings: Iterable[Reading],
     baselines: Mapping[Param, float | None] | None = None,
+    dose_time: datetime | None = None,
 ) -> list[Episode]:
     """Every episode a stream raises, in order of start: the review path."""
     latest: dict[tuple, Episode] = {}
-    for episode in AlertEngine(rules, baselines).feed_many(readings):
+    for episode in AlertEngine(rules, baselines, dose_time).feed_many(readings):
         latest[episode.key] = episode
     return sorted(latest.values(), key=lambda e: (e.started, e.rule))

@@ -41,6 +41,9 @@ class Level(enum.IntEnum):
             ) from None
 
 
+PHASES = ("any", "pre-dose", "post-dose")
+
+
 class Direction(enum.StrEnum):
     HIGH = "high"
     LOW = "low"
@@ -64,9 +67,14 @@ class Rule:
     persist_s: float = 0.0
     hysteresis: float = 0.0
     relative: bool = False
+    phase: str = "any"  # "any", "pre-dose" or "post-dose": when the rule judges readings
     source: str = ""
 
     def __post_init__(self) -> None:
+        if self.phase not in PHASES:
+            raise ConfigError(
+                f"rule {self.name!r}: phase must be one of {PHASES}, got {self.phase!r}"
+            )
         if not self.tiers:
             raise ConfigError(f"rule {self.name!r} has no thresholds")
         levels = [level for level, _ in self.tiers]
@@ -120,6 +128,7 @@ class Rule:
                 persist_s=float(data.get("persist_s", 0)),
                 hysteresis=float(data.get("hysteresis", 0)),
                 relative=bool(data.get("relative", False)),
+                phase=str(data.get("phase", "any")),
                 source=str(data.get("source", "")),
             )
         except (KeyError, ValueError, TypeError) as exc:
