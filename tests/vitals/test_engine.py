@@ -124,9 +124,7 @@ def test_relative_to_baseline(value: float, fires: bool) -> None:
     found = episodes(SBP_RISE, [value], baseline=130)
     assert bool(found) is fires
     if fires:
-        assert (
-            found[0].reason == f"SBP {value:g} ≥ baseline 130 + 40 = 170 for 1 reading (warning)"
-        )
+        assert found[0].reason == f"SBP {value:g} ≥ baseline 130 + 40 = 170 for 1 reading (warning)"
         assert found[0].rule_snapshot["baseline"] == 130
 
 
