@@ -16,7 +16,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chairside import launch
+from chairside.cli_session import add_session_parser
 from chairside.recorder import Recorder
+from chairside.simulated_sessions import SimulatedSessions
 from devices.registry import protocols
 from simulators.fleet import Fleet, FleetSpec
 from simulators.scenarios import SCENARIOS
@@ -50,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _record_parser(commands)
     _dashboard_parser(commands)
     _demo_parser(commands)
+    add_session_parser(commands)
     return parser
 
 
@@ -63,7 +66,17 @@ def _simulate_parser(commands: argparse._SubParsersAction) -> None:
     _fleet_options(p)
     p.add_argument("--config", type=Path, required=True, help="chair config to write (TOML)")
     p.add_argument("--truth", type=Path, help="append every sent reading to this CSV")
+    _session_options(p)
     p.set_defaults(run=run_simulate)
+
+
+def _session_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.add_argument(
+        "--no-sessions",
+        action="store_true",
+        help="do not open a session per simulated chair (by default each gets one)",
+    )
 
 
 def _fleet_options(p: argparse.ArgumentParser, chairs: int = 4, scenario: str = "typical") -> None:
@@ -143,13 +156,19 @@ def run_simulate(args: argparse.Namespace) -> int:
         interval_s=args.interval,
         nibp_interval_s=args.nibp_every,
     )
-    fleet = Fleet(spec)
+    sessions = None if args.no_sessions else SimulatedSessions(args.db)
+    fleet = Fleet(spec, on_event=sessions.on_event if sessions else None)
     try:
+        if sessions:
+            sessions.open_all(fleet)
+        fleet.start()
         launch.write_atomically(args.config, dump_chairs(fleet.chairs))
         print(f"simulating {len(fleet.chairs)} chairs; chair config in {args.config}", flush=True)
         _wait_for_signal()
     finally:
         fleet.stop()
+        if sessions:
+            sessions.end_all()
     return 0
 
 

@@ -70,7 +70,8 @@ def demo(args: argparse.Namespace) -> int:
         "--interval", str(args.interval), "--nibp-every", str(args.nibp_every),
         "--run-dir", str(run_dir),
     ]  # fmt: skip
-    children = [subprocess.Popen([*me, "simulate", *fleet, "--config", str(config)], cwd=ROOT)]
+    simulate = [*me, "simulate", *fleet, "--config", str(config), "--db", str(args.db)]
+    children = [subprocess.Popen(simulate, cwd=ROOT)]
     if not _wait_for_file(config, children[0]):
         return _supervise(children)
     children.append(

@@ -15,11 +15,14 @@ from pathlib import Path
 from chairside.worker import ChairWorker
 from devices.registry import adapter_class
 from vitals.chairs import Chair
+from vitals.engine import TECHNICAL, Episode
 from vitals.reading import utc_now
+from vitals.rules import Level
 from vitals.store import StoreWriter
-from vitals.times import to_us
+from vitals.times import from_us, to_us
 
 HEARTBEAT_S = 1.0
+DOWNTIME_S = 5.0  # a heartbeat gap longer than this is recorded as recorder downtime
 log = logging.getLogger("chairside.recorder")
 
 
@@ -39,6 +42,7 @@ class Recorder:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: self.stop_event.set())
         started = to_us(utc_now())
+        self._record_downtime(started)
         self.writer.beat(started, started)
         for worker in self.workers:
             worker.start()
@@ -50,6 +54,21 @@ class Recorder:
         self.writer.beat(started, to_us(utc_now()), stopped=True)
         self.writer.close()
         log.info("recorder stopped cleanly")
+
+    def _record_downtime(self, now_us: int) -> None:
+        """A gap since the last recorder's heartbeat is a technical episode of its own."""
+        previous = self.writer.previous_heartbeat()
+        if previous is None or now_us - previous[0] < DOWNTIME_S * 1_000_000:
+            return
+        beat, stopped = previous
+        how = "stopped cleanly" if stopped else "ended without a clean stop (crash or kill)"
+        minutes = (now_us - beat) / 60_000_000
+        reason = f"recorder not running for {minutes:.1f} min: it {how}; no data was acquired"
+        episode = Episode(
+            "recorder-stopped", TECHNICAL, Level.WARNING, from_us(beat), None, from_us(now_us),
+            reason=reason,
+        )  # fmt: skip
+        self.writer.write_episodes(None, None, [episode])
 
     def stop(self) -> None:
         self.stop_event.set()

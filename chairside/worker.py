@@ -7,6 +7,8 @@ states with reasons and counters, and the worker reconnects with back-off until 
 from __future__ import annotations
 
 import contextlib
+import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +17,7 @@ from datetime import datetime
 
 import serial
 
+from chairside.alerts import REFRESH_S, ChairAlerts, ended, link_episode
 from devices.base import DeviceAdapter
 from devices.ports import open_port
 from devices.registry import new_adapter
@@ -25,6 +28,8 @@ from vitals.plausibility import assess
 from vitals.reading import Reading, utc_now
 from vitals.store import StoreWriter
 from vitals.times import to_us
+
+log = logging.getLogger("chairside.worker")
 
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
@@ -46,6 +51,9 @@ class ChairWorker:
         self.readings_stored = 0
         self._state_written_at = 0.0
         self._frame_error = ""
+        self.alerts = ChairAlerts(chair.id, writer)
+        self._alerts_at = 0.0
+        self._link_episode = None
         self._thread = threading.Thread(target=self.run, name=f"chair-{chair.id}", daemon=True)
 
     def start(self) -> None:
@@ -56,13 +64,15 @@ class ChairWorker:
 
     def run(self) -> None:
         backoff = BACKOFF_FIRST_S
+        self.writer.close_link_episodes(self.chair.id, to_us(self.clock()), "recorder restarted")
         self._publish(force=True)
+        self._tick()
         while not self._stop.is_set():
             try:
                 port = open_port(self.chair.port, self.adapter.serial)
             except PortUnavailable as exc:
                 self._set(LinkState.DISCONNECTED, str(exc))
-                self._stop.wait(backoff)
+                self._wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
                 continue
             backoff = BACKOFF_FIRST_S
@@ -73,6 +83,24 @@ class ChairWorker:
             if not self._stop.is_set():
                 self.state = replace(self.state, reconnects=self.state.reconnects + 1)
         self._set(LinkState.STOPPED, "recorder stopped")
+        self.alerts.close()
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep between reconnection attempts, still judging the schedule every second."""
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            self._stop.wait(min(REFRESH_S, max(0.0, deadline - time.monotonic())))
+            self._tick()
+
+    def _tick(self) -> None:
+        """Refresh the chair's alert rules and schedule at most once a second."""
+        if time.monotonic() - self._alerts_at < REFRESH_S:
+            return
+        self._alerts_at = time.monotonic()
+        try:
+            self.alerts.refresh(self.clock())
+        except (ChairsideError, sqlite3.Error) as exc:
+            self._alerts_failed(exc)
 
     def _serve(self, port: serial.SerialBase) -> None:
         """Read until the port fails, stays silent too long, or the recorder stops."""
@@ -88,6 +116,7 @@ class ChairWorker:
                     last_data = now
                     self._ingest(self.adapter.feed(chunk))
                     continue
+                self._tick()
                 silent = now - last_data
                 if silent >= 2 * silence_limit:
                     self._set(LinkState.NO_DATA, f"no data for {silent:.0f} s; reopening the port")
@@ -114,15 +143,41 @@ class ChairWorker:
                 return
             self.readings_stored += len(stamped)
             self.state = replace(self.state, last_data=now)
+            try:
+                self.alerts.feed(stamped)
+            except (ChairsideError, sqlite3.Error) as exc:
+                self._alerts_failed(exc)
         self._publish()
 
     def _set(self, state: LinkState, message: str) -> None:
         if state is not self.state.state:
             self.state = replace(self.state, state=state, since=self.clock(), last_error=message)
+            self._link_alert(state, message)
             self._publish(force=True)
         elif message and message != self.state.last_error:
             self.state = replace(self.state, last_error=message)
             self._publish(force=True)
+
+    def _alerts_failed(self, exc: Exception) -> None:
+        """Alerting must never stop acquisition; the failure is shown and logged, not hidden."""
+        log.error("chair %s: alert evaluation failed: %s", self.chair.id, exc)
+        self.state = replace(self.state, last_error=f"alert evaluation failed: {exc}")
+        self._publish(force=True)
+
+    def _link_alert(self, state: LinkState, message: str) -> None:
+        """Disconnected and no-data are technical episodes, ended when data flows again."""
+        rules = {LinkState.DISCONNECTED: "device-disconnected", LinkState.NO_DATA: "no-data"}
+        now, changed = self.state.since, []
+        current = self._link_episode
+        if current is not None and current.rule != rules.get(state):
+            changed.append(ended(current, now))
+            self._link_episode = None
+        if state in rules and self._link_episode is None:
+            self._link_episode = link_episode(rules[state], now, f"{self.chair.name}: {message}")
+            changed.append(self._link_episode)
+        if changed:
+            with contextlib.suppress(ChairsideError):
+                self.writer.write_episodes(self.chair.id, self.alerts.session_id, changed)
 
     def _publish(self, force: bool = False) -> None:
         counts = self.adapter.counts

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from devices.registry import new_monitor
 from simulators.links import Link, PtyLink, TcpLink
-from simulators.monitor import SimulatedMonitor
+from simulators.monitor import EventHook, SimulatedMonitor
 from simulators.physiology import PatientModel
 from simulators.scenarios import scenario
 from simulators.truth import TruthLog
@@ -48,12 +48,14 @@ class FleetSpec:
 class Fleet:
     """The running monitors; ``chairs`` is what ``record --config`` needs to reach them."""
 
-    def __init__(self, spec: FleetSpec) -> None:
+    def __init__(self, spec: FleetSpec, on_event: EventHook | None = None) -> None:
         spec.check()
         self.spec = spec
+        self.on_event = on_event
         self.truth = TruthLog(spec.truth) if spec.truth else None
         self.monitors: list[SimulatedMonitor] = []
         self.chairs: list[Chair] = []
+        self.models: dict[str, PatientModel] = {}
         for index in range(spec.chairs):
             self._add(index)
 
@@ -63,13 +65,14 @@ class Fleet:
         name = spec.scenarios[index % len(spec.scenarios)]
         seed = zlib.crc32(f"{spec.seed}:{chair_id}".encode())
         model = PatientModel(scenario(name), seed, spec.nibp_interval_s)
+        self.models[chair_id] = model
         link: Link = (
             PtyLink(spec.run_dir / f"{chair_id}.tty") if spec.transport == "pty" else TcpLink()
         )
+        link.open()
         monitor = SimulatedMonitor(
-            chair_id, model, new_monitor(spec.protocol), link, spec.speed, self.truth
+            chair_id, model, new_monitor(spec.protocol), link, spec.speed, self.truth, self.on_event
         )
-        monitor.start()
         self.monitors.append(monitor)
         # Silence is judged in wall-clock seconds: three frame intervals at this speed.
         no_data_after = max(1.0, round(3 * spec.interval_s / spec.speed, 2))
@@ -83,6 +86,11 @@ class Fleet:
                 no_data_after,
             )
         )
+
+    def start(self) -> None:
+        """Start every monitor; a hook sees the sessions' milestones from here on."""
+        for monitor in self.monitors:
+            monitor.start()
 
     def stop(self) -> None:
         for monitor in self.monitors:

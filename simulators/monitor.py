@@ -7,15 +7,21 @@ than the wall clock. Scenario outages make the line go silent or the port vanish
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from devices.ge_s5 import GeS5Monitor
 from simulators.links import Link
-from simulators.physiology import PatientModel
+from simulators.physiology import IV_INFUSION_S, PatientModel
 from simulators.truth import TruthLog
 from vitals.reading import NIBP_PARAMS, Param
+
+# (chair, event kind, wall-clock time, value): the session milestones the scenario reaches
+EventHook = Callable[[str, str, datetime, float | None], None]
+log = logging.getLogger("chairside.simulator")
 
 
 class SimulatedMonitor:
@@ -29,11 +35,12 @@ class SimulatedMonitor:
         link: Link,
         speed: float = 1.0,
         truth: TruthLog | None = None,
+        on_event: EventHook | None = None,
     ) -> None:
         if not 0 < speed <= 1000:
             raise ValueError(f"speed must be in (0, 1000], got {speed}")
         self.chair, self.model, self.encoder, self.link = chair, model, encoder, link
-        self.speed, self.truth = speed, truth
+        self.speed, self.truth, self.on_event = speed, truth, on_event
         self.frames_sent = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"sim-{chair}", daemon=True)
@@ -41,14 +48,16 @@ class SimulatedMonitor:
         self._unplugged = False
         self._muted = False
         self._last_nibp: tuple = ()
+        self._milestones = self._schedule_milestones()
 
     def start(self) -> None:
-        self.link.open()
+        """Start streaming; the link must be open (its URL goes into the chair config)."""
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=5)
         self.link.close(drain=True)
 
     def unplug(self, vanish: bool = True) -> None:
@@ -71,6 +80,7 @@ class SimulatedMonitor:
             sim_now = (time.monotonic() - started) * self.speed
             while self.model.t < int(sim_now):
                 self.model.step()
+            self._reach_milestones(epoch)
             self._follow_outage()
             wait = (next_frame_at - sim_now) / self.speed if self.encoder.interval_s else 0.2
             incoming = self.link.read(timeout=min(0.2, max(0.0, wait)))
@@ -85,6 +95,24 @@ class SimulatedMonitor:
                 next_frame_at = max(
                     next_frame_at + self.encoder.interval_s, sim_now - self.encoder.interval_s
                 )
+
+    def _schedule_milestones(self) -> list[tuple[int, str]]:
+        """Dose (or infusion start and stop) at the scenario's times, in simulated seconds."""
+        dose = self.model.dose_at_s
+        if self.model.scenario.route == "iv":
+            return [(dose, "infusion-start"), (dose + IV_INFUSION_S, "infusion-stop")]
+        return [(dose, "dose")]
+
+    def _reach_milestones(self, epoch: float) -> None:
+        while self._milestones and self.model.t >= self._milestones[0][0]:
+            at_s, kind = self._milestones.pop(0)
+            if self.on_event is None:
+                continue
+            when = datetime.fromtimestamp(epoch, UTC) + timedelta(seconds=at_s / self.speed)
+            try:
+                self.on_event(self.chair, kind, when, None)
+            except Exception as exc:  # a failed annotation must never stop the monitor
+                log.warning("%s: could not log %s: %s", self.chair, kind, exc)
 
     def _link_down(self) -> bool:
         return self._unplugged or self._muted or self.model.in_outage()[0]

@@ -39,9 +39,14 @@ def start_fleet(tmp_path: Path) -> Iterator[Callable[..., Fleet]]:
     """Start simulated monitors on ptys under tmp_path; every fleet is stopped afterwards."""
     fleets: list[Fleet] = []
 
-    def start(chairs: int = 1, scenario: str = "typical", speed: float = 60, **kw) -> Fleet:
+    def start(
+        chairs: int = 1, scenario: str = "typical", speed: float = 60, sessions=None, **kw
+    ) -> Fleet:
         spec = FleetSpec(chairs, [scenario], speed=speed, run_dir=tmp_path / "run", **kw)
-        fleet = Fleet(spec)
+        fleet = Fleet(spec, on_event=sessions.on_event if sessions else None)
+        if sessions:
+            sessions.open_all(fleet)
+        fleet.start()
         fleets.append(fleet)
         return fleet
 

@@ -59,7 +59,7 @@ def stack(tmp_path: Path):
         )
 
     start("simulate", "--chairs", "2", "--scenario", "typical,hypertensive", "--speed", "60",
-          "--config", str(config), "--run-dir", str(tmp_path / "run"))  # fmt: skip
+          "--config", str(config), "--run-dir", str(tmp_path / "run"), "--db", str(db))  # fmt: skip
     wait_for(config.exists, what="chair config")
     start("record", "--config", str(config), "--db", str(db))
     start("dashboard", "--db", str(db), "--port", str(port))

@@ -46,7 +46,8 @@ def simulate(start, tmp: Path, *extra: str) -> tuple[Path, subprocess.Popen]:
     config = tmp / "chairs.toml"
     simulator = start(
         "simulate", "--chairs", "2", "--scenario", "typical,hypertensive", "--speed", "60",
-        "--seed", "11", "--config", str(config), "--run-dir", str(tmp / "run"), *extra,
+        "--seed", "11", "--config", str(config), "--run-dir", str(tmp / "run"),
+        "--db", str(tmp / "c.db"), *extra,
     )  # fmt: skip
     wait_for(config.exists, what="the simulator's chair config")
     return config, simulator

@@ -38,6 +38,7 @@ def test_monitor_is_silent_until_requested_then_streams_on_a_pty(start_fleet) ->
 
 def test_socket_transport(tmp_path) -> None:
     fleet = Fleet(FleetSpec(1, ["typical"], speed=60, transport="socket", run_dir=tmp_path))
+    fleet.start()
     try:
         assert fleet.chairs[0].port.startswith("socket://127.0.0.1:")
         adapter, readings = collect(fleet.chairs[0].port, 3)

@@ -1,6 +1,7 @@
 """The alert engine at every edge: thresholds, persistence, hysteresis, escalation, baselines."""
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -143,9 +144,8 @@ def test_invalid_readings_never_alarm_but_are_shown_as_technical() -> None:
 
 
 def test_invalid_readings_do_not_break_a_run() -> None:
-    readings = stream(Param.SBP, [170]) + [
-        Reading(Param.SBP, None, Quality.INVALID).stamped("c1", at(1), "t")
-    ]
+    gap = Reading(Param.SBP, None, Quality.INVALID).stamped("c1", at(1), "t")
+    readings = [*stream(Param.SBP, [170]), gap]
     readings += [r.stamped("c1", at(2), "t") for r in stream(Param.SBP, [170])]
     assert any(e.kind == CLINICAL for e in evaluate(RuleSet((SBP_HIGH,)), readings))
 
@@ -193,6 +193,4 @@ def test_incremental_equals_batch(points: list, data: st.DataObject) -> None:
             for e in batch
             if e.rule == rule
         ]
-        assert all(
-            a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False)
-        )
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in pairwise(spans))

@@ -81,7 +81,103 @@ def m001_readings_and_devices(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_readings_and_devices]
+def m002_sessions_events_episodes(conn: sqlite3.Connection) -> None:
+    _run_script(
+        conn,
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            chair TEXT NOT NULL,
+            patient TEXT NOT NULL,
+            protocol TEXT NOT NULL,
+            started_us INTEGER NOT NULL,
+            started_by TEXT NOT NULL,
+            ended_us INTEGER,
+            ended_by TEXT,
+            dose_us INTEGER,
+            weight_kg REAL,
+            dose_mg REAL,
+            rules_json TEXT NOT NULL,
+            rules_changed_us INTEGER NOT NULL,
+            baseline_json TEXT NOT NULL DEFAULT '{}',
+            discharge TEXT
+        );
+        -- one open session per chair, enforced by the database, not by hope
+        CREATE UNIQUE INDEX sessions_one_open_per_chair ON sessions (chair) WHERE ended_us IS NULL;
+        CREATE INDEX sessions_chair_started ON sessions (chair, started_us);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            session INTEGER REFERENCES sessions (id),
+            chair TEXT NOT NULL,
+            t_us INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            value REAL,
+            by TEXT NOT NULL,
+            recorded_us INTEGER NOT NULL
+        );
+        CREATE INDEX events_session ON events (session, t_us);
+        CREATE TABLE episodes (
+            id INTEGER PRIMARY KEY,
+            chair TEXT,
+            session INTEGER REFERENCES sessions (id),
+            rule TEXT NOT NULL,
+            rule_json TEXT NOT NULL DEFAULT '{}',
+            param TEXT,
+            kind TEXT NOT NULL CHECK (kind IN ('clinical', 'technical')),
+            level TEXT NOT NULL CHECK (level IN ('advisory', 'warning', 'critical')),
+            started_us INTEGER NOT NULL,
+            ended_us INTEGER,
+            peak_value REAL,
+            peak_us INTEGER,
+            reason TEXT NOT NULL,
+            triggers_json TEXT NOT NULL DEFAULT '[]',
+            UNIQUE (chair, rule, started_us)
+        );
+        CREATE INDEX episodes_open ON episodes (chair, ended_us);
+        CREATE INDEX episodes_session ON episodes (session, started_us);
+        CREATE TABLE acknowledgments (
+            id INTEGER PRIMARY KEY,
+            episode INTEGER NOT NULL REFERENCES episodes (id),
+            by TEXT NOT NULL,
+            t_us INTEGER NOT NULL,
+            comment TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX acknowledgments_episode ON acknowledgments (episode, t_us);
+        -- The audit trail is append-only: acknowledgments and events are never changed or deleted.
+        CREATE TRIGGER acknowledgments_append_only_u BEFORE UPDATE ON acknowledgments
+            BEGIN SELECT RAISE(ABORT, 'acknowledgments are an audit trail: never updated'); END;
+        CREATE TRIGGER acknowledgments_append_only_d BEFORE DELETE ON acknowledgments
+            BEGIN SELECT RAISE(ABORT, 'acknowledgments are an audit trail: never deleted'); END;
+        CREATE TRIGGER events_append_only_u BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'events are an audit trail: never updated'); END;
+        CREATE TRIGGER events_append_only_d BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'events are an audit trail: never deleted'); END;
+        -- Stable, documented views for outside tools.
+        CREATE VIEW sessions_v AS
+            SELECT id AS session, chair, patient, protocol,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', started_us / 1000000.0, 'unixepoch')
+                       AS started_utc,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', ended_us / 1000000.0, 'unixepoch') AS ended_utc
+            FROM sessions;
+        CREATE VIEW episodes_v AS
+            SELECT e.chair, e.session, e.rule, e.param, e.kind, e.level,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', e.started_us / 1000000.0, 'unixepoch')
+                       AS started_utc,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', e.ended_us / 1000000.0, 'unixepoch') AS ended_utc,
+                   e.peak_value,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', e.peak_us / 1000000.0, 'unixepoch') AS peak_utc,
+                   a.by AS acked_by,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', a.t_us / 1000000.0, 'unixepoch') AS acked_utc,
+                   e.reason
+            FROM episodes e
+            LEFT JOIN acknowledgments a ON a.id = (
+                SELECT id FROM acknowledgments WHERE episode = e.id ORDER BY t_us, id LIMIT 1);
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_readings_and_devices, m002_sessions_events_episodes]
 
 
 def applied(conn: sqlite3.Connection) -> list[str]:

@@ -5,12 +5,16 @@ Times come back as pandas UTC timestamps (``time``) so callers never handle raw 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
 
 import pandas as pd
 
-from vitals.times import to_us
+from vitals.reading import Param, Quality, Reading
+from vitals.sessions import Session
+from vitals.store.sql import rules_from_json
+from vitals.times import from_us, to_us
 
 READING_COLUMNS = ["chair", "time", "device_time", "param", "value", "unit", "quality", "source"]
 
@@ -87,3 +91,132 @@ def _with_times(frame: pd.DataFrame) -> pd.DataFrame:
     frame["time"] = _utc(frame.pop("t_us"))
     frame["device_time"] = _utc(frame.pop("device_us"))
     return frame[READING_COLUMNS]
+
+
+def active_session(conn: sqlite3.Connection, chair: str) -> Session | None:
+    """The chair's open session with the rules in force, or None."""
+    row = conn.execute(
+        "SELECT id, chair, patient, protocol, started_us, started_by, rules_json,"
+        " rules_changed_us, ended_us, dose_us, weight_kg, dose_mg, baseline_json"
+        " FROM sessions WHERE chair = ? AND ended_us IS NULL",
+        (chair,),
+    ).fetchone()
+    return _session(row) if row else None
+
+
+def session_by_id(conn: sqlite3.Connection, session: int) -> Session | None:
+    row = conn.execute(
+        "SELECT id, chair, patient, protocol, started_us, started_by, rules_json,"
+        " rules_changed_us, ended_us, dose_us, weight_kg, dose_mg, baseline_json"
+        " FROM sessions WHERE id = ?",
+        (session,),
+    ).fetchone()
+    return _session(row) if row else None
+
+
+def _session(row: tuple) -> Session:
+    (sid, chair, patient, protocol, started, by, rules, changed, ended, dose, weight, mg, base) = (
+        row
+    )
+    return Session(
+        id=sid, chair=chair, patient=patient, protocol=protocol, started=from_us(started),
+        started_by=by, rules=rules_from_json(rules), rules_changed=from_us(changed),
+        ended=from_us(ended) if ended else None, dose_time=from_us(dose) if dose else None,
+        weight_kg=weight, dose_mg=mg,
+        baseline_entered={Param(k): v for k, v in json.loads(base).items()},
+    )  # fmt: skip
+
+
+def sessions(conn: sqlite3.Connection) -> pd.DataFrame:
+    frame = pd.read_sql_query(
+        "SELECT id AS session, chair, patient, protocol, started_us, ended_us, dose_us,"
+        " started_by, ended_by, discharge FROM sessions ORDER BY started_us",
+        conn,
+    )
+    for column in ("started", "ended", "dose"):
+        frame[column] = _utc(frame.pop(f"{column}_us"))
+    return frame
+
+
+EPISODE_SELECT = """
+    SELECT e.id, e.chair, e.session, e.rule, e.param, e.kind, e.level, e.started_us, e.ended_us,
+           e.peak_value, e.peak_us, e.reason, e.rule_json,
+           (SELECT by FROM acknowledgments WHERE episode = e.id ORDER BY t_us, id LIMIT 1)
+               AS acked_by,
+           (SELECT min(t_us) FROM acknowledgments WHERE episode = e.id) AS acked_us
+    FROM episodes e
+"""
+
+
+def episodes(
+    conn: sqlite3.Connection, chair: str | None = None, session: int | None = None
+) -> pd.DataFrame:
+    """Episodes, oldest first, with their first acknowledgment; filtered when asked."""
+    frame = pd.read_sql_query(
+        EPISODE_SELECT + " WHERE (? IS NULL OR e.chair = ?) AND (? IS NULL OR e.session = ?)"
+        " ORDER BY e.started_us, e.id",
+        conn,
+        params=(chair, chair, session, session),
+    )
+    return _episode_times(frame)
+
+
+def visible_episodes(conn: sqlite3.Connection) -> pd.DataFrame:
+    """What needs a nurse: open episodes, and critical ones not yet acknowledged (latched)."""
+    frame = pd.read_sql_query(
+        # constant fragments only; every value is a bound parameter
+        EPISODE_SELECT  # noqa: S608
+        + " WHERE e.ended_us IS NULL OR (e.level = 'critical' AND NOT EXISTS"
+        " (SELECT 1 FROM acknowledgments WHERE episode = e.id)) ORDER BY e.started_us, e.id",
+        conn,
+    )
+    return _episode_times(frame)
+
+
+def _episode_times(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in ("started", "ended", "peak", "acked"):
+        frame[f"{column}" if column != "peak" else "peak_time"] = _utc(frame.pop(f"{column}_us"))
+    return frame
+
+
+def events(conn: sqlite3.Connection, session: int) -> pd.DataFrame:
+    frame = pd.read_sql_query(
+        "SELECT id, session, chair, t_us, kind, text, value, by FROM events"
+        " WHERE session = ? ORDER BY t_us, id",
+        conn,
+        params=(session,),
+    )
+    frame["time"] = _utc(frame.pop("t_us"))
+    return frame
+
+
+def acknowledgments(conn: sqlite3.Connection, episode: int) -> pd.DataFrame:
+    frame = pd.read_sql_query(
+        "SELECT by, t_us, comment FROM acknowledgments WHERE episode = ? ORDER BY t_us, id",
+        conn,
+        params=(episode,),
+    )
+    frame["time"] = _utc(frame.pop("t_us"))
+    return frame
+
+
+def stored_readings(
+    conn: sqlite3.Connection, chair: str, start: datetime, end: datetime | None = None
+) -> list[Reading]:
+    """A chair's readings in ``[start, end)`` as Readings, for replaying through the engine."""
+    rows = conn.execute(
+        "SELECT param, value, quality, device_us, t_us, source FROM readings"
+        " WHERE chair = ? AND t_us >= ? AND t_us < ? ORDER BY t_us, id",
+        (chair, to_us(start), to_us(end) if end else 2**62),
+    )
+    return [
+        Reading(Param(p), v, Quality(q), from_us(d) if d else None, from_us(t), chair, s)
+        for p, v, q, d, t, s in rows
+    ]
+
+
+def last_session_end(conn: sqlite3.Connection, chair: str) -> datetime | None:
+    (ended,) = conn.execute(
+        "SELECT max(ended_us) FROM sessions WHERE chair = ?", (chair,)
+    ).fetchone()
+    return from_us(ended) if ended else None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from vitals.device_state import DeviceState
+from vitals.engine import Episode
 from vitals.reading import NIBP_PARAMS, Reading
+from vitals.rules import Rule, RuleSet
 from vitals.times import to_us
 
 INSERT_READING = (
@@ -72,3 +75,43 @@ def latest_nibp(conn: sqlite3.Connection, chair: str) -> dict[str, float | None]
         if row is not None:
             latest[param.value] = row[0]
     return latest
+
+
+UPSERT_EPISODE = """
+    INSERT INTO episodes (chair, session, rule, rule_json, param, kind, level, started_us,
+                          ended_us, peak_value, peak_us, reason, triggers_json)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (chair, rule, started_us) DO UPDATE SET
+        level = excluded.level, ended_us = excluded.ended_us, peak_value = excluded.peak_value,
+        peak_us = excluded.peak_us, reason = excluded.reason, triggers_json = excluded.triggers_json
+"""
+
+# Episodes the alert engine owns (clinical, invalid readings, overdue checks) and those the
+# link owns (disconnected, no data): each owner ends only its own after a restart.
+CLOSE_ENGINE_EPISODES = """
+    UPDATE episodes SET ended_us = ?, reason = reason || ?
+    WHERE chair IS ? AND ended_us IS NULL
+      AND (kind = 'clinical' OR rule GLOB 'invalid-*' OR rule = 'nibp-overdue')
+"""
+CLOSE_LINK_EPISODES = """
+    UPDATE episodes SET ended_us = ?, reason = reason || ?
+    WHERE chair IS ? AND ended_us IS NULL AND rule IN ('device-disconnected', 'no-data')
+"""
+
+
+def episode_row(chair: str | None, session: int | None, e: Episode) -> tuple:
+    return (
+        chair, session, e.rule, json.dumps(dict(e.rule_snapshot)),
+        e.param.value if e.param else None, e.kind, e.level.label, to_us(e.started),
+        to_us(e.ended) if e.ended else None, e.peak_value,
+        to_us(e.peak_time) if e.peak_time else None, e.reason,
+        json.dumps([to_us(t) for t in e.triggers]),
+    )  # fmt: skip
+
+
+def rules_json(rules: RuleSet) -> str:
+    return json.dumps([r.to_dict() for r in rules.rules])
+
+
+def rules_from_json(text: str) -> RuleSet:
+    return RuleSet(tuple(Rule.from_dict(r) for r in json.loads(text)))

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from vitals.chairs import Chair
 from vitals.device_state import DeviceState
+from vitals.engine import Episode
 from vitals.errors import StoreError
 from vitals.reading import Reading
 from vitals.store import sql
@@ -61,6 +62,29 @@ class StoreWriter:
     def beat(self, started_us: int, now_us: int, stopped: bool = False) -> None:
         row = (os.getpid(), started_us, now_us, now_us if stopped else None)
         self._submit(lambda conn: conn.execute(sql.UPSERT_HEARTBEAT, row))
+
+    def write_episodes(
+        self, chair: str | None, session: int | None, episodes: Sequence[Episode]
+    ) -> None:
+        """Insert or update episodes by (chair, rule, start): the engine's snapshots, as given."""
+        rows = [sql.episode_row(chair, session, e) for e in episodes]
+        self._submit(lambda conn: conn.executemany(sql.UPSERT_EPISODE, rows))
+
+    def close_engine_episodes(self, chair: str, at_us: int, why: str) -> None:
+        """End what a new engine cannot continue (after a restart or a rule change), saying why."""
+        row = (at_us, f" (ended: {why})", chair)
+        self._submit(lambda conn: conn.execute(sql.CLOSE_ENGINE_EPISODES, row))
+
+    def close_link_episodes(self, chair: str, at_us: int, why: str) -> None:
+        row = (at_us, f" (ended: {why})", chair)
+        self._submit(lambda conn: conn.execute(sql.CLOSE_LINK_EPISODES, row))
+
+    def previous_heartbeat(self) -> tuple[int, int | None] | None:
+        """(last beat, clean stop) of the recorder that ran before this one, if any."""
+        found: list = []
+        query = "SELECT beat_us, stopped_us FROM heartbeat"
+        self._submit(lambda conn: found.extend(conn.execute(query)))
+        return found[0] if found else None
 
     def latest_nibp(self, chair: str) -> dict[str, float | None]:
         """The chair's last stored NIBP measurement, so a restart does not store it twice."""

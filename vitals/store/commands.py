@@ -1,0 +1,234 @@
+"""Human actions, written at once: sessions, events, threshold changes, acknowledgments.
+
+The recorder owns acquisition; people act through these functions (from the command line
+or the dashboard). Each opens a short write transaction (``BEGIN IMMEDIATE`` waits politely
+for the recorder's group commit), checks its input, and records who did it and when.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from vitals.chairs import Chair
+from vitals.clinical import ClinicalProtocol, load_protocol
+from vitals.errors import ConfigError, StoreError
+from vitals.reading import Param, utc_now
+from vitals.rules import Level
+from vitals.sessions import DOSE_KINDS, check_event_kind, check_patient_ref, check_person
+from vitals.store.connection import connect_writer
+from vitals.store.migrations import migrate
+from vitals.store.sql import UPSERT_CHAIR, rules_from_json, rules_json
+from vitals.times import to_us
+
+Override = tuple[str, Level, float]  # rule name, level, new threshold
+
+
+@contextlib.contextmanager
+def transaction(db: Path) -> Iterator[sqlite3.Connection]:
+    conn = connect_writer(db)
+    try:
+        migrate(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise StoreError(f"{db}: {exc}") from None
+    finally:
+        conn.close()
+
+
+def start_session(
+    db: Path,
+    chair: str,
+    patient: str,
+    protocol_name: str,
+    by: str,
+    at: datetime | None = None,
+    weight_kg: float | None = None,
+    dose_mg: float | None = None,
+    overrides: Sequence[Override] = (),
+    baseline: Mapping[Param, float] | None = None,
+) -> int:
+    """Open a session on ``chair``; returns its id. Overrides are recorded as events."""
+    check_patient_ref(patient)
+    by = check_person(by)
+    protocol = load_protocol(protocol_name)
+    dose_mg = _dose(protocol, weight_kg, dose_mg)
+    rules = protocol.rules
+    for name, level, value in overrides:
+        rules = rules.changed(name, level, value)
+    at = at or utc_now()
+    with transaction(db) as conn:
+        _known_chair(conn, chair)
+        if conn.execute(
+            "SELECT 1 FROM sessions WHERE chair = ? AND ended_us IS NULL", (chair,)
+        ).fetchone():
+            raise ConfigError(f"chair {chair!r} already has an open session: end it first")
+        cursor = conn.execute(
+            "INSERT INTO sessions (chair, patient, protocol, started_us, started_by, weight_kg,"
+            " dose_mg, rules_json, rules_changed_us, baseline_json) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (chair, patient, protocol.name, to_us(at), by, weight_kg, dose_mg, rules_json(rules),
+             to_us(at), json.dumps({p.value: v for p, v in (baseline or {}).items()})),
+        )  # fmt: skip
+        session = cursor.lastrowid
+        _event(
+            conn, session, chair, at, "session-start", by, f"{protocol.title}; patient {patient}"
+        )
+        for name, level, value in overrides:
+            old = protocol.rules.by_name(name).threshold(level)
+            text = f"{name} {level.label} {old:g} -> {value:g}"
+            _event(conn, session, chair, at, "threshold", by, text, value)
+        for param, value in (baseline or {}).items():
+            _event(
+                conn, session, chair, at, "baseline", by, f"{param.value} baseline entered", value
+            )
+    return session
+
+
+def register_chairs(db: Path, chairs: Sequence[Chair]) -> None:
+    """Make chairs known before a recorder has run (the simulator opens sessions at once)."""
+    with transaction(db) as conn:
+        conn.executemany(
+            UPSERT_CHAIR, [(c.id, c.name, i, c.port, c.protocol) for i, c in enumerate(chairs)]
+        )
+
+
+def _dose(
+    protocol: ClinicalProtocol, weight_kg: float | None, dose_mg: float | None
+) -> float | None:
+    if "weight_kg" in protocol.requires and (weight_kg is None or not 20 <= weight_kg <= 300):
+        raise ConfigError(
+            f"{protocol.name} needs the patient's weight (--weight KG, 20-300), got {weight_kg}"
+        )
+    if protocol.dose_mg_per_kg and dose_mg is None:
+        dose_mg = round(protocol.dose_mg_per_kg * weight_kg, 1)
+    if protocol.allowed_doses_mg and dose_mg not in protocol.allowed_doses_mg:
+        allowed = " or ".join(f"{d:g}" for d in protocol.allowed_doses_mg)
+        raise ConfigError(f"{protocol.name} needs --dose {allowed} (mg), got {dose_mg}")
+    return dose_mg
+
+
+def add_event(
+    db: Path,
+    session: int,
+    kind: str,
+    by: str,
+    text: str = "",
+    value: float | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Log an event; the first dose or infusion start sets the session's dose time."""
+    check_event_kind(kind)
+    by, at = check_person(by), at or utc_now()
+    with transaction(db) as conn:
+        chair, dose_us = _open_session(conn, session)
+        _event(conn, session, chair, at, kind, by, text, value)
+        if kind in DOSE_KINDS and dose_us is None:
+            conn.execute("UPDATE sessions SET dose_us = ? WHERE id = ?", (to_us(at), session))
+
+
+def change_threshold(
+    db: Path,
+    session: int,
+    rule: str,
+    level: Level,
+    value: float,
+    by: str,
+    at: datetime | None = None,
+) -> str:
+    """Change one threshold for one session; the old value is kept in the audit event."""
+    by, at = check_person(by), at or utc_now()
+    with transaction(db) as conn:
+        chair, _ = _open_session(conn, session)
+        (stored,) = conn.execute(
+            "SELECT rules_json FROM sessions WHERE id = ?", (session,)
+        ).fetchone()
+        rules = rules_from_json(stored)
+        old = rules.by_name(rule).threshold(level)
+        changed = rules.changed(rule, level, value)
+        conn.execute(
+            "UPDATE sessions SET rules_json = ?, rules_changed_us = ? WHERE id = ?",
+            (rules_json(changed), to_us(at), session),
+        )
+        text = f"{rule} {level.label} {old:g} -> {value:g}"
+        _event(conn, session, chair, at, "threshold", by, text, value)
+    return text
+
+
+def end_session(db: Path, session: int, by: str, verdict: str, at: datetime | None = None) -> None:
+    by, at = check_person(by), at or utc_now()
+    with transaction(db) as conn:
+        chair, _ = _open_session(conn, session)
+        conn.execute(
+            "UPDATE sessions SET ended_us = ?, ended_by = ?, discharge = ? WHERE id = ?",
+            (to_us(at), by, verdict, session),
+        )
+        _event(conn, session, chair, at, "session-end", by, verdict)
+
+
+def acknowledge(
+    db: Path, episode: int, by: str, comment: str = "", at: datetime | None = None
+) -> None:
+    """Silence an episode for the nurses; it stays open until its values recover."""
+    by, at = check_person(by), at or utc_now()
+    with transaction(db) as conn:
+        if not conn.execute("SELECT 1 FROM episodes WHERE id = ?", (episode,)).fetchone():
+            raise ConfigError(f"no alert episode {episode}")
+        conn.execute(
+            "INSERT INTO acknowledgments (episode, by, t_us, comment) VALUES (?, ?, ?, ?)",
+            (episode, by, to_us(at), comment),
+        )
+
+
+def open_session_id(db: Path, chair: str) -> int:
+    with transaction(db) as conn:
+        row = conn.execute(
+            "SELECT id FROM sessions WHERE chair = ? AND ended_us IS NULL", (chair,)
+        ).fetchone()
+    if row is None:
+        raise ConfigError(f"chair {chair!r} has no open session")
+    return row[0]
+
+
+def _known_chair(conn: sqlite3.Connection, chair: str) -> None:
+    chairs = [r[0] for r in conn.execute("SELECT chair FROM chairs ORDER BY position")]
+    if chair not in chairs:
+        known = ", ".join(chairs) or "none yet (start the recorder first)"
+        raise ConfigError(f"unknown chair {chair!r}; known: {known}")
+
+
+def _open_session(conn: sqlite3.Connection, session: int) -> tuple[str, int | None]:
+    row = conn.execute(
+        "SELECT chair, ended_us, dose_us FROM sessions WHERE id = ?", (session,)
+    ).fetchone()
+    if row is None:
+        raise ConfigError(f"no session {session}")
+    if row[1] is not None:
+        raise ConfigError(f"session {session} has ended; it can no longer be changed")
+    return row[0], row[2]
+
+
+def _event(
+    conn: sqlite3.Connection,
+    session: int,
+    chair: str,
+    at: datetime,
+    kind: str,
+    by: str,
+    text: str,
+    value: float | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO events (session, chair, t_us, kind, text, value, by, recorded_us)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (session, chair, to_us(at), kind, text, value, by, to_us(utc_now())),
+    )
