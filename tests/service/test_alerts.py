@@ -2,6 +2,7 @@
 
 import threading
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,8 @@ def store_and_feed(writer: StoreWriter, alerts: ChairAlerts, readings: list[Read
 def episodes(db: Path) -> list[tuple]:
     return query(
         db,
-        "SELECT rule, kind, level, session, started_utc, ended_utc, reason FROM episodes_v ORDER BY started_utc",
+        "SELECT rule, kind, level, session, started_utc, ended_utc, reason"
+        " FROM episodes_v ORDER BY started_utc",
     )
 
 
@@ -107,7 +109,7 @@ def test_rule_change_ends_the_open_episode_and_restart_continues_it(
     assert [(e[0], e[2], e[5]) for e in episodes(db_path)] == [("sbp-high", "warning", None)]
     commands.change_threshold(db_path, session, "sbp-high", Level.WARNING, 175, "Dr Lee")
     restarted.refresh(now + timedelta(seconds=1))
-    [(rule, _, level, _, _, ended, reason)] = episodes(db_path)
+    [(_, _, _, _, _, ended, reason)] = episodes(db_path)
     assert ended is not None and reason.endswith("(ended: alert rules reloaded)")
     assert query(db_path, "SELECT rule_json LIKE '%165%' FROM episodes") == [
         (1,)
@@ -156,9 +158,7 @@ def test_hypertensive_scenario_raises_a_warning_that_escalates_to_critical(
         db_path,
         "SELECT t_us, value FROM readings WHERE param = 'sbp' AND quality = 'ok' ORDER BY t_us",
     )
-    first = next(
-        t for (t, v), (_, w) in zip(values, values[1:], strict=False) if v >= 165 and w >= 165
-    )
+    first = next(t for (t, v), (_, w) in pairwise(values) if v >= 165 and w >= 165)
     assert started_us == first  # the episode starts at the first reading of the run
 
 
