@@ -72,3 +72,37 @@ def link_banner(state: pd.Series | None) -> str | None:
         return None
     detail = f": {state.last_error}" if state.last_error else ""
     return f"Monitor {state.state} since {state.since:%H:%M:%S} UTC{detail}"
+
+
+LEVEL_ORDER = {"advisory": 1, "warning": 2, "critical": 3}
+
+
+def alert_lines(episodes: pd.DataFrame) -> list[tuple[str, str]]:
+    """(level, text) for each episode needing a nurse, most severe first.
+
+    Text, not colour alone, carries the level; acknowledged ones say by whom.
+    """
+    lines = []
+    ranked = episodes.assign(rank=episodes.level.map(LEVEL_ORDER)).sort_values(
+        ["rank", "started"], ascending=[False, True]
+    )
+    for e in ranked.itertuples():
+        kind = "" if e.kind == "clinical" else "technical: "
+        state = "values recovered, " if pd.notna(e.ended) else ""
+        ack = f"acknowledged by {e.acked_by}" if isinstance(e.acked_by, str) else "NOT acknowledged"
+        text = (
+            f"{e.level.upper()} — {kind}{e.reason} (since {e.started:%H:%M:%S} UTC; {state}{ack})"
+        )
+        lines.append((e.level, text))
+    return lines
+
+
+def session_line(session: pd.Series | None, now: pd.Timestamp) -> str:
+    if session is None:
+        return "No session — monitor limits apply"
+    dose = (
+        f"dose {format_age((now - session.dose).total_seconds())}"
+        if pd.notna(session.dose)
+        else "no dose yet"
+    )
+    return f"Patient {session.patient} · {session.protocol} · {dose}"

@@ -1,4 +1,4 @@
-"""Live page: every chair's latest values with their ages and a trend, refreshed each second."""
+"""Live page: every chair's alerts, latest values with their ages and a trend, each second."""
 
 from __future__ import annotations
 
@@ -9,12 +9,21 @@ import streamlit as st
 
 from dashboard.figures import trend_figure
 from dashboard.source import open_store
-from dashboard.tiles import link_banner, recorder_banner, shown_nibp, shown_value
+from dashboard.tiles import (
+    alert_lines,
+    link_banner,
+    recorder_banner,
+    session_line,
+    shown_nibp,
+    shown_value,
+)
 from vitals.errors import ChairsideError
 from vitals.store import queries
 
 TREND_WINDOW = timedelta(minutes=30)
 COLUMNS = 2
+ALERT_BOXES = {"critical": st.error, "warning": st.warning, "advisory": st.info}
+ALERT_ICONS = {"critical": "🚨", "warning": "⚠️", "advisory": "ℹ️"}
 
 
 def live_page() -> None:
@@ -31,33 +40,42 @@ def live_view() -> None:
         st.error(str(exc))
         return
     try:
-        now = pd.Timestamp.now(tz="UTC")
-        banner = recorder_banner(queries.heartbeat(conn), now)
-        if banner:
-            st.error(banner, icon="⛔")
-        chairs = queries.chairs(conn)
-        if chairs.empty:
-            st.info("No chairs configured yet.")
-            return
-        latest = queries.latest_readings(conn)
-        states = queries.device_states(conn).set_index("chair")
-        columns = st.columns(COLUMNS)
-        for i, chair in enumerate(chairs.itertuples()):
-            with columns[i % COLUMNS].container(border=True):
-                state = states.loc[chair.chair] if chair.chair in states.index else None
-                recent = queries.readings_between(
-                    conn, chair.chair, (now - TREND_WINDOW).to_pydatetime()
-                )
-                chair_tile(chair, latest[latest.chair == chair.chair], state, recent, now)
+        show_chairs(conn, pd.Timestamp.now(tz="UTC"))
     finally:
         conn.close()
 
 
-def chair_tile(chair, latest: pd.DataFrame, state, recent: pd.DataFrame, now: pd.Timestamp) -> None:
-    st.subheader(chair.name)
-    banner = link_banner(state)
+def show_chairs(conn, now: pd.Timestamp) -> None:
+    banner = recorder_banner(queries.heartbeat(conn), now)
     if banner:
-        st.warning(banner, icon="🔌")
+        st.error(banner, icon="⛔")
+    chairs = queries.chairs(conn)
+    if chairs.empty:
+        st.info("No chairs configured yet.")
+        return
+    latest = queries.latest_readings(conn)
+    states = queries.device_states(conn).set_index("chair")
+    alerts = queries.visible_episodes(conn)
+    sessions = queries.sessions(conn)
+    open_sessions = sessions[sessions.ended.isna()].set_index("chair")
+    columns = st.columns(COLUMNS)
+    for i, chair in enumerate(chairs.itertuples()):
+        with columns[i % COLUMNS].container(border=True):
+            st.subheader(chair.name)
+            session = open_sessions.loc[chair.chair] if chair.chair in open_sessions.index else None
+            st.caption(session_line(session, now))
+            for level, text in alert_lines(alerts[alerts.chair == chair.chair]):
+                ALERT_BOXES[level](text, icon=ALERT_ICONS[level])
+            state = states.loc[chair.chair] if chair.chair in states.index else None
+            banner = link_banner(state)
+            if banner:
+                st.warning(banner, icon="🔌")
+            since = (now - TREND_WINDOW).to_pydatetime()
+            chair_values(latest[latest.chair == chair.chair], now)
+            chair_trend(chair.chair, queries.readings_between(conn, chair.chair, since))
+
+
+def chair_values(latest: pd.DataFrame, now: pd.Timestamp) -> None:
     cells = st.columns(3)
     for cell, label, shown in (
         (cells[0], "HR (bpm)", shown_value(latest, "hr", now)),
@@ -66,7 +84,10 @@ def chair_tile(chair, latest: pd.DataFrame, state, recent: pd.DataFrame, now: pd
     ):
         cell.metric(label, f"{shown.text} (old)" if shown.stale else shown.text)
         cell.caption(f":grey[{shown.age} — not current]" if shown.stale else shown.age)
+
+
+def chair_trend(chair: str, recent: pd.DataFrame) -> None:
     if recent.empty:
         st.caption("No readings in the last 30 minutes.")
     else:
-        st.plotly_chart(trend_figure(recent), key=f"trend-{chair.chair}", width="stretch")
+        st.plotly_chart(trend_figure(recent), key=f"trend-{chair}", width="stretch")

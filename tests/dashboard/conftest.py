@@ -8,8 +8,10 @@ import pytest
 from simulators.offline import recorded_session
 from vitals.chairs import Chair
 from vitals.device_state import DeviceState, LinkState
-from vitals.reading import utc_now
-from vitals.store import StoreWriter
+from vitals.engine import CLINICAL, Episode
+from vitals.reading import Param, utc_now
+from vitals.rules import Level
+from vitals.store import StoreWriter, commands
 from vitals.times import to_us
 
 
@@ -38,5 +40,15 @@ def sample_store(db_path: Path) -> Path:
         to_us(now),
     )
     writer.beat(to_us(now - timedelta(hours=1)), to_us(now))
+    start = now - timedelta(minutes=19)
+    critical = Episode("sbp-high", CLINICAL, Level.CRITICAL, start, Param.SBP, peak_value=186.0,
+                       peak_time=start, reason="SBP 186 ≥ 180 for 1 reading (critical)")  # fmt: skip
+    writer.write_episodes("chair-1", None, [critical])
     writer.close()
+    session = commands.start_session(
+        db_path, "chair-1", "P-0001", "iv-ketamine", "Nurse Ada", weight_kg=80
+    )
+    commands.add_event(
+        db_path, session, "infusion-start", "Nurse Ada", at=now - timedelta(minutes=12)
+    )
     return db_path

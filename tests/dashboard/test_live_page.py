@@ -36,13 +36,22 @@ def test_live_page_shows_every_chair_with_values_and_ages(app, sample_store: Pat
     assert "not a certified medical device" in captions
 
 
+def test_open_critical_is_unmistakable_and_the_session_is_named(app, sample_store: Path) -> None:
+    at = app(sample_store)
+    [critical] = [e.value for e in at.error]
+    assert critical.startswith("CRITICAL — SBP 186 ≥ 180") and "NOT acknowledged" in critical
+    captions = [c.value for c in at.caption]
+    assert "Patient P-0001 · iv-ketamine · dose 12 min ago" in captions
+    assert captions.count("No session — monitor limits apply") == 2
+
+
 def test_disconnected_chair_and_old_values_are_flagged(app, sample_store: Path) -> None:
     at = app(sample_store)
     warnings = [w.value for w in at.warning]
     assert any("Monitor disconnected" in w and "cable out" in w for w in warnings)
     assert any("No device state" in w for w in warnings)  # chair 3 was never heard from
     assert any("(old)" in m.value for m in at.metric)  # chair 2's last values are 20 min old
-    assert not at.error
+    assert [e.value for e in at.error if "Recorder" in e.value] == []
 
 
 def test_stale_heartbeat_shows_recorder_not_running(app, sample_store: Path) -> None:

@@ -6,6 +6,7 @@ import pytest
 from dashboard.figures import trend_figure
 from dashboard.tiles import (
     Shown,
+    alert_lines,
     format_age,
     link_banner,
     recorder_banner,
@@ -83,3 +84,27 @@ def test_trend_figure_draws_only_valid_readings() -> None:
     assert by_name["HR"] == [72.0]
     assert by_name["SBP"] == [150.0] and by_name["MAP"] == []
     assert fig.layout.uirevision == "keep"
+
+
+def test_alert_lines_put_the_most_severe_first_and_say_who_acknowledged() -> None:
+    frame = pd.DataFrame(
+        {
+            "level": ["warning", "critical", "advisory"],
+            "kind": ["clinical", "clinical", "technical"],
+            "reason": [
+                "SBP 170 ≥ 165 for 2 readings (warning)",
+                "SPO2 84 ≤ 85 for 1 reading (critical)",
+                "HR invalid: no data",
+            ],
+            "started": [NOW] * 3,
+            "ended": [pd.NaT, NOW, pd.NaT],
+            "acked_by": [None, "Nurse Ada", None],
+        }
+    )
+    lines = alert_lines(frame)
+    assert [level for level, _ in lines] == ["critical", "warning", "advisory"]
+    assert lines[0][1] == (
+        "CRITICAL — SPO2 84 ≤ 85 for 1 reading (critical) (since 10:00:00 UTC; "
+        "values recovered, acknowledged by Nurse Ada)"
+    )
+    assert "NOT acknowledged" in lines[1][1] and "technical: HR invalid" in lines[2][1]
