@@ -37,6 +37,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.latency
 	$(PY) -m bench.ingest
+	$(PY) -m bench.engine
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

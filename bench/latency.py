@@ -90,8 +90,9 @@ def main() -> None:
     print(f"ge-s5 frame written -> readings committed: {percentiles(readings)}")
     print(f"offending frame written -> alert episode committed: {percentiles(alerts)}")
     lost = len(written) - len(readings)
+    episodes = len(timings.episodes_opened)
     print(f"frames {len(written)}, committed {len(readings)}, lost {lost}; "
-          f"episodes expected {len(offending)}, committed {len(timings.episodes_opened)}")  # fmt: skip
+          f"episodes expected {len(offending)}, committed {episodes}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -41,8 +41,10 @@ def sample_store(db_path: Path) -> Path:
     )
     writer.beat(to_us(now - timedelta(hours=1)), to_us(now))
     start = now - timedelta(minutes=19)
-    critical = Episode("sbp-high", CLINICAL, Level.CRITICAL, start, Param.SBP, peak_value=186.0,
-                       peak_time=start, reason="SBP 186 ≥ 180 for 1 reading (critical)")  # fmt: skip
+    reason = "SBP 186 ≥ 180 for 1 reading (critical)"
+    critical = Episode(
+        "sbp-high", CLINICAL, Level.CRITICAL, start, Param.SBP, peak_value=186.0, reason=reason
+    )
     writer.write_episodes("chair-1", None, [critical])
     writer.close()
     session = commands.start_session(
