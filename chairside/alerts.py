@@ -14,7 +14,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from vitals.baseline import compute_baselines
 from vitals.clinical import NO_SESSION, load_protocol
 from vitals.engine import TECHNICAL, AlertEngine, Episode
 from vitals.reading import Param, Quality, Reading
@@ -23,6 +22,7 @@ from vitals.schedule import overdue_checks
 from vitals.sessions import Session
 from vitals.store import StoreWriter, connect_readonly, queries
 from vitals.times import to_us
+from vitals.verdict import session_baselines
 
 REFRESH_S = 1.0
 NO_SESSION_REPLAY = timedelta(hours=2)
@@ -95,15 +95,8 @@ class ChairAlerts:
     def _engine(self, session: Session | None) -> AlertEngine:
         if session is None:
             return AlertEngine(load_protocol(NO_SESSION).rules)
-        baselines = dict(session.baseline_entered)
-        spec = load_protocol(session.protocol).baseline
-        if session.dose_time is not None and spec is not None:
-            window = queries.stored_readings(
-                self._conn, self.chair, session.dose_time - timedelta(minutes=spec.window_min),
-                session.dose_time,
-            )  # fmt: skip
-            found = compute_baselines(spec, window, session.dose_time, session.baseline_entered)
-            baselines |= {p: b.value for p, b in found.items() if b.value is not None}
+        found = session_baselines(self._conn, session)
+        baselines = {p: b.value for p, b in found.items() if b.value is not None}
         return AlertEngine(session.rules, baselines, session.dose_time)
 
     def _check_schedule(self, now: datetime) -> None:

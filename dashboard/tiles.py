@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from vitals.baseline import Baseline
+
 # Beyond these ages a value is greyed: continuous values arrive every few seconds, NIBP on a
 # cuff cycle of up to 15 minutes in ketamine protocols.
 STALE_AFTER_S = {"hr": 30, "pulse": 30, "spo2": 30, "sbp": 20 * 60, "dbp": 20 * 60, "map": 20 * 60}
@@ -97,7 +99,9 @@ def alert_lines(episodes: pd.DataFrame) -> list[tuple[str, str]]:
     return lines
 
 
-def session_line(session: pd.Series | None, now: pd.Timestamp) -> str:
+def session_line(
+    session: pd.Series | None, now: pd.Timestamp, sbp_baseline: Baseline | None = None
+) -> str:
     if session is None:
         return "No session — monitor limits apply"
     dose = (
@@ -105,4 +109,8 @@ def session_line(session: pd.Series | None, now: pd.Timestamp) -> str:
         if pd.notna(session.dose)
         else "no dose yet"
     )
-    return f"Patient {session.patient} · {session.protocol} · {dose}"
+    line = f"Patient {session.patient} · {session.protocol} · {dose}"
+    if sbp_baseline is not None:
+        value = "none" if sbp_baseline.value is None else f"{sbp_baseline.value:g}"
+        line += f" · baseline SBP {value} ({sbp_baseline.source})"
+    return line

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta
 
-from vitals.baseline import compute_baselines
+from vitals.baseline import Baseline, compute_baselines
 from vitals.clinical import load_protocol
 from vitals.discharge import Verdict, readiness
 from vitals.errors import ConfigError
 from vitals.reading import Param, Quality
+from vitals.sessions import Session
 from vitals.store import queries
 
 
@@ -18,20 +19,24 @@ def discharge_verdict(conn: sqlite3.Connection, session_id: int, now: datetime) 
     if session is None:
         raise ConfigError(f"no session {session_id}")
     protocol = load_protocol(session.protocol)
-    if protocol.discharge is None or protocol.baseline is None:
+    if protocol.discharge is None:
         return Verdict(False, (f"protocol {protocol.name} has no discharge criteria",))
-    baselines = {}
-    if session.dose_time is not None:
-        window_start = session.dose_time - timedelta(minutes=protocol.baseline.window_min)
-        before = queries.stored_readings(conn, session.chair, window_start, session.dose_time)
-        baselines = compute_baselines(
-            protocol.baseline, before, session.dose_time, session.baseline_entered
-        )
+    baselines = session_baselines(conn, session)
     after = queries.stored_readings(conn, session.chair, session.dose_time or session.started, now)
     bp = _measurements(after)
     visible = queries.visible_episodes(conn)
     mine = visible[(visible.session == session.id) & (visible.kind == "clinical")]
     return readiness(protocol.discharge, session.dose_time, now, bp, baselines, list(mine.rule))
+
+
+def session_baselines(conn: sqlite3.Connection, session: Session) -> dict[Param, Baseline]:
+    """The session's baselines with their sources; only hand-entered ones before the dose."""
+    spec = load_protocol(session.protocol).baseline
+    if spec is None or session.dose_time is None:
+        return {p: Baseline(p, v, "entered by hand") for p, v in session.baseline_entered.items()}
+    start = session.dose_time - timedelta(minutes=spec.window_min)
+    before = queries.stored_readings(conn, session.chair, start, session.dose_time)
+    return compute_baselines(spec, before, session.dose_time, session.baseline_entered)
 
 
 def _measurements(readings: list) -> list[tuple[float, float]]:

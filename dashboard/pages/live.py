@@ -17,8 +17,11 @@ from dashboard.tiles import (
     shown_nibp,
     shown_value,
 )
+from vitals.baseline import Baseline
 from vitals.errors import ChairsideError
+from vitals.reading import Param
 from vitals.store import queries
+from vitals.verdict import session_baselines
 
 TREND_WINDOW = timedelta(minutes=30)
 COLUMNS = 2
@@ -63,7 +66,7 @@ def show_chairs(conn, now: pd.Timestamp) -> None:
         with columns[i % COLUMNS].container(border=True):
             st.subheader(chair.name)
             session = open_sessions.loc[chair.chair] if chair.chair in open_sessions.index else None
-            st.caption(session_line(session, now))
+            st.caption(session_line(session, now, sbp_baseline(conn, session)))
             for level, text in alert_lines(alerts[alerts.chair == chair.chair]):
                 ALERT_BOXES[level](text, icon=ALERT_ICONS[level])
             state = states.loc[chair.chair] if chair.chair in states.index else None
@@ -73,6 +76,13 @@ def show_chairs(conn, now: pd.Timestamp) -> None:
             since = (now - TREND_WINDOW).to_pydatetime()
             chair_values(latest[latest.chair == chair.chair], now)
             chair_trend(chair.chair, queries.readings_between(conn, chair.chair, since))
+
+
+def sbp_baseline(conn, session: pd.Series | None) -> Baseline | None:
+    if session is None:
+        return None
+    found = session_baselines(conn, queries.session_by_id(conn, int(session.session)))
+    return found.get(Param.SBP)
 
 
 def chair_values(latest: pd.DataFrame, now: pd.Timestamp) -> None:

@@ -41,7 +41,11 @@ def test_open_critical_is_unmistakable_and_the_session_is_named(app, sample_stor
     [critical] = [e.value for e in at.error]
     assert critical.startswith("CRITICAL — SBP 186 ≥ 180") and "NOT acknowledged" in critical
     captions = [c.value for c in at.caption]
-    assert "Patient P-0001 · iv-ketamine · dose 12 min ago" in captions
+    assert any(
+        c.startswith("Patient P-0001 · iv-ketamine · dose 12 min ago · baseline SBP ")
+        and "median of" in c
+        for c in captions
+    ), captions
     assert captions.count("No session — monitor limits apply") == 2
 
 

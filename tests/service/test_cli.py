@@ -81,3 +81,61 @@ def test_missing_port_is_reported_by_the_running_recorder_not_a_crash(tmp_path: 
         output, _ = child.communicate(timeout=15)
     assert child.returncode == 0, output
     assert "recorder stopped cleanly" in output
+
+
+def test_session_commands_from_start_to_discharge_verdict(capsys, tmp_path: Path) -> None:
+    from vitals.chairs import Chair
+    from vitals.engine import CLINICAL, Episode
+    from vitals.reading import Param, utc_now
+    from vitals.rules import Level
+    from vitals.store import StoreWriter
+
+    db = str(tmp_path / "s.db")
+    writer = StoreWriter(Path(db))
+    writer.write_chairs([Chair("c1", "Chair 1", "loop://", "ge-s5")])
+    base = ["--db", db, "--by", "Nurse Ada"]
+    start = ["session", "start", "--chair", "c1", "--patient", "P-7", "--protocol",
+             "esketamine-nasal", "--dose", "84", "--set", "spo2-low.warning=92"]  # fmt: skip
+    assert main([*start, *base]) == 0
+    assert capsys.readouterr().out.strip() == "session 1 started on c1"
+    assert (
+        main(["session", "event", "--chair", "c1", "--kind", "dose", "--value", "84", *base]) == 0
+    )
+    assert (
+        main(["session", "threshold", "--session", "1", "--set", "sbp-high.warning=170", *base])
+        == 0
+    )
+    assert "sbp-high warning 165 -> 170" in capsys.readouterr().out
+    writer.write_episodes(
+        "c1", 1, [Episode("sbp-high", CLINICAL, Level.WARNING, utc_now(), Param.SBP, reason="r")]
+    )
+    writer.close()
+    assert main(["session", "ack", "--episode", "1", "--comment", "seen", *base]) == 0
+    assert main(["session", "end", "--chair", "c1", *base]) == 0
+    out = capsys.readouterr().out
+    assert "episode 1 acknowledged by Nurse Ada" in out
+    assert "session 1 ended; not yet ready for discharge: 0 of 120 min observed" in out
+    assert "open alerts: sbp-high" in out
+
+
+def test_session_errors_are_one_line(capsys, tmp_path: Path) -> None:
+    db = ["--db", str(tmp_path / "s.db"), "--by", "Nurse Ada"]
+    err = error_of(
+        [
+            "session",
+            "start",
+            "--chair",
+            "c1",
+            "--patient",
+            "Jane Doe",
+            "--protocol",
+            "iv-ketamine",
+            *db,
+        ],
+        capsys,
+    )
+    assert "pseudonymous" in err
+    assert "no open session" in error_of(["session", "end", "--chair", "c1", *db], capsys)
+    assert "--set expects RULE.LEVEL=VALUE" in error_of(
+        ["session", "threshold", "--session", "1", "--set", "x", *db], capsys
+    )
