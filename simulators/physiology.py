@@ -70,8 +70,11 @@ class PatientModel:
 
     def _draw_baseline(self) -> Baseline:
         r = self.rng
-        sbp = r.gauss(124, 10)
-        return Baseline(sbp, sbp - r.gauss(45, 6), r.gauss(74, 8), min(99.0, r.gauss(97.5, 0.8)))
+        sbp = min(150.0, max(105.0, r.gauss(124, 10)))  # an adult fit for an outpatient dose
+        dbp = min(92.0, max(60.0, sbp - r.gauss(45, 6)))
+        return Baseline(
+            sbp, dbp, min(100.0, max(55.0, r.gauss(74, 8))), min(99.0, r.gauss(97.5, 0.8))
+        )
 
     def _draw_peak_changes(self) -> dict[Param, float]:
         s, r, base = self.scenario, self.rng, self.baseline
@@ -131,7 +134,8 @@ class PatientModel:
         spo2 = min(100.0, self.true_value(Param.SPO2) + self._noise[Param.SPO2])
         pulse = hr + self.rng.gauss(0, 0.7)
         if self._artifact_left and self._artifact_kind == "motion":
-            hr, pulse, spo2 = hr * 1.45, pulse * 1.5, spo2 - self.rng.uniform(6, 14)
+            # a moving hand: brief HR spikes and a shallow SpO2 dip, too short to persist
+            hr, pulse, spo2 = hr * 1.45, pulse * 1.5, spo2 - self.rng.uniform(3, 8)
         if self._artifact_left and self._artifact_kind == "lead-off":
             hr = 0.0  # a monitor with a lead off may send 0: the recorder must flag it
         self.hr, self.pulse, self.spo2 = round(hr), round(pulse), round(spo2)
