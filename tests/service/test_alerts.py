@@ -1,6 +1,5 @@
 """Live alerting in the recorder: the engine fed from the store, sessions, schedule, link."""
 
-import threading
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -8,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from chairside.alerts import ChairAlerts
-from chairside.recorder import Recorder
 from chairside.simulated_sessions import SimulatedSessions
 from tests.conftest import query, wait_for
 from vitals.chairs import Chair
@@ -118,29 +116,12 @@ def test_rule_change_ends_the_open_episode_and_restart_continues_it(
     restarted.close()
 
 
-@pytest.fixture
-def recorder_for(db_path: Path):
-    running: list[tuple[Recorder, threading.Thread]] = []
-
-    def start(chairs: list[Chair]) -> Recorder:
-        recorder = Recorder(chairs, db_path)
-        thread = threading.Thread(target=recorder.run, kwargs={"install_signals": False})
-        thread.start()
-        running.append((recorder, thread))
-        return recorder
-
-    yield start
-    for recorder, thread in running:
-        recorder.stop()
-        thread.join(timeout=15)
-
-
 def test_hypertensive_scenario_raises_a_warning_that_escalates_to_critical(
-    start_fleet, recorder_for, db_path: Path
+    start_fleet, run_recorder, db_path: Path
 ) -> None:
     sessions = SimulatedSessions(db_path)
     fleet = start_fleet(chairs=1, scenario="hypertensive", speed=300, sessions=sessions)
-    recorder_for(fleet.chairs)
+    run_recorder(fleet.chairs)
     seen: list[str] = []
 
     def levels() -> bool:
@@ -163,10 +144,10 @@ def test_hypertensive_scenario_raises_a_warning_that_escalates_to_critical(
 
 
 def test_unplugged_monitor_is_a_technical_episode_until_it_returns(
-    start_fleet, recorder_for, db_path: Path
+    start_fleet, run_recorder, db_path: Path
 ) -> None:
     fleet = start_fleet(chairs=1, speed=60)
-    recorder_for(fleet.chairs)
+    run_recorder(fleet.chairs)
     wait_for(lambda: query(db_path, "SELECT count(*) FROM readings")[0][0] > 5, what="readings")
     fleet.monitors[0].unplug()
     wait_for(
@@ -189,9 +170,9 @@ def test_unplugged_monitor_is_a_technical_episode_until_it_returns(
     ) == [("technical", "warning")]
 
 
-def test_recorder_downtime_is_recorded_at_the_next_start(recorder_for, db_path: Path) -> None:
+def test_recorder_downtime_is_recorded_at_the_next_start(run_recorder, db_path: Path) -> None:
     ghost = [Chair("g", "Ghost", str(db_path.parent / "none"), "ge-s5")]
-    recorder = recorder_for(ghost)
+    recorder = run_recorder(ghost)
     wait_for(lambda: query(db_path, "SELECT 1 FROM heartbeat"), what="a heartbeat")
     recorder.stop()
     wait_for(
@@ -201,7 +182,7 @@ def test_recorder_downtime_is_recorded_at_the_next_start(recorder_for, db_path: 
     writer = StoreWriter(db_path)
     writer.beat(1, to_us(utc_now() - timedelta(minutes=3)))  # as if it died 3 minutes ago
     writer.close()
-    recorder_for(ghost)
+    run_recorder(ghost)
     wait_for(
         lambda: query(db_path, "SELECT reason FROM episodes WHERE rule = 'recorder-stopped'"),
         what="a downtime episode",

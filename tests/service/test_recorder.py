@@ -1,6 +1,5 @@
 """The recorder in-process against simulated monitors on real ptys."""
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -9,23 +8,6 @@ from chairside.recorder import Recorder
 from tests.conftest import query, wait_for
 from vitals.chairs import Chair
 from vitals.errors import UnknownProtocol
-
-
-@pytest.fixture
-def run_recorder(db_path: Path):
-    started: list[tuple[Recorder, threading.Thread]] = []
-
-    def run(chairs: list[Chair]) -> Recorder:
-        recorder = Recorder(chairs, db_path)
-        thread = threading.Thread(target=recorder.run, kwargs={"install_signals": False})
-        thread.start()
-        started.append((recorder, thread))
-        return recorder
-
-    yield run
-    for recorder, thread in started:
-        recorder.stop()
-        thread.join(timeout=15)
 
 
 def state_of(db: Path, chair: str) -> tuple:

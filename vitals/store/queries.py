@@ -93,24 +93,22 @@ def _with_times(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[READING_COLUMNS]
 
 
+SESSION_SELECT = (
+    "SELECT id, chair, patient, protocol, started_us, started_by, rules_json, rules_changed_us,"
+    " ended_us, dose_us, weight_kg, dose_mg, baseline_json FROM sessions"
+)
+
+
 def active_session(conn: sqlite3.Connection, chair: str) -> Session | None:
     """The chair's open session with the rules in force, or None."""
     row = conn.execute(
-        "SELECT id, chair, patient, protocol, started_us, started_by, rules_json,"
-        " rules_changed_us, ended_us, dose_us, weight_kg, dose_mg, baseline_json"
-        " FROM sessions WHERE chair = ? AND ended_us IS NULL",
-        (chair,),
+        SESSION_SELECT + " WHERE chair = ? AND ended_us IS NULL", (chair,)
     ).fetchone()
     return _session(row) if row else None
 
 
 def session_by_id(conn: sqlite3.Connection, session: int) -> Session | None:
-    row = conn.execute(
-        "SELECT id, chair, patient, protocol, started_us, started_by, rules_json,"
-        " rules_changed_us, ended_us, dose_us, weight_kg, dose_mg, baseline_json"
-        " FROM sessions WHERE id = ?",
-        (session,),
-    ).fetchone()
+    row = conn.execute(SESSION_SELECT + " WHERE id = ?", (session,)).fetchone()
     return _session(row) if row else None
 
 
