@@ -17,22 +17,36 @@ from vitals.store.sql import rules_from_json
 from vitals.times import from_us, to_us
 
 READING_COLUMNS = ["chair", "time", "device_time", "param", "value", "unit", "quality", "source"]
+READING_TIMES = {"time": "t_us", "device_time": "device_us"}
+EPISODE_TIMES = {
+    "started": "started_us",
+    "ended": "ended_us",
+    "peak_time": "peak_us",
+    "acked": "acked_us",
+}
 
 
 def _utc(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, unit="us", utc=True)
 
 
+def _frame(conn: sqlite3.Connection, sql: str, params: tuple = (), **times: str) -> pd.DataFrame:
+    """Run a query; each ``name="column_us"`` becomes a UTC timestamp column ``name``."""
+    frame = pd.read_sql_query(sql, conn, params=params)
+    for name, column in times.items():
+        frame[name] = _utc(frame.pop(column))
+    return frame
+
+
 def chairs(conn: sqlite3.Connection) -> pd.DataFrame:
     """Configured chairs in the order nurses expect to see them."""
-    return pd.read_sql_query(
-        "SELECT chair, name, port, protocol FROM chairs ORDER BY position, chair", conn
-    )
+    return _frame(conn, "SELECT chair, name, port, protocol FROM chairs ORDER BY position, chair")
 
 
 def latest_readings(conn: sqlite3.Connection) -> pd.DataFrame:
     """The newest reading of every parameter of every chair (one index probe per pair)."""
-    frame = pd.read_sql_query(
+    frame = _frame(
+        conn,
         """
         WITH params(param) AS (VALUES ('hr'), ('pulse'), ('sbp'), ('dbp'), ('map'), ('spo2'))
         SELECT r.chair, r.t_us, r.device_us, r.param, r.value, r.unit, r.quality, r.source
@@ -43,9 +57,9 @@ def latest_readings(conn: sqlite3.Connection) -> pd.DataFrame:
             ORDER BY t_us DESC, id DESC LIMIT 1)
         ORDER BY c.position, r.param
         """,
-        conn,
+        **READING_TIMES,
     )
-    return _with_times(frame)
+    return frame[READING_COLUMNS]
 
 
 def readings_between(
@@ -53,24 +67,25 @@ def readings_between(
 ) -> pd.DataFrame:
     """A chair's readings in ``[start, end)``, oldest first (the chair-window index)."""
     end_us = to_us(end) if end else 2**62
-    frame = pd.read_sql_query(
+    frame = _frame(
+        conn,
         "SELECT chair, t_us, device_us, param, value, unit, quality, source FROM readings"
         " WHERE chair = ? AND t_us >= ? AND t_us < ? ORDER BY t_us, id",
-        conn,
-        params=(chair, to_us(start), end_us),
+        (chair, to_us(start), end_us),
+        **READING_TIMES,
     )
-    return _with_times(frame)
+    return frame[READING_COLUMNS]
 
 
 def device_states(conn: sqlite3.Connection) -> pd.DataFrame:
-    frame = pd.read_sql_query(
+    return _frame(
+        conn,
         "SELECT chair, state, since_us, frames_ok, frames_bad, reconnects, last_error,"
         " last_data_us, updated_us FROM device_state ORDER BY chair",
-        conn,
+        since="since_us",
+        last_data="last_data_us",
+        updated="updated_us",
     )
-    for column in ("since", "last_data", "updated"):
-        frame[column] = _utc(frame.pop(f"{column}_us"))
-    return frame
 
 
 def heartbeat(conn: sqlite3.Connection) -> dict | None:
@@ -85,12 +100,6 @@ def heartbeat(conn: sqlite3.Connection) -> dict | None:
         "beat": pd.Timestamp(beat, unit="us", tz="UTC"),
         "stopped": pd.Timestamp(stopped, unit="us", tz="UTC") if stopped else None,
     }
-
-
-def _with_times(frame: pd.DataFrame) -> pd.DataFrame:
-    frame["time"] = _utc(frame.pop("t_us"))
-    frame["device_time"] = _utc(frame.pop("device_us"))
-    return frame[READING_COLUMNS]
 
 
 SESSION_SELECT = (
@@ -126,14 +135,14 @@ def _session(row: tuple) -> Session:
 
 
 def sessions(conn: sqlite3.Connection) -> pd.DataFrame:
-    frame = pd.read_sql_query(
+    return _frame(
+        conn,
         "SELECT id AS session, chair, patient, protocol, started_us, ended_us, dose_us,"
         " started_by, ended_by, discharge FROM sessions ORDER BY started_us",
-        conn,
+        started="started_us",
+        ended="ended_us",
+        dose="dose_us",
     )
-    for column in ("started", "ended", "dose"):
-        frame[column] = _utc(frame.pop(f"{column}_us"))
-    return frame
 
 
 EPISODE_SELECT = """
@@ -150,52 +159,44 @@ def episodes(
     conn: sqlite3.Connection, chair: str | None = None, session: int | None = None
 ) -> pd.DataFrame:
     """Episodes, oldest first, with their first acknowledgment; filtered when asked."""
-    frame = pd.read_sql_query(
+    return _frame(
+        conn,
         EPISODE_SELECT + " WHERE (? IS NULL OR e.chair = ?) AND (? IS NULL OR e.session = ?)"
         " ORDER BY e.started_us, e.id",
-        conn,
-        params=(chair, chair, session, session),
+        (chair, chair, session, session),
+        **EPISODE_TIMES,
     )
-    return _episode_times(frame)
 
 
 def visible_episodes(conn: sqlite3.Connection) -> pd.DataFrame:
     """What needs a nurse: open episodes, and critical ones not yet acknowledged (latched)."""
-    frame = pd.read_sql_query(
+    return _frame(
+        conn,
         # constant fragments only; every value is a bound parameter
         EPISODE_SELECT  # noqa: S608
         + " WHERE e.ended_us IS NULL OR (e.level = 'critical' AND NOT EXISTS"
         " (SELECT 1 FROM acknowledgments WHERE episode = e.id)) ORDER BY e.started_us, e.id",
-        conn,
+        **EPISODE_TIMES,
     )
-    return _episode_times(frame)
-
-
-def _episode_times(frame: pd.DataFrame) -> pd.DataFrame:
-    for column in ("started", "ended", "peak", "acked"):
-        frame[f"{column}" if column != "peak" else "peak_time"] = _utc(frame.pop(f"{column}_us"))
-    return frame
 
 
 def events(conn: sqlite3.Connection, session: int) -> pd.DataFrame:
-    frame = pd.read_sql_query(
+    return _frame(
+        conn,
         "SELECT id, session, chair, t_us, kind, text, value, by FROM events"
         " WHERE session = ? ORDER BY t_us, id",
-        conn,
-        params=(session,),
+        (session,),
+        time="t_us",
     )
-    frame["time"] = _utc(frame.pop("t_us"))
-    return frame
 
 
 def acknowledgments(conn: sqlite3.Connection, episode: int) -> pd.DataFrame:
-    frame = pd.read_sql_query(
-        "SELECT by, t_us, comment FROM acknowledgments WHERE episode = ? ORDER BY t_us, id",
+    return _frame(
         conn,
-        params=(episode,),
+        "SELECT by, t_us, comment FROM acknowledgments WHERE episode = ? ORDER BY t_us, id",
+        (episode,),
+        time="t_us",
     )
-    frame["time"] = _utc(frame.pop("t_us"))
-    return frame
 
 
 def stored_readings(
