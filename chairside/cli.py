@@ -7,6 +7,7 @@ Every subcommand does its work through the library; any ChairsideError is printe
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import signal
@@ -25,6 +26,7 @@ from simulators.scenarios import SCENARIOS
 from vitals.chairs import dump_chairs, load_chairs
 from vitals.errors import ChairsideError
 from vitals.store import DEFAULT_DB
+from vitals.users import DEFAULT_USERS, add_user
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _dashboard_parser(commands)
     _demo_parser(commands)
     add_session_parser(commands)
+    _user_parser(commands)
     return parser
 
 
@@ -130,6 +133,37 @@ def _dashboard_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
     p.add_argument("--port", type=int, default=8501, help="HTTP port (default 8501)")
     p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument(
+        "--users", type=Path, default=DEFAULT_USERS,
+        help=f"nurses allowed to sign in (default {DEFAULT_USERS})",
+    )  # fmt: skip
+
+
+def _user_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "user",
+        help="manage the nurses who may sign in to the dashboard",
+        description="Add a nurse (or change a password) in the users file; only a salted "
+        "scrypt hash is stored.",
+    )
+    actions = p.add_subparsers(title="actions", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add a nurse or change her password")
+    add.add_argument("name", help="the name shown on acknowledgments and events")
+    add.add_argument("--users", type=Path, default=DEFAULT_USERS, help="users file")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add.set_defaults(run=run_user_add)
+
+
+def run_user_add(args: argparse.Namespace) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+    add_user(args.users, args.name, password)
+    print(f"{args.name} may now sign in (users file {args.users})")
+    return 0
 
 
 def _demo_parser(commands: argparse._SubParsersAction) -> None:
@@ -178,7 +212,7 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    return launch.serve_dashboard(args.db, args.port, args.address)
+    return launch.serve_dashboard(args.db, args.port, args.address, args.users)
 
 
 def run_demo(args: argparse.Namespace) -> int:

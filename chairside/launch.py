@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from vitals.errors import ConfigError
+from vitals.users import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_S = 10.0
@@ -45,17 +46,18 @@ def dashboard_command(db: Path, port: int, address: str) -> list[str]:
     ]  # fmt: skip
 
 
-def dashboard_env(db: Path) -> dict[str, str]:
+def dashboard_env(db: Path, users: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["CHAIRSIDE_DB"] = str(Path(db).resolve())
+    env["CHAIRSIDE_USERS"] = str(Path(users).resolve())
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     return env
 
 
-def serve_dashboard(db: Path, port: int, address: str) -> int:
+def serve_dashboard(db: Path, port: int, address: str, users: Path) -> int:
     command = dashboard_command(db, port, address)
     print(f"dashboard on http://{address}:{port} reading {db}", flush=True)
-    child = subprocess.Popen(command, env=dashboard_env(db), cwd=ROOT)
+    child = subprocess.Popen(command, env=dashboard_env(db, users), cwd=ROOT)
     return _supervise([child])
 
 
@@ -77,18 +79,31 @@ def demo(args: argparse.Namespace) -> int:
     children.append(
         subprocess.Popen([*me, "record", "--config", str(config), "--db", str(args.db)], cwd=ROOT)
     )
+    users = demo_users(run_dir, args.users)
     children.append(
         subprocess.Popen(
             dashboard_command(args.db, args.port, args.address),
-            env=dashboard_env(args.db),
+            env=dashboard_env(args.db, users),
             cwd=ROOT,
         )
     )
-    print(
-        f"\nChairside demo: open http://{args.address}:{args.port}  (Ctrl-C stops all)\n",
-        flush=True,
-    )
+    print(f"\nChairside demo: open http://{args.address}:{args.port}  (Ctrl-C stops all)")
+    if users != args.users:
+        print(f"sign in as '{DEMO_USER}' with password '{DEMO_PASSWORD}' (demo only)")
+    print(flush=True)
     return _supervise(children)
+
+
+DEMO_USER, DEMO_PASSWORD = "Demo Nurse", "demo"
+
+
+def demo_users(run_dir: Path, users: Path) -> Path:
+    """The clinic's users file if there is one; else a throw-away demo user in the run dir."""
+    if Path(users).exists():
+        return Path(users)
+    demo = run_dir / "demo-users.toml"
+    add_user(demo, DEMO_USER, DEMO_PASSWORD)
+    return demo
 
 
 def _wait_for_file(path: Path, child: subprocess.Popen, timeout: float = 30) -> bool:

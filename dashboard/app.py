@@ -1,8 +1,11 @@
-"""Entry point of the Streamlit app: only the router; each page lives in dashboard/pages/."""
+"""Entry point of the Streamlit app: only the router (and the frame every page shares)."""
 
 import streamlit as st
 
-from dashboard.pages.live import live_page
+from dashboard.chrome import sidebar
+from dashboard.navigation import pages
 
 st.set_page_config(page_title="Chairside", page_icon="🩺", layout="wide")
-st.navigation([st.Page(live_page, title="Live", icon="📈", default=True)]).run()
+page = st.navigation(list(pages().values()))
+sidebar()
+page.run()

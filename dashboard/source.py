@@ -1,4 +1,9 @@
-"""Where the dashboard reads from: the database named by CHAIRSIDE_DB, opened read-only."""
+"""Where the dashboard reads from and who may sign in: paths from the environment.
+
+``python -m chairside dashboard`` sets CHAIRSIDE_DB and CHAIRSIDE_USERS for the Streamlit
+process; the database is opened read-only for every refresh, and written only through the
+core's command functions for human actions.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,15 @@ import sqlite3
 from pathlib import Path
 
 from vitals.store import DEFAULT_DB, connect_readonly
+from vitals.users import DEFAULT_USERS
 
 
 def db_path() -> Path:
     return Path(os.environ.get("CHAIRSIDE_DB", str(DEFAULT_DB)))
+
+
+def users_path() -> Path:
+    return Path(os.environ.get("CHAIRSIDE_USERS", str(DEFAULT_USERS)))
 
 
 def open_store() -> sqlite3.Connection:

@@ -1,5 +1,5 @@
-"""The real page in a real browser: Debian's Chromium driven by Playwright against the stack
-(simulated chairs -> recorder -> dashboard), each as its own process.
+"""The real dashboard in a real browser: Debian's Chromium driven by Playwright against the
+stack (simulated chairs -> recorder -> dashboard), each as its own process.
 
 Screenshots land in test-output/. Outside CI a missing Chromium skips this test; in CI
 (CI=true) it fails, because `make test` installs Chromium.
@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, chairside_command, child_env, wait_for
+from tests.conftest import ROOT, chairside_command, child_env, query, wait_for
+from vitals.users import add_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = ROOT / "test-output"
 STARTS_WITH_DIGITS = re.compile(r"^\d+")
+NURSE, PASSWORD = "Nurse Ada", "lovelace"
 # Closed network here: keep Chromium from phoning home (see the machine notes in README).
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -45,6 +47,8 @@ def chromium() -> Path:
 @pytest.fixture
 def stack(tmp_path: Path):
     config, db, port = tmp_path / "chairs.toml", tmp_path / "c.db", free_port()
+    users = tmp_path / "users.toml"
+    add_user(users, NURSE, PASSWORD)
     children = []
 
     def start(*args: str) -> None:
@@ -58,33 +62,53 @@ def stack(tmp_path: Path):
             )
         )
 
-    start("simulate", "--chairs", "2", "--scenario", "typical,hypertensive", "--speed", "60",
-          "--config", str(config), "--run-dir", str(tmp_path / "run"), "--db", str(db))  # fmt: skip
+    start("simulate", "--chairs", "3", "--scenario", "hypertensive,typical,desaturation",
+          "--speed", "300", "--config", str(config), "--run-dir", str(tmp_path / "run"),
+          "--db", str(db))  # fmt: skip
     wait_for(config.exists, what="chair config")
     start("record", "--config", str(config), "--db", str(db))
-    start("dashboard", "--db", str(db), "--port", str(port))
-    yield f"http://127.0.0.1:{port}"
+    start("dashboard", "--db", str(db), "--port", str(port), "--users", str(users))
+    yield f"http://127.0.0.1:{port}", db
     for child in children:
         child.terminate()
     for child in children:
         child.wait(timeout=20)
 
 
-def test_live_page_renders_every_chair_with_values(chromium: Path, stack: str) -> None:
+def test_nurse_signs_in_sees_every_chair_and_acknowledges_the_critical(
+    chromium: Path, stack
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    url, db = stack
     OUTPUT.mkdir(exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        wait_for(lambda: _loads(page, stack), timeout=60, what="the dashboard to answer")
-        expect(page.get_by_text("Chair 1 (typical)")).to_be_visible(timeout=30_000)
-        expect(page.get_by_text("Chair 2 (hypertensive)")).to_be_visible()
-        expect(page.get_by_text("s ago").first).to_be_visible(timeout=30_000)
-        hr = page.locator('[data-testid="stMetricValue"]').first
-        expect(hr).to_have_text(STARTS_WITH_DIGITS, timeout=30_000)
+        wait_for(lambda: _loads(page, url), timeout=60, what="the dashboard to answer")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        for name in ("Chair 1 (hypertensive)", "Chair 2 (typical)", "Chair 3 (desaturation)"):
+            expect(page.get_by_text(name)).to_be_visible(timeout=30_000)
+        expect(page.locator(".cs-tile .cs-n").first).to_have_text(
+            STARTS_WITH_DIGITS, timeout=30_000
+        )
+        critical = page.locator('.cs-tile.cs-critical.cs-flash[data-chair="chair-1"]')
+        expect(critical).to_be_visible(timeout=60_000)
+        expect(critical).to_contain_text("CRITICAL — NOT ACKNOWLEDGED")
+        page.screenshot(path=str(OUTPUT / "overview.png"), full_page=True)
+        page.get_by_role("button", name="Acknowledge").first.click()
+        page.get_by_label("Comment (optional)").fill("seen in browser test")
+        page.get_by_role("dialog").get_by_role("button", name="Acknowledge").click()
+        wait_for(
+            lambda: query(db, "SELECT by FROM acknowledgments"), timeout=20, what="the audit row"
+        )
+        assert query(db, "SELECT DISTINCT by, comment FROM acknowledgments") == [
+            (NURSE, "seen in browser test")
+        ]
+        page.get_by_role("button", name="Details").first.click()
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
-        page.screenshot(path=str(OUTPUT / "live-overview.png"), full_page=True)
+        page.screenshot(path=str(OUTPUT / "chair-detail.png"), full_page=True)
         browser.close()
 
 

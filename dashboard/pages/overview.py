@@ -1,0 +1,64 @@
+"""Overview (home): one tile per chair, "who needs me now, and why", refreshed every second."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.actions import open_dialog, show_open_dialog
+from dashboard.chrome import play_alarm
+from dashboard.navigation import open_chair
+from dashboard.overview_model import build_tiles
+from dashboard.source import open_store
+from dashboard.tile_html import CSS, tile_html
+from dashboard.tiles import recorder_banner
+from vitals.errors import ChairsideError
+from vitals.store import queries
+
+
+def overview_page() -> None:
+    st.markdown(CSS, unsafe_allow_html=True)
+    st.caption("Monitoring aid only — not a certified medical device. Check the bedside monitor.")
+    overview()
+
+
+def columns_for(chairs: int) -> int:
+    """Tiles per row on a 1920×1080 screen; Streamlit stacks them on a portrait tablet."""
+    return 2 if chairs <= 4 else 3 if chairs <= 9 else 4 if chairs <= 16 else 6
+
+
+@st.fragment(run_every=timedelta(seconds=1))
+def overview() -> None:
+    try:
+        conn = open_store()
+    except ChairsideError as exc:
+        st.error(str(exc))
+        return
+    try:
+        now = pd.Timestamp.now(tz="UTC")
+        banner = recorder_banner(queries.heartbeat(conn), now)
+        tiles = build_tiles(conn, now)
+        unacked = queries.visible_episodes(conn)
+    finally:
+        conn.close()
+    if banner:
+        st.error(banner, icon="⛔")
+    if not tiles:
+        st.info("No chairs configured yet: start the recorder with a chair config.")
+        return
+    play_alarm([e.level for e in unacked.itertuples() if not isinstance(e.acked_by, str)])
+    columns = st.columns(columns_for(len(tiles)))
+    for i, tile in enumerate(tiles):
+        with columns[i % len(columns)]:
+            st.markdown(tile_html(tile), unsafe_allow_html=True)
+            left, right = st.columns(2)
+            if left.button("Details", key=f"open-{tile.chair}", width="stretch"):
+                open_chair(tile.chair)
+            if tile.unacked and right.button(
+                "Acknowledge", key=f"ack-{tile.chair}", type="primary", width="stretch"
+            ):
+                mine = unacked[unacked.id.isin(tile.unacked)]
+                open_dialog("acknowledge", tile.name, tile.unacked, list(mine.reason))
+    show_open_dialog()

@@ -1,0 +1,97 @@
+"""Sessions: start one on a free chair (protocol preset, dose, per-session overrides beside
+the defaults), and see the open ones with their discharge readiness."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.actions import run_action
+from dashboard.auth import current_user
+from dashboard.source import open_store
+from vitals.clinical import load_protocol, protocol_names
+from vitals.errors import ChairsideError
+from vitals.reading import utc_now
+from vitals.rules import Level
+from vitals.store import commands, queries
+from vitals.verdict import discharge_verdict
+
+
+def sessions_page() -> None:
+    st.title("Sessions")
+    try:
+        conn = open_store()
+    except ChairsideError as exc:
+        st.error(str(exc))
+        return
+    try:
+        chairs = queries.chairs(conn)
+        sessions = queries.sessions(conn)
+        open_now = sessions[sessions.ended.isna()]
+        verdicts = {s: str(discharge_verdict(conn, s, utc_now())) for s in open_now.session}
+    finally:
+        conn.close()
+    start_form(sorted(set(chairs.chair) - set(open_now.chair)))
+    st.subheader("Open sessions")
+    if open_now.empty:
+        st.caption("None.")
+    for s in open_now.itertuples():
+        st.markdown(
+            f"**{s.chair}** — {s.patient} · {s.protocol} · started {s.started:%H:%M} UTC "
+            f"by {s.started_by}"
+        )
+        st.caption(verdicts[s.session])
+
+
+def threshold_table(protocol: str) -> pd.DataFrame:
+    rows = [
+        {"rule": r.name, "level": level.label, "default": value, "override": None}
+        for r in load_protocol(protocol).rules.rules
+        for level, value in r.tiers
+    ]
+    return pd.DataFrame(rows)
+
+
+def start_form(free_chairs: list[str]) -> None:
+    st.subheader("Start a session")
+    if not free_chairs:
+        st.caption("Every chair has an open session.")
+        return
+    chair = st.selectbox("Chair", free_chairs)
+    protocol = st.selectbox("Protocol", protocol_names())
+    preset = load_protocol(protocol)
+    st.caption(preset.title)
+    patient = st.text_input("Patient reference (pseudonymous code, never a name)")
+    weight = dose = None
+    if "weight_kg" in preset.requires:
+        weight = st.number_input("Weight (kg)", min_value=20.0, max_value=300.0, value=None)
+    if preset.allowed_doses_mg:
+        dose = st.selectbox("Dose (mg)", preset.allowed_doses_mg)
+    st.markdown(
+        "Thresholds for this session (defaults from the protocol; fill *override* to change)"
+    )
+    edited = st.data_editor(
+        threshold_table(protocol),
+        disabled=["rule", "level", "default"],
+        hide_index=True,
+        key=f"thresholds-{protocol}",
+    )
+    if st.button("Start session", type="primary"):
+        overrides = [
+            (row.rule, Level.parse(row.level), float(row.override))
+            for row in edited.itertuples()
+            if pd.notna(row.override)
+        ]
+        started = run_action(
+            commands.start_session,
+            chair,
+            patient.strip(),
+            protocol,
+            current_user(),
+            weight_kg=weight,
+            dose_mg=dose,
+            overrides=overrides,
+            success=f"Session started on {chair}",
+        )
+        if started:
+            st.rerun()

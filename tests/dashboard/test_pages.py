@@ -1,0 +1,178 @@
+"""Every page through Streamlit's AppTest on a simulator-filled store: what a nurse sees and
+what each click writes."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, query
+from vitals.store import StoreWriter
+from vitals.times import to_us
+from vitals.users import add_user
+
+APP = str(ROOT / "dashboard" / "app.py")
+NURSE = "Nurse Ada"
+
+
+@pytest.fixture
+def users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "users.toml"
+    add_user(path, NURSE, "lovelace")
+    monkeypatch.setenv("CHAIRSIDE_USERS", str(path))
+    return path
+
+
+@pytest.fixture
+def signed_in(sample_store: Path, users: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CHAIRSIDE_DB", str(sample_store))
+
+    def run(script: str | None = None) -> AppTest:
+        at = (
+            AppTest.from_string(script, default_timeout=30)
+            if script
+            else AppTest.from_file(APP, default_timeout=30)
+        )
+        at.session_state["signed_in_user"] = NURSE
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return run
+
+
+def page(module: str, function: str) -> str:
+    return f"from dashboard.pages.{module} import {function}\n{function}()\n"
+
+
+def tiles(at: AppTest) -> list[str]:
+    """The chair tiles in chair order (the page lays them out in columns)."""
+    found = [m.value for m in at.markdown if m.value.startswith('<div class="cs-tile')]
+    return sorted(found, key=lambda html: html.split('data-chair="')[1])
+
+
+def test_sign_in_gates_every_page(sample_store: Path, users: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CHAIRSIDE_DB", str(sample_store))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert at.selectbox[0].options == [NURSE] and not tiles(at)
+    at.text_input[0].input("wrong")
+    at.button[0].click().run()
+    assert "not recognised" in at.error[0].value
+    at.text_input[0].input("lovelace")
+    at.button[0].click().run()
+    assert len(tiles(at)) == 3
+    assert f"Signed in as **{NURSE}**" in [m.value for m in at.sidebar.markdown]
+
+
+def test_overview_marks_the_critical_chair_unmistakably(signed_in) -> None:
+    at = signed_in()
+    one, two, three = tiles(at)
+    assert (
+        'data-status="critical"' in one
+        and "cs-flash" in one
+        and "CRITICAL — NOT ACKNOWLEDGED" in one
+    )
+    assert "SBP 186 ≥ 180 for 1 reading (critical)" in one
+    assert "P-0001 · iv-ketamine · dose 12 min ago" in one and "BP check" in one
+    assert "s ago" in one and "<svg" in one  # every value with its age, and a sparkline
+    assert 'data-status="technical"' in two and "Monitor disconnected" in two
+    assert "not current" in two  # chair 2's values are 20 min old: greyed and said so
+    assert "No session — monitor limits apply" in three and "never received" in three
+    assert len(at.get("audio")) == 1  # the critical alarm sounds
+
+
+def test_acknowledging_writes_the_audit_row_and_silences(signed_in, sample_store: Path) -> None:
+    at = signed_in()
+    [ack] = [b for b in at.button if b.label == "Acknowledge"]
+    ack.click().run()
+    at.text_input[0].input("doctor informed")
+    at.button(key="ack-confirm").click().run()
+    assert query(sample_store, "SELECT by, comment FROM acknowledgments") == [
+        (NURSE, "doctor informed")
+    ]
+    assert query(sample_store, "SELECT acked_by, ended_utc FROM episodes_v") == [(NURSE, None)]
+    at.run()
+    assert "cs-flash" not in tiles(at)[0] and "CRITICAL" in tiles(at)[0]  # still open, silenced
+    assert len(at.get("audio")) == 0
+
+
+def test_sound_off_is_shown_and_silent(signed_in) -> None:
+    at = signed_in()
+    at.sidebar.toggle[0].set_value(False).run()
+    assert any("Alarm sound is OFF" in w.value for w in at.warning)
+    assert len(at.get("audio")) == 0
+
+
+def test_stale_heartbeat_shows_recorder_not_running(signed_in, sample_store: Path) -> None:
+    writer = StoreWriter(sample_store)
+    writer.beat(
+        1, to_us(__import__("vitals.reading", fromlist=["utc_now"]).utc_now()) - 120_000_000
+    )
+    writer.close()
+    at = signed_in()
+    assert any("Recorder not running" in e.value for e in at.error)
+
+
+def test_chair_detail_shows_chart_alerts_and_logs_events(signed_in, sample_store: Path) -> None:
+    at = signed_in(page("chair", "chair_page"))
+    assert at.selectbox[0].value == "chair-1"
+    assert len(at.get("plotly_chart")) == 1
+    assert any("SBP 186 ≥ 180" in e.value for e in at.error)
+    assert any("Baseline SBP" in c.value and "median of" in c.value for c in at.caption)
+    [dose] = [b for b in at.button if b.label == "BP check requested"]
+    dose.click().run()
+    at.selectbox[1].set_value("medication")
+    at.text_input[0].input("clonidine 0.1 mg")
+    at.number_input[0].set_value(0.1)
+    [log] = [b for b in at.button if b.label == "Log"]
+    log.click().run()
+    rows = query(
+        sample_store,
+        "SELECT kind, text, value, by FROM events WHERE kind IN ('bp-check', 'medication')",
+    )
+    assert rows == [("bp-check", "", None, NURSE), ("medication", "clonidine 0.1 mg", 0.1, NURSE)]
+
+
+def test_ending_a_session_records_the_verdict(signed_in, sample_store: Path) -> None:
+    at = signed_in(page("chair", "chair_page"))
+    [end] = [b for b in at.button if b.label == "End session…"]
+    end.click().run()
+    assert any("not yet ready for discharge" in w.value for w in at.warning)
+    at.button(key="end-confirm").click().run()
+    [(ended_by, discharge)] = query(sample_store, "SELECT ended_by, discharge FROM sessions")
+    assert ended_by == NURSE and discharge.startswith("not yet ready for discharge")
+
+
+def test_starting_a_session_with_an_override(signed_in, sample_store: Path) -> None:
+    at = signed_in(page("sessions", "sessions_page"))
+    assert at.selectbox[0].options == ["chair-2", "chair-3"]  # chair-1 has a session
+    at.selectbox[1].set_value("esketamine-nasal").run()
+    at.text_input[0].input("P-0099")
+    [table] = at.dataframe
+    assert {"rule", "level", "default", "override"} <= set(table.value.columns)
+    [start] = [b for b in at.button if b.label == "Start session"]
+    start.click().run()
+    rows = query(
+        sample_store,
+        "SELECT chair, patient, protocol, dose_mg, started_by FROM sessions"
+        " WHERE patient = 'P-0099'",
+    )
+    assert rows == [("chair-2", "P-0099", "esketamine-nasal", 56.0, NURSE)]
+
+
+def test_bad_patient_reference_is_refused_with_a_message(signed_in, sample_store: Path) -> None:
+    at = signed_in(page("sessions", "sessions_page"))
+    at.text_input[0].input("Jane Doe")
+    [start] = [b for b in at.button if b.label == "Start session"]
+    start.click().run()
+    assert "pseudonymous" in at.error[0].value
+
+
+def test_missing_database_is_an_error_message_not_a_crash(
+    users, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("CHAIRSIDE_DB", str(tmp_path / "none.db"))
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["signed_in_user"] = NURSE
+    at.run()
+    assert "does not exist yet" in at.error[0].value
