@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) -m bench.latency
 	$(PY) -m bench.ingest
 	$(PY) -m bench.engine
+	$(PY) -m bench.dashboard
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

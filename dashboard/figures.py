@@ -87,46 +87,25 @@ def detail_figure(
     fig.add_trace(_line(ok[ok.param == "map"], "MAP", "lines+markers", "#6a1b9a"), row=1, col=1)
     fig.add_trace(_line(ok[ok.param == "hr"], "HR", "lines", "#2e7d32"), row=2, col=1)
     fig.add_trace(_line(ok[ok.param == "spo2"], "SpO₂", "lines", "#1565c0"), row=3, col=1)
+    # Shapes and notes are built as plain dicts and set once: plotly's add_hline/add_vrect
+    # revalidate every shape on each call, which costs seconds on a long session.
+    shapes, notes = [], []
     for param, level, value in thresholds:
-        fig.add_hline(
-            y=value,
-            line_dash="dash",
-            line_color=THRESHOLD_COLOURS[level],
-            line_width=1,
-            annotation_text=f"{param.upper()} {level} {value:g}",
-            annotation_font_size=9,
-            row=ROW_OF[param],
-            col=1,
-        )
+        line = {"color": THRESHOLD_COLOURS[level], "width": 1, "dash": "dash"}
+        shapes.append(_hline(ROW_OF[param], value, line))
+        notes.append(_note(ROW_OF[param], value, f"{param.upper()} {level} {value:g}", "right"))
     for param, value in baselines.items():
-        fig.add_hline(
-            y=value,
-            line_dash="dot",
-            line_color="#455a64",
-            line_width=1,
-            annotation_text=f"{param.upper()} baseline {value:g}",
-            annotation_position="bottom left",
-            annotation_font_size=9,
-            row=ROW_OF[param],
-            col=1,
-        )
+        line = {"color": "#455a64", "width": 1, "dash": "dot"}
+        shapes.append(_hline(ROW_OF[param], value, line))
+        notes.append(_note(ROW_OF[param], value, f"{param.upper()} baseline {value:g}", "left"))
     for e in episodes.itertuples():
         if e.level in EPISODE_FILL:
             x1 = e.ended if pd.notna(e.ended) else end
-            fig.add_vrect(x0=e.started, x1=x1, fillcolor=EPISODE_FILL[e.level], line_width=0)
+            shapes.append(_span(e.started, x1, EPISODE_FILL[e.level]))
     for ev in events.itertuples():
-        fig.add_vline(x=ev.time, line_color="#37474f", line_width=1, line_dash="dot")
-        fig.add_annotation(
-            x=ev.time,
-            y=1.0,
-            yref="paper",
-            text=ev.kind,
-            showarrow=False,
-            textangle=-90,
-            xanchor="left",
-            yanchor="top",
-            font={"size": 9},
-        )
+        shapes.append(_event_line(ev.time))
+        notes.append(_event_note(ev.time, ev.kind))
+    fig.update_layout(shapes=shapes, annotations=notes)
     fig.update_yaxes(title_text="mmHg", row=1, col=1)
     fig.update_yaxes(title_text="HR bpm", row=2, col=1)
     fig.update_yaxes(title_text="SpO₂ %", row=3, col=1)
@@ -149,3 +128,80 @@ def _line(series: pd.DataFrame, name: str, mode: str, colour: str) -> go.Scatter
         line={"color": colour, "width": 1.5},
         marker={"size": 6},
     )
+
+
+def _axis(row: int, axis: str) -> str:
+    return axis if row == 1 else f"{axis}{row}"
+
+
+def _hline(row: int, value: float, line: dict) -> dict:
+    x, y = f"{_axis(row, 'x')} domain", _axis(row, "y")
+    return {
+        "type": "line",
+        "xref": x,
+        "yref": y,
+        "x0": 0,
+        "x1": 1,
+        "y0": value,
+        "y1": value,
+        "line": line,
+    }
+
+
+def _note(row: int, value: float, text: str, side: str) -> dict:
+    x, y = f"{_axis(row, 'x')} domain", _axis(row, "y")
+    return {
+        "x": 1 if side == "right" else 0,
+        "y": value,
+        "xref": x,
+        "yref": y,
+        "text": text,
+        "showarrow": False,
+        "xanchor": side,
+        "yanchor": "bottom",
+        "font": {"size": 9},
+    }
+
+
+def _span(start, end, colour: str) -> dict:
+    """An alert episode shaded across every row."""
+    return {
+        "type": "rect",
+        "xref": "x",
+        "yref": "paper",
+        "x0": start,
+        "x1": end,
+        "y0": 0,
+        "y1": 1,
+        "fillcolor": colour,
+        "line": {"width": 0},
+        "layer": "below",
+    }
+
+
+def _event_line(time) -> dict:
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": time,
+        "x1": time,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": "#37474f", "width": 1, "dash": "dot"},
+    }
+
+
+def _event_note(time, kind: str) -> dict:
+    return {
+        "x": time,
+        "y": 1.0,
+        "xref": "x",
+        "yref": "paper",
+        "text": kind,
+        "showarrow": False,
+        "textangle": -90,
+        "xanchor": "left",
+        "yanchor": "top",
+        "font": {"size": 9},
+    }

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pandas as pd
 
-from dashboard.tiles import Shown, format_age, link_banner, shown_nibp, shown_value
+from dashboard.tiles import Shown, by_param, format_age, link_banner, shown_nibp, shown_value
 from vitals.clinical import load_protocol
 from vitals.schedule import next_due
 from vitals.store import queries
@@ -29,34 +29,39 @@ class Tile:
     bp_check: str
     bp_overdue: bool
     link: str | None
-    spark: dict[str, list[tuple[pd.Timestamp, float]]] = field(default_factory=dict)
-    unacked: list[int] = field(default_factory=list)  # episode ids a nurse can acknowledge
+    spark: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # (t_us, value)
+    # what a nurse can acknowledge here: (episode id, level, reason)
+    unacked: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def build_tiles(conn: sqlite3.Connection, now: pd.Timestamp) -> list[Tile]:
+    """Every chair's tile from a handful of queries; per-chair work is dictionary lookups."""
     chairs = queries.chairs(conn)
-    latest = queries.latest_readings(conn)
-    states = queries.device_states(conn).set_index("chair")
-    alerts = queries.visible_episodes(conn)
+    latest = {c: by_param(f) for c, f in queries.latest_readings(conn).groupby("chair")}
+    states = {s.chair: s for s in queries.device_states(conn).itertuples(index=False)}
+    alerts_of: dict[str, list] = {}
+    for episode in queries.visible_episodes(conn).itertuples(index=False):
+        alerts_of.setdefault(episode.chair, []).append(episode)
     sessions = queries.sessions(conn)
-    open_sessions = sessions[sessions.ended.isna()].set_index("chair")
-    since = (now - SPARK_WINDOW).to_pydatetime()
-    tiles = []
-    for chair in chairs.itertuples():
-        mine = latest[latest.chair == chair.chair]
-        session = open_sessions.loc[chair.chair] if chair.chair in open_sessions.index else None
-        state = states.loc[chair.chair] if chair.chair in states.index else None
-        spark = queries.readings_between(conn, chair.chair, since)
-        tiles.append(
-            _tile(chair, mine, session, state, alerts[alerts.chair == chair.chair], spark, now)
+    open_sessions = {s.chair: s for s in sessions[sessions.ended.isna()].itertuples(index=False)}
+    spark = queries.recent_values(conn, ("sbp", "hr"), (now - SPARK_WINDOW).to_pydatetime())
+    return [
+        _tile(
+            chair,
+            latest.get(chair.chair, {}),
+            open_sessions.get(chair.chair),
+            states.get(chair.chair),
+            alerts_of.get(chair.chair, []),
+            {p: spark.get((chair.chair, p), []) for p in ("sbp", "hr")},
+            now,
         )
-    return tiles
+        for chair in chairs.itertuples(index=False)
+    ]
 
 
 def _tile(chair, latest, session, state, alerts, spark, now) -> Tile:
     status, headline, flashing = _status(alerts, link_banner(state))
     bp_text, overdue = _bp_check(session, latest, now)
-    ok = spark[spark.quality == "ok"]
     return Tile(
         chair=chair.chair,
         name=chair.name,
@@ -72,33 +77,31 @@ def _tile(chair, latest, session, state, alerts, spark, now) -> Tile:
         bp_check=bp_text,
         bp_overdue=overdue,
         link=link_banner(state),
-        spark={
-            p: list(zip(ok[ok.param == p].time, ok[ok.param == p].value, strict=True))
-            for p in ("sbp", "hr")
-        },
-        unacked=[int(e.id) for e in alerts.itertuples() if not isinstance(e.acked_by, str)],
+        spark=spark,
+        unacked=[(int(e.id), e.level, e.reason) for e in alerts if not _acked(e)],
     )
 
 
-def _status(alerts: pd.DataFrame, link: str | None) -> tuple[str, str, bool]:
-    clinical = alerts[alerts.kind == "clinical"]
+def _acked(episode) -> bool:
+    return isinstance(episode.acked_by, str)
+
+
+def _status(alerts: list, link: str | None) -> tuple[str, str, bool]:
+    """The tile's state from its most severe visible episode (clinical before technical)."""
     for level in ("critical", "warning", "advisory"):
-        found = clinical[clinical.level == level]
-        if not found.empty:
-            first = found.iloc[0]
-            flashing = (
-                level == "critical" and not found.acked_by.map(lambda a: isinstance(a, str)).all()
-            )
-            return level, first.reason, flashing
-    technical = alerts[alerts.kind == "technical"]
-    if not technical.empty:
-        return "technical", technical.iloc[0].reason, False
+        found = [e for e in alerts if e.kind == "clinical" and e.level == level]
+        if found:
+            flashing = level == "critical" and not all(_acked(e) for e in found)
+            return level, found[0].reason, flashing
+    technical = [e for e in alerts if e.kind == "technical"]
+    if technical:
+        return "technical", technical[0].reason, False
     if link:
         return "technical", link, False
     return "normal", "Normal", False
 
 
-def _session_text(session: pd.Series | None, now: pd.Timestamp) -> str:
+def _session_text(session, now: pd.Timestamp) -> str:
     if session is None:
         return "No session — monitor limits apply"
     dose = (
@@ -119,8 +122,8 @@ def _bp_check(
     if schedule is None:
         return "", False
     dose = session.dose.to_pydatetime()
-    sbp = latest[(latest.param == "sbp") & (latest.quality == "ok")]
-    last = sbp.time.iloc[0].to_pydatetime() if not sbp.empty else None
+    sbp = latest.get("sbp")
+    last = sbp.time.to_pydatetime() if sbp is not None and sbp.quality == "ok" else None
     due = next_due(schedule, dose, last if last and last >= dose else None)
     seconds = (pd.Timestamp(due) - now).total_seconds()
     if seconds >= 0:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from html import escape
 
-import pandas as pd
-
 from dashboard.overview_model import Tile
 from dashboard.tiles import Shown
 
@@ -76,26 +74,24 @@ def _value_html(name: str, shown: Shown) -> str:
 
 
 def sparkline_svg(
-    series: dict[str, list[tuple[pd.Timestamp, float]]], width: int = 260, height: int = 40
+    series: dict[str, list[tuple[int, float]]], width: int = 260, height: int = 40, most: int = 90
 ) -> str:
-    """SBP (red points joined) and HR (green line), each scaled to its own range."""
+    """SBP (red) and HR (green) over (t_us, value) points, each scaled to its own range."""
     colours = {"sbp": "#c62828", "hr": "#2e7d32"}
-    points = [p for values in series.values() for p in values]
-    if not points:
+    times = [t for values in series.values() for t, _ in values]
+    if not times:
         return ""
-    t0 = min(t for t, _ in points)
-    span = max(1.0, (max(t for t, _ in points) - t0).total_seconds())
+    t0, span = min(times), max(1, max(times) - min(times))
     paths = []
     for param, values in series.items():
+        values = values[:: max(1, len(values) // most)]  # a sparkline needs shape, not detail
         if len(values) < 2:
             continue
         low, high = min(v for _, v in values), max(v for _, v in values)
         rng = max(1.0, high - low)
-        coords = " ".join(
-            f"{(t - t0).total_seconds() / span * (width - 4) + 2:.1f},"
-            f"{height - 2 - (v - low) / rng * (height - 4):.1f}"
-            for t, v in values
-        )
+        x = [(t - t0) / span * (width - 4) + 2 for t, _ in values]
+        y = [height - 2 - (v - low) / rng * (height - 4) for _, v in values]
+        coords = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True))
         stroke = f'stroke="{colours[param]}" stroke-width="1.5"'
         paths.append(f'<polyline fill="none" {stroke} points="{coords}"/>')
     label = "SBP (red) and HR (green), last 30 min"

@@ -5,7 +5,9 @@ Plain functions over query results, so the wording is tested without Streamlit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -35,11 +37,15 @@ def format_age(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min ago"
 
 
-def shown_value(latest: pd.DataFrame, param: str, now: pd.Timestamp) -> Shown:
-    row = latest[latest.param == param]
-    if row.empty:
+def by_param(latest: pd.DataFrame) -> dict[str, Any]:
+    """One chair's latest readings keyed by parameter (rows with .value, .quality, .time)."""
+    return {row.param: row for row in latest.itertuples(index=False)}
+
+
+def shown_value(latest: Mapping[str, Any], param: str, now: pd.Timestamp) -> Shown:
+    r = latest.get(param)
+    if r is None:
         return Shown("—", "never received", True)
-    r = row.iloc[0]
     age_s = (now - r.time).total_seconds()
     text = "—" if pd.isna(r.value) or r.quality != "ok" else f"{r.value:.0f}"
     if r.quality != "ok":
@@ -47,7 +53,7 @@ def shown_value(latest: pd.DataFrame, param: str, now: pd.Timestamp) -> Shown:
     return Shown(text, format_age(age_s), age_s > STALE_AFTER_S[param])
 
 
-def shown_nibp(latest: pd.DataFrame, now: pd.Timestamp) -> Shown:
+def shown_nibp(latest: Mapping[str, Any], now: pd.Timestamp) -> Shown:
     sbp, dbp, mean = (shown_value(latest, p, now) for p in ("sbp", "dbp", "map"))
     if sbp.age == "never received":
         return sbp

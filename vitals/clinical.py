@@ -7,6 +7,7 @@ start, so later edits to a file never rewrite what a past session was monitored 
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,7 @@ def protocol_names() -> list[str]:
     return sorted(p.stem for p in PROTOCOL_DIR.glob("*.toml") if p.name != COMMON_RULES)
 
 
+@functools.lru_cache(maxsize=32)
 def load_protocol(name: str) -> ClinicalProtocol:
     """A preset by name; ``no-session`` is the common rules alone, for chairs without a session."""
     if name == NO_SESSION:

@@ -40,7 +40,6 @@ def overview() -> None:
         now = pd.Timestamp.now(tz="UTC")
         banner = recorder_banner(queries.heartbeat(conn), now)
         tiles = build_tiles(conn, now)
-        unacked = queries.visible_episodes(conn)
     finally:
         conn.close()
     if banner:
@@ -48,7 +47,7 @@ def overview() -> None:
     if not tiles:
         st.info("No chairs configured yet: start the recorder with a chair config.")
         return
-    play_alarm([e.level for e in unacked.itertuples() if not isinstance(e.acked_by, str)])
+    play_alarm([level for tile in tiles for _, level, _ in tile.unacked])
     columns = st.columns(columns_for(len(tiles)))
     for i, tile in enumerate(tiles):
         with columns[i % len(columns)]:
@@ -59,6 +58,6 @@ def overview() -> None:
             if tile.unacked and right.button(
                 "Acknowledge", key=f"ack-{tile.chair}", type="primary", width="stretch"
             ):
-                mine = unacked[unacked.id.isin(tile.unacked)]
-                open_dialog("acknowledge", tile.name, tile.unacked, list(mine.reason))
+                ids = [episode for episode, _, _ in tile.unacked]
+                open_dialog("acknowledge", tile.name, ids, [r for _, _, r in tile.unacked])
     show_open_dialog()

@@ -7,6 +7,7 @@ from dashboard.figures import trend_figure
 from dashboard.tiles import (
     Shown,
     alert_lines,
+    by_param,
     format_age,
     link_banner,
     recorder_banner,
@@ -17,13 +18,14 @@ from dashboard.tiles import (
 NOW = pd.Timestamp("2026-03-01 10:00:00", tz="UTC")
 
 
-def latest(rows: list[tuple]) -> pd.DataFrame:
-    return pd.DataFrame(
+def latest(rows: list[tuple]) -> dict:
+    frame = pd.DataFrame(
         [
             {"param": p, "value": v, "quality": q, "time": NOW - pd.Timedelta(seconds=s)}
             for p, v, q, s in rows
         ]
     )
+    return by_param(frame)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from chairside.cli import build_parser, main
 from tests.conftest import ROOT, chairside_command, child_env
 
-SUBCOMMANDS = ["simulate", "record", "dashboard", "demo", "session"]
+SUBCOMMANDS = ["simulate", "record", "dashboard", "demo", "session", "user"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
@@ -139,3 +139,15 @@ def test_session_errors_are_one_line(capsys, tmp_path: Path) -> None:
     assert "--set expects RULE.LEVEL=VALUE" in error_of(
         ["session", "threshold", "--session", "1", "--set", "x", *db], capsys
     )
+
+
+def test_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
+    users = tmp_path / "users.toml"
+    done = subprocess.run(
+        chairside_command("user", "add", "Nurse Ada", "--users", str(users), "--password-stdin"),
+        input="lovelace\n", text=True, capture_output=True, cwd=ROOT, env=child_env(), check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    from vitals.users import authenticate
+
+    assert authenticate(users, "Nurse Ada", "lovelace")

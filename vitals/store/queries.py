@@ -219,3 +219,21 @@ def last_session_end(conn: sqlite3.Connection, chair: str) -> datetime | None:
         "SELECT max(ended_us) FROM sessions WHERE chair = ?", (chair,)
     ).fetchone()
     return from_us(ended) if ended else None
+
+
+def recent_values(
+    conn: sqlite3.Connection, params: tuple[str, ...], since: datetime
+) -> dict[tuple[str, str], list[tuple[int, float]]]:
+    """Valid (t_us, value) per (chair, param) since ``since``, for sparklines.
+
+    Index probes on (chair, param, t_us), without pandas: the overview asks every second.
+    """
+    found: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for (chair,) in conn.execute("SELECT chair FROM chairs").fetchall():
+        for param in params:
+            found[(chair, param)] = conn.execute(
+                "SELECT t_us, value FROM readings WHERE chair = ? AND param = ? AND t_us >= ?"
+                " AND quality = 'ok' AND value IS NOT NULL ORDER BY t_us",
+                (chair, param, to_us(since)),
+            ).fetchall()
+    return found
