@@ -141,13 +141,11 @@ def main() -> None:
             f"store: {args.chairs} chairs x {args.hours:g} h, {count:,} readings "
             f"(filled in {time.perf_counter() - began:.0f} s)"
         )
-        print(
-            f"overview refresh, data + tiles + HTML: {timed(lambda: overview_data(db)):.1f} ms (median)"
-        )
-        print(f"overview page script under AppTest:   {overview_page(db):.1f} ms (median)")
-        print(
-            f"chair detail, 2 h session figure:      {timed(lambda: detail_data(db)):.1f} ms (median)"
-        )
+        overview_ms, page_ms = timed(lambda: overview_data(db)), overview_page(db)
+        detail_ms = timed(lambda: detail_data(db))
+        print(f"overview refresh, data + tiles + HTML: {overview_ms:.1f} ms (median)")
+        print(f"overview page script under AppTest:   {page_ms:.1f} ms (median)")
+        print(f"chair detail, 2 h session figure:      {detail_ms:.1f} ms (median)")
 
 
 if __name__ == "__main__":
