@@ -12,7 +12,8 @@ from dashboard.tiles import Shown
 CSS = """
 <style>
 .cs-tile{border:3px solid #cfd8dc;border-radius:10px;padding:10px 12px;margin-bottom:6px;
-  background:#fff;font-family:sans-serif}
+  background:#fff;font-family:sans-serif;overflow:hidden}
+.cs-tile svg{max-width:100%}
 .cs-critical{border-color:#c62828;background:#ffebee}
 .cs-warning{border-color:#ef6c00;background:#fff3e0}
 .cs-advisory{border-color:#f9a825;background:#fffde7}
@@ -20,14 +21,19 @@ CSS = """
 .cs-normal{border-color:#2e7d32}
 .cs-flash{animation:cs-flash 1s steps(2,start) infinite}
 @keyframes cs-flash{0%{background:#ffebee}50%{background:#ef9a9a}100%{background:#ffebee}}
-.cs-head{display:flex;justify-content:space-between;align-items:center;gap:8px}
+.cs-head{display:flex;justify-content:space-between;align-items:center;gap:8px;flex-wrap:wrap}
 .cs-name{font-size:1.25rem;font-weight:700}
 .cs-label{font-weight:800;padding:2px 8px;border-radius:6px;color:#fff;background:#2e7d32}
 .cs-critical .cs-label{background:#c62828}.cs-warning .cs-label{background:#ef6c00}
 .cs-advisory .cs-label{background:#f9a825;color:#000}.cs-technical .cs-label{background:#1565c0}
 .cs-sub,.cs-age{color:#546e7a;font-size:.8rem}
 .cs-reason{font-weight:600;margin:4px 0}
-.cs-values{display:flex;gap:16px;margin:4px 0}
+.cs-values{display:flex;gap:16px;margin:4px 0;flex-wrap:wrap}
+/* A tablet in portrait: two tiles a row instead of squeezing four or six. */
+@media (max-width: 1100px){
+  [data-testid="stHorizontalBlock"]{flex-wrap:wrap}
+  [data-testid="stColumn"]{min-width:calc(50% - 1rem)}
+}
 .cs-n{font-size:1.8rem;font-weight:700;line-height:1.1}
 .cs-stale .cs-n{color:#90a4ae}
 .cs-bp{font-size:.85rem}.cs-overdue{color:#c62828;font-weight:800}

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from dashboard.actions import open_dialog, show_open_dialog
 from dashboard.chrome import play_alarm
 from dashboard.navigation import open_chair
-from dashboard.overview_model import build_tiles
+from dashboard.overview_model import Tile, build_tiles
 from dashboard.source import open_store
 from dashboard.tile_html import CSS, tile_html
 from dashboard.tiles import recorder_banner
@@ -48,16 +49,24 @@ def overview() -> None:
         st.info("No chairs configured yet: start the recorder with a chair config.")
         return
     play_alarm([level for tile in tiles for _, level, _ in tile.unacked])
-    columns = st.columns(columns_for(len(tiles)))
-    for i, tile in enumerate(tiles):
-        with columns[i % len(columns)]:
-            st.markdown(tile_html(tile), unsafe_allow_html=True)
-            left, right = st.columns(2)
-            if left.button("Details", key=f"open-{tile.chair}", width="stretch"):
-                open_chair(tile.chair)
-            if tile.unacked and right.button(
-                "Acknowledge", key=f"ack-{tile.chair}", type="primary", width="stretch"
-            ):
-                ids = [episode for episode, _, _ in tile.unacked]
-                open_dialog("acknowledge", tile.name, ids, [r for _, _, r in tile.unacked])
+    per_row = columns_for(len(tiles))
+    for row_start in range(0, len(tiles), per_row):  # row by row: wrapping keeps the order
+        for column, tile in zip(
+            st.columns(per_row), tiles[row_start : row_start + per_row], strict=False
+        ):
+            chair_tile(column, tile)
     show_open_dialog()
+
+
+def chair_tile(column: DeltaGenerator, tile: Tile) -> None:
+    """One chair: its tile, and the two things a nurse does from here."""
+    with column:
+        st.markdown(tile_html(tile), unsafe_allow_html=True)
+        left, right = st.columns(2)
+        if left.button("Details", key=f"open-{tile.chair}", width="stretch"):
+            open_chair(tile.chair)
+        if tile.unacked and right.button(
+            "Acknowledge", key=f"ack-{tile.chair}", type="primary", width="stretch"
+        ):
+            ids = [episode for episode, _, _ in tile.unacked]
+            open_dialog("acknowledge", tile.name, ids, [r for _, _, r in tile.unacked])
