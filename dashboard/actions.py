@@ -12,7 +12,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from dashboard.auth import current_user
-from dashboard.source import db_path, open_store
+from dashboard.source import db_path, read_store
 from vitals.errors import ChairsideError
 from vitals.reading import utc_now
 from vitals.store import commands
@@ -72,11 +72,9 @@ def acknowledge_dialog(chair_name: str, episode_ids: list[int], reasons: list[st
 
 @st.dialog("End session", on_dismiss=close_dialog)
 def end_session_dialog(session_id: int) -> None:
-    conn = open_store()
-    try:
-        verdict = discharge_verdict(conn, session_id, utc_now())
-    finally:
-        conn.close()
+    verdict = read_store(lambda conn: discharge_verdict(conn, session_id, utc_now()))
+    if verdict is None:
+        return
     (st.success if verdict.ready else st.warning)(str(verdict))
     ended = st.button("End session now", type="primary", key="end-confirm")
     if ended and run_action(commands.end_session, session_id, current_user(), str(verdict)):

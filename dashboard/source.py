@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+import streamlit as st
+
+from vitals.errors import ChairsideError
 from vitals.store import DEFAULT_DB, connect_readonly
 from vitals.users import DEFAULT_USERS
 
@@ -26,3 +31,19 @@ def users_path() -> Path:
 def open_store() -> sqlite3.Connection:
     """A fresh read-only connection per refresh: cheap, and never holds a stale snapshot."""
     return connect_readonly(db_path())
+
+
+T = TypeVar("T")
+
+
+def read_store(reader: Callable[[sqlite3.Connection], T]) -> T | None:
+    """Run ``reader`` on a fresh read-only connection; a store error is shown, not raised."""
+    try:
+        conn = open_store()
+    except ChairsideError as exc:
+        st.error(str(exc))
+        return None
+    try:
+        return reader(conn)
+    finally:
+        conn.close()

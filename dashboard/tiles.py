@@ -11,8 +11,6 @@ from typing import Any
 
 import pandas as pd
 
-from vitals.baseline import Baseline
-
 # Beyond these ages a value is greyed: continuous values arrive every few seconds, NIBP on a
 # cuff cycle of up to 15 minutes in ketamine protocols.
 STALE_AFTER_S = {"hr": 30, "pulse": 30, "spo2": 30, "sbp": 20 * 60, "dbp": 20 * 60, "map": 20 * 60}
@@ -103,20 +101,3 @@ def alert_lines(episodes: pd.DataFrame) -> list[tuple[str, str]]:
         )
         lines.append((e.level, text))
     return lines
-
-
-def session_line(
-    session: pd.Series | None, now: pd.Timestamp, sbp_baseline: Baseline | None = None
-) -> str:
-    if session is None:
-        return "No session — monitor limits apply"
-    dose = (
-        f"dose {format_age((now - session.dose).total_seconds())}"
-        if pd.notna(session.dose)
-        else "no dose yet"
-    )
-    line = f"Patient {session.patient} · {session.protocol} · {dose}"
-    if sbp_baseline is not None:
-        value = "none" if sbp_baseline.value is None else f"{sbp_baseline.value:g}"
-        line += f" · baseline SBP {value} ({sbp_baseline.source})"
-    return line

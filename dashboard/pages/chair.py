@@ -11,9 +11,8 @@ from dashboard.actions import open_dialog, run_action, show_open_dialog
 from dashboard.auth import current_user
 from dashboard.chrome import play_alarm
 from dashboard.figures import detail_figure
-from dashboard.source import open_store
+from dashboard.source import read_store
 from dashboard.tiles import alert_lines, link_banner
-from vitals.errors import ChairsideError
 from vitals.store import commands, queries
 from vitals.verdict import discharge_verdict, session_baselines
 
@@ -27,15 +26,9 @@ ONE_CLICK_EVENTS = {
 
 
 def chair_page() -> None:
-    try:
-        conn = open_store()
-    except ChairsideError as exc:
-        st.error(str(exc))
+    chairs = read_store(queries.chairs)
+    if chairs is None:
         return
-    try:
-        chairs = queries.chairs(conn)
-    finally:
-        conn.close()
     if chairs.empty:
         st.info("No chairs configured yet.")
         return
@@ -53,21 +46,11 @@ def chair_page() -> None:
 
 @st.fragment(run_every=timedelta(seconds=1))
 def chair_live(chair: str, name: str, window: str) -> None:
-    conn = open_store()
-    try:
-        now = pd.Timestamp.now(tz="UTC")
-        session = queries.active_session(conn, chair)
-        start = _window_start(window, session, now)
-        readings = queries.readings_between(conn, chair, start.to_pydatetime())
-        episodes = queries.episodes(conn, chair=chair)
-        visible = queries.visible_episodes(conn)
-        visible = visible[visible.chair == chair]
-        states = queries.device_states(conn).set_index("chair")
-        events = queries.events(conn, session.id) if session else _no_events()
-        baselines = session_baselines(conn, session) if session else {}
-        verdict = discharge_verdict(conn, session.id, now.to_pydatetime()) if session else None
-    finally:
-        conn.close()
+    now = pd.Timestamp.now(tz="UTC")
+    found = read_store(lambda conn: _chair_data(conn, chair, window, now))
+    if found is None:
+        return
+    session, start, readings, episodes, visible, states, events, baselines, verdict = found
     banner = link_banner(states.loc[chair]) if chair in states.index else "No device state yet."
     if banner:
         st.warning(banner, icon="🔌")
@@ -107,6 +90,23 @@ def chair_live(chair: str, name: str, window: str) -> None:
     )
 
 
+def _chair_data(conn, chair: str, window: str, now: pd.Timestamp) -> tuple:
+    session = queries.active_session(conn, chair)
+    start = _window_start(window, session, now)
+    visible = queries.visible_episodes(conn)
+    return (
+        session,
+        start,
+        queries.readings_between(conn, chair, start.to_pydatetime()),
+        queries.episodes(conn, chair=chair),
+        visible[visible.chair == chair],
+        queries.device_states(conn).set_index("chair"),
+        queries.events(conn, session.id) if session else _no_events(),
+        session_baselines(conn, session) if session else {},
+        discharge_verdict(conn, session.id, now.to_pydatetime()) if session else None,
+    )
+
+
 def _window_start(window: str, session, now: pd.Timestamp) -> pd.Timestamp:
     span = RANGES[window]
     if span is None:
@@ -120,11 +120,7 @@ def _no_events() -> pd.DataFrame:
 
 def session_actions(chair: str) -> None:
     """Log events in one click; end the session with its discharge verdict."""
-    conn = open_store()
-    try:
-        session = queries.active_session(conn, chair)
-    finally:
-        conn.close()
+    session = read_store(lambda conn: queries.active_session(conn, chair))
     if session is None:
         st.info("No session on this chair: start one on the Sessions page.")
         return

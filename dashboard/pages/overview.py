@@ -12,10 +12,9 @@ from dashboard.actions import open_dialog, show_open_dialog
 from dashboard.chrome import play_alarm
 from dashboard.navigation import open_chair
 from dashboard.overview_model import Tile, build_tiles
-from dashboard.source import open_store
+from dashboard.source import read_store
 from dashboard.tile_html import CSS, tile_html
 from dashboard.tiles import recorder_banner
-from vitals.errors import ChairsideError
 from vitals.store import queries
 
 
@@ -32,17 +31,13 @@ def columns_for(chairs: int) -> int:
 
 @st.fragment(run_every=timedelta(seconds=1))
 def overview() -> None:
-    try:
-        conn = open_store()
-    except ChairsideError as exc:
-        st.error(str(exc))
+    now = pd.Timestamp.now(tz="UTC")
+    found = read_store(
+        lambda conn: (recorder_banner(queries.heartbeat(conn), now), build_tiles(conn, now))
+    )
+    if found is None:
         return
-    try:
-        now = pd.Timestamp.now(tz="UTC")
-        banner = recorder_banner(queries.heartbeat(conn), now)
-        tiles = build_tiles(conn, now)
-    finally:
-        conn.close()
+    banner, tiles = found
     if banner:
         st.error(banner, icon="⛔")
     if not tiles:

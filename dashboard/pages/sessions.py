@@ -8,9 +8,8 @@ import streamlit as st
 
 from dashboard.actions import run_action
 from dashboard.auth import current_user
-from dashboard.source import open_store
+from dashboard.source import read_store
 from vitals.clinical import load_protocol, protocol_names
-from vitals.errors import ChairsideError
 from vitals.reading import utc_now
 from vitals.rules import Level
 from vitals.store import commands, queries
@@ -19,18 +18,10 @@ from vitals.verdict import discharge_verdict
 
 def sessions_page() -> None:
     st.title("Sessions")
-    try:
-        conn = open_store()
-    except ChairsideError as exc:
-        st.error(str(exc))
+    found = read_store(_sessions)
+    if found is None:
         return
-    try:
-        chairs = queries.chairs(conn)
-        sessions = queries.sessions(conn)
-        open_now = sessions[sessions.ended.isna()]
-        verdicts = {s: str(discharge_verdict(conn, s, utc_now())) for s in open_now.session}
-    finally:
-        conn.close()
+    chairs, open_now, verdicts = found
     start_form(sorted(set(chairs.chair) - set(open_now.chair)))
     st.subheader("Open sessions")
     if open_now.empty:
@@ -41,6 +32,14 @@ def sessions_page() -> None:
             f"by {s.started_by}"
         )
         st.caption(verdicts[s.session])
+
+
+def _sessions(conn) -> tuple:
+    chairs = queries.chairs(conn)
+    sessions = queries.sessions(conn)
+    open_now = sessions[sessions.ended.isna()]
+    verdicts = {s: str(discharge_verdict(conn, s, utc_now())) for s in open_now.session}
+    return chairs, open_now, verdicts
 
 
 def threshold_table(protocol: str) -> pd.DataFrame:
