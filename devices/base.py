@@ -5,9 +5,9 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-from vitals.reading import Reading
+from vitals.reading import Param, Reading
 
 
 @dataclass(frozen=True)
@@ -66,3 +66,20 @@ class DeviceAdapter(abc.ABC):
     def bad_frame(self, message: str) -> None:
         self.counts.frames_bad += 1
         self.counts.last_error = message
+
+
+class MonitorSide(Protocol):
+    """The monitor's end of a protocol, for simulators: answers requests, encodes values."""
+
+    protocol: ClassVar[str]
+    interval_s: int | None  # seconds between frames once streaming; None while silent
+
+    def chair_options(self, interval_s: int) -> dict[str, Any]: ...
+
+    def reset(self) -> None: ...
+
+    def feed(self, chunk: bytes) -> bool: ...
+
+    def encode(
+        self, time_s: int, values: Mapping[Param, float | None], artifact: str = ""
+    ) -> tuple[bytes, dict]: ...

@@ -255,6 +255,14 @@ class GeS5Monitor:
         self._number = 0
         self.interval_s: int | None = None
 
+    def chair_options(self, interval_s: int) -> dict[str, Any]:
+        """What a chair config must say for the recorder to ask this monitor the same."""
+        return {"interval_s": interval_s}
+
+    def reset(self) -> None:
+        """A power cycle: the monitor forgets the client's request and falls silent."""
+        self.interval_s = None
+
     def feed(self, chunk: bytes) -> bool:
         """Take client bytes; True when a request (re)configured the stream."""
         changed = False
@@ -265,8 +273,13 @@ class GeS5Monitor:
                 changed = True
         return changed
 
-    def encode(self, time_s: int, values: Mapping[Param, float | None]) -> tuple[bytes, dict]:
-        """One display frame and the values as the client will decode them."""
+    def encode(
+        self, time_s: int, values: Mapping[Param, float | None], artifact: str = ""
+    ) -> tuple[bytes, dict]:
+        """One display frame and the values as the client will decode them.
+
+        The DRI display record has no artifact flag: an artifact reaches the wire as values.
+        """
         self._number += 1
         record = display_record(self._number, time_s, values)
         sent = {}

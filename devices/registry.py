@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from devices.base import DeviceAdapter
+from devices.base import DeviceAdapter, MonitorSide
 from devices.ge_s5 import GeS5Adapter, GeS5Monitor
+from devices.masimo_ascii import MasimoAsciiAdapter, MasimoAsciiMonitor
 from vitals.errors import UnknownProtocol
 
-ADAPTERS: dict[str, type[DeviceAdapter]] = {GeS5Adapter.protocol: GeS5Adapter}
-MONITORS: dict[str, type[GeS5Monitor]] = {GeS5Monitor.protocol: GeS5Monitor}
+ADAPTERS: dict[str, type[DeviceAdapter]] = {
+    a.protocol: a for a in (GeS5Adapter, MasimoAsciiAdapter)
+}
+MONITORS: dict[str, type[MonitorSide]] = {m.protocol: m for m in (GeS5Monitor, MasimoAsciiMonitor)}
 
 
 def protocols() -> list[str]:
@@ -30,7 +33,7 @@ def new_adapter(protocol: str, options: Mapping[str, Any] | None = None) -> Devi
     return adapter_class(protocol)(options)
 
 
-def new_monitor(protocol: str) -> GeS5Monitor:
+def new_monitor(protocol: str) -> MonitorSide:
     if protocol not in MONITORS:
         raise UnknownProtocol(
             f"unknown protocol {protocol!r} for the simulator; known: {', '.join(sorted(MONITORS))}"

@@ -70,8 +70,9 @@ class Fleet:
             PtyLink(spec.run_dir / f"{chair_id}.tty") if spec.transport == "pty" else TcpLink()
         )
         link.open()
+        encoder = new_monitor(spec.protocol)
         monitor = SimulatedMonitor(
-            chair_id, model, new_monitor(spec.protocol), link, spec.speed, self.truth, self.on_event
+            chair_id, model, encoder, link, spec.speed, self.truth, self.on_event
         )
         self.monitors.append(monitor)
         # Silence is judged in wall-clock seconds: three frame intervals at this speed.
@@ -82,7 +83,7 @@ class Fleet:
                 f"Chair {index + 1} ({name})",
                 link.url,
                 spec.protocol,
-                {"interval_s": spec.interval_s} | spec.options,
+                encoder.chair_options(spec.interval_s) | spec.options,
                 no_data_after,
             )
         )

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from devices.ge_s5 import GeS5Monitor
+from devices.base import MonitorSide
 from simulators.links import Link
 from simulators.physiology import IV_INFUSION_S, PatientModel
 from simulators.truth import TruthLog
@@ -31,7 +31,7 @@ class SimulatedMonitor:
         self,
         chair: str,
         model: PatientModel,
-        encoder: GeS5Monitor,
+        encoder: MonitorSide,
         link: Link,
         speed: float = 1.0,
         truth: TruthLog | None = None,
@@ -123,7 +123,7 @@ class SimulatedMonitor:
             down = vanish = True
         if down and vanish and not self._vanished:
             self.link.close()
-            self.encoder.interval_s = None  # the device forgets the request, as after a reboot
+            self.encoder.reset()  # as after a power cycle
             self._vanished = True
         elif not down and self._vanished:
             self.link.open()
@@ -131,7 +131,7 @@ class SimulatedMonitor:
 
     def _send(self, time_s: int) -> None:
         values = self.model.display()
-        frame, decoded = self.encoder.encode(time_s, values)
+        frame, decoded = self.encoder.encode(time_s, values, self.model.artifact)
         if not self.link.write(frame):
             return
         self.frames_sent += 1
@@ -140,7 +140,7 @@ class SimulatedMonitor:
 
     def _new_readings(self, decoded: dict[Param, float | None]) -> dict[Param, float | None]:
         """The frame's readings, with an NIBP result only the first time it is sent."""
-        nibp = tuple(decoded[p] for p in NIBP_PARAMS)
+        nibp = tuple(decoded.get(p) for p in NIBP_PARAMS)
         fresh = nibp != self._last_nibp
         self._last_nibp = nibp
         return {p: v for p, v in decoded.items() if p not in NIBP_PARAMS or fresh}

@@ -100,6 +100,11 @@ class PatientModel:
             return base.spo2 - e * self.scenario.spo2_drop
         raise ValueError(f"no model for {param}")
 
+    @property
+    def artifact(self) -> str:
+        """The artifact disturbing the measurement now ("motion", "lead-off"), or ""."""
+        return self._artifact_kind if self._artifact_left else ""
+
     def request_nibp(self) -> None:
         """Start a cuff measurement now (a nurse pressed "BP check"), unless one is running."""
         if self._cuff_done_at is None:
