@@ -115,6 +115,9 @@ class ChairWorker:
                 if chunk:
                     last_data = now
                     self._ingest(self.adapter.feed(chunk))
+                    reply = self.adapter.take_output()
+                    if reply:
+                        port.write(reply)
                     continue
                 self._tick()
                 silent = now - last_data

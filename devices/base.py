@@ -46,6 +46,12 @@ class DeviceAdapter(abc.ABC):
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.counts = AdapterCounts()
+        self.outbox = bytearray()  # replies the protocol owes the device (e.g. HL7 ACKs)
+
+    def take_output(self) -> bytes:
+        """Bytes ``feed`` queued for the device; the worker writes them after each chunk."""
+        out, self.outbox = bytes(self.outbox), bytearray()
+        return out
 
     @abc.abstractmethod
     def on_connect(self) -> bytes:

@@ -7,13 +7,16 @@ from typing import Any
 
 from devices.base import DeviceAdapter, MonitorSide
 from devices.ge_s5 import GeS5Adapter, GeS5Monitor
+from devices.hl7_mllp import Hl7MllpAdapter, Hl7MllpMonitor
 from devices.masimo_ascii import MasimoAsciiAdapter, MasimoAsciiMonitor
 from vitals.errors import UnknownProtocol
 
 ADAPTERS: dict[str, type[DeviceAdapter]] = {
-    a.protocol: a for a in (GeS5Adapter, MasimoAsciiAdapter)
+    a.protocol: a for a in (GeS5Adapter, Hl7MllpAdapter, MasimoAsciiAdapter)
 }
-MONITORS: dict[str, type[MonitorSide]] = {m.protocol: m for m in (GeS5Monitor, MasimoAsciiMonitor)}
+MONITORS: dict[str, type[MonitorSide]] = {
+    m.protocol: m for m in (GeS5Monitor, Hl7MllpMonitor, MasimoAsciiMonitor)
+}
 
 
 def protocols() -> list[str]:

@@ -61,12 +61,16 @@ def stored(db: Path) -> int:
         return 0
 
 
-@pytest.mark.parametrize("protocol", ["ge-s5", "masimo-ascii"])
+@pytest.mark.parametrize(
+    ("protocol", "transport"),
+    [("ge-s5", "pty"), ("masimo-ascii", "pty"), ("hl7-mllp", "socket")],
+)
 def test_every_sent_reading_is_stored_exactly_once(
-    processes, tmp_path: Path, protocol: str
+    processes, tmp_path: Path, protocol: str, transport: str
 ) -> None:
     truth, db = tmp_path / "truth.csv", tmp_path / "c.db"
-    config, simulator = simulate(processes, tmp_path, "--truth", str(truth), "--protocol", protocol)
+    extra = ("--truth", str(truth), "--protocol", protocol, "--transport", transport)
+    config, simulator = simulate(processes, tmp_path, *extra)
     recorder = processes("record", "--config", str(config), "--db", str(db))
     wait_for(lambda: stored(db) > 150, timeout=30, what="readings in the store")
     # Stop the monitors first, let the recorder drain the line, then stop the recorder.
@@ -80,9 +84,9 @@ def test_every_sent_reading_is_stored_exactly_once(
     if protocol == "ge-s5":  # silent until the recorder asks: everything sent is stored
         assert got == sent
     else:
-        # An oximeter streams on its own; lines sent before the recorder opened the port go
-        # nowhere. Everything stored was sent, and everything sent after the first stored
-        # reading of a chair is stored, exactly once.
+        # An oximeter or a gateway sends on its own; what it sent before the recorder
+        # opened the port went nowhere. Everything stored was sent, and everything sent
+        # after the first stored reading of a chair is stored, exactly once.
         assert not got - sent
         first = dict(query(db, "SELECT chair, min(time_utc) FROM readings_v GROUP BY chair"))
         later = Counter(
@@ -94,6 +98,7 @@ def test_every_sent_reading_is_stored_exactly_once(
     carried = {
         "ge-s5": {"hr", "pulse", "spo2", "sbp", "dbp", "map"},
         "masimo-ascii": {"pulse", "spo2"},
+        "hl7-mllp": {"hr", "pulse", "spo2", "sbp", "dbp", "map"},
     }
     assert {r[0] for r in query(db, "SELECT param FROM readings_v")} == carried[protocol]
 

@@ -1,0 +1,104 @@
+"""HL7 v2 ORU^R01 over MLLP: mapping, units, segment separators, ACK modes, bad input."""
+
+import hl7
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from devices.hl7_mllp import NIBP, Hl7MllpAdapter, Hl7MllpMonitor, frame
+from vitals.errors import ConfigError
+from vitals.reading import Param, Quality
+
+ORU = (
+    "MSH|^~\\&|GATEWAY|ICU|CHAIRSIDE|CLINIC|20260301090000+0100||ORU^R01|MSG1|P|2.5{mode}\r"
+    "PID|||P-1\r"
+    "OBR|1\r"
+    "OBX|1|NM|8867-4^Heart rate^LN||72|/min^^UCUM|||||F|||20260301085959+0100\r"
+    "OBX|2|NM|8480-6^Systolic^LN||16.0|kPa^^UCUM|||||F\r"
+    "OBX|3|NM|59408-5^SpO2^LN||97|%^^UCUM|||||X\r"
+    "OBX|4|NM|8310-5^Body temperature^LN||36.9|Cel^^UCUM|||||F\r"
+    "OBX|5|NM|VND-PR^Pulse^99VND||70|/min|||||F\r"
+)
+
+
+def oru(mode: str = "") -> str:
+    return ORU.format(mode=mode)
+
+
+def test_observations_are_mapped_converted_and_timed() -> None:
+    adapter = Hl7MllpAdapter({"codes": {"VND-PR": "pulse"}})
+    readings = {r.param: r for r in adapter.feed(frame(oru()))}
+    assert set(readings) == {Param.HR, Param.SBP, Param.SPO2, Param.PULSE}  # temperature ignored
+    assert readings[Param.HR].value == 72.0
+    assert readings[Param.HR].device_time.isoformat() == "2026-03-01T07:59:59+00:00"
+    assert readings[Param.SBP].value == 120.01  # 16.0 kPa in mmHg
+    assert readings[Param.SBP].device_time.isoformat() == "2026-03-01T08:00:00+00:00"  # MSH-7
+    assert readings[Param.SPO2].quality is Quality.INVALID  # result status X
+    assert adapter.counts.frames_ok == 1
+
+
+def test_lf_and_crlf_segment_separators_are_tolerated() -> None:
+    for separator in ("\n", "\r\n"):
+        adapter = Hl7MllpAdapter()
+        assert len(adapter.feed(frame(oru().replace("\r", separator)))) == 3
+
+
+@pytest.mark.parametrize(
+    ("mode", "acks"), [("", 1), ("|||AL|NE", 1), ("|||NE|NE", 0), ("|||ER|NE", 0)]
+)
+def test_ack_follows_the_senders_wish(mode: str, acks: int) -> None:
+    adapter = Hl7MllpAdapter()
+    adapter.feed(frame(oru(mode)))
+    out = adapter.take_output()
+    assert out.count(b"\x1c\r") == acks
+    if acks:
+        ack = hl7.parse(out[1:-2].decode())
+        assert str(ack.segment("MSA")[1]) == "AA" and str(ack.segment("MSA")[2]) == "MSG1"
+
+
+def test_garbage_and_broken_messages_are_counted() -> None:
+    adapter = Hl7MllpAdapter()
+    readings = adapter.feed(b"noise" + frame("not hl7 at all") + frame(oru()) + b"\x0b" + b"x" * 10)
+    assert len(readings) == 3
+    assert adapter.counts.frames_bad == 2 and adapter.counts.frames_ok == 1
+
+
+def test_bad_vendor_map_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="parameters: hr"):
+        Hl7MllpAdapter({"codes": {"X": "temperature"}})
+    with pytest.raises(ConfigError, match="unknown options"):
+        Hl7MllpAdapter({"port": 1})
+
+
+def test_a_resent_nibp_with_the_same_observation_time_is_stored_once() -> None:
+    monitor, adapter = Hl7MllpMonitor(), Hl7MllpAdapter()
+    values = {Param.HR: 70.0, Param.SBP: 130.0, Param.DBP: 85.0, Param.MAP: 100.0}
+    first, _ = monitor.encode(1_800_000_000, values)
+    again, _ = monitor.encode(1_800_000_005, values)
+    params = [r.param for r in adapter.feed(first + again)]
+    assert params.count(Param.SBP) == 1 and params.count(Param.HR) == 2
+    assert monitor.feed(adapter.take_output()) is False and monitor.acks == 2
+
+
+values_st = st.fixed_dictionaries({p: st.one_of(st.none(), st.integers(1, 250)) for p in Param})
+
+
+@given(st.lists(values_st, min_size=1, max_size=5), st.binary(max_size=50), st.data())
+def test_round_trip_any_chunking(messages: list, garbage: bytes, data) -> None:
+    monitor, adapter = Hl7MllpMonitor(), Hl7MllpAdapter()
+    stream, expected = garbage.replace(b"\x0b", b""), []
+    for i, values in enumerate(messages):
+        encoded, sent = monitor.encode(1_800_000_000 + 5 * i, values)
+        stream += encoded
+        nibp_new = i == 0 or any(values[p] != messages[i - 1][p] for p in NIBP)
+        expected += [(p.value, v) for p, v in sent.items() if p not in NIBP or nibp_new]
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=10)))
+    got = []
+    for start, end in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+        got += [(r.param.value, r.value) for r in adapter.feed(stream[start:end])]
+    assert sorted(got, key=repr) == sorted(expected, key=repr)
+
+
+@given(st.binary(max_size=2000))
+def test_random_bytes_never_raise(noise: bytes) -> None:
+    Hl7MllpAdapter().feed(b"\x0b" + noise + b"\x1c\r")
