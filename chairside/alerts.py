@@ -10,6 +10,7 @@ as review, so a restarted recorder continues its episodes instead of inventing n
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,11 +30,12 @@ NO_SESSION_REPLAY = timedelta(hours=2)
 
 
 class ChairAlerts:
-    """Owned by one chair worker thread; nothing here is shared between threads."""
+    """One chair's alerting, shared by the workers of its devices under one lock."""
 
     def __init__(self, chair: str, writer: StoreWriter) -> None:
         self.chair, self.writer = chair, writer
-        self._reader: sqlite3.Connection | None = None  # opened in the worker's own thread
+        self.lock = threading.RLock()
+        self._reader: sqlite3.Connection | None = None
         self.session: Session | None = None
         self.engine = AlertEngine(load_protocol(NO_SESSION).rules)
         self._signature: tuple | None = ("unbuilt",)
@@ -43,7 +45,7 @@ class ChairAlerts:
     @property
     def _conn(self) -> sqlite3.Connection:
         if self._reader is None:
-            self._reader = connect_readonly(Path(self.writer.path))
+            self._reader = connect_readonly(Path(self.writer.path), check_same_thread=False)
         return self._reader
 
     def close(self) -> None:
@@ -52,6 +54,10 @@ class ChairAlerts:
 
     def refresh(self, now: datetime) -> None:
         """Pick up session and rule changes; raise or end overdue BP checks."""
+        with self.lock:
+            self._refresh(now)
+
+    def _refresh(self, now: datetime) -> None:
         session = queries.active_session(self._conn, self.chair)
         signature = (session.id, session.rules_changed, session.dose_time) if session else None
         if signature != self._signature:
@@ -61,6 +67,10 @@ class ChairAlerts:
 
     def feed(self, readings: list[Reading]) -> None:
         """Judge committed readings; every changed episode is written before this returns."""
+        with self.lock:
+            self._feed(readings)
+
+    def _feed(self, readings: list[Reading]) -> None:
         changed = self.engine.feed_many(readings)
         self._nibp_checks += [r.time for r in readings if _is_check(r)]
         if changed:

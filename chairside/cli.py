@@ -94,7 +94,10 @@ def _fleet_options(p: argparse.ArgumentParser, chairs: int = 4, scenario: str = 
     p.add_argument("--speed", type=float, default=1.0, help="simulated time factor, 1-600")
     p.add_argument("--seed", type=int, default=1, help="patient seed (same seed, same patients)")
     p.add_argument(
-        "--protocol", default="ge-s5", help=f"wire protocol; known: {', '.join(protocols())}"
+        "--protocol",
+        default="ge-s5",
+        help="wire protocol, or a comma list for several devices per chair (e.g. "
+        f"ge-s5,masimo-ascii); known: {', '.join(protocols())}",
     )
     p.add_argument(
         "--transport",

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from chairside.alerts import ChairAlerts
 from chairside.worker import ChairWorker
 from devices.registry import adapter_class
 from vitals.chairs import Chair
@@ -29,12 +30,18 @@ log = logging.getLogger("chairside.recorder")
 class Recorder:
     def __init__(self, chairs: Sequence[Chair], db: Path) -> None:
         for chair in chairs:  # fail on a bad config before touching any port
-            adapter_class(chair.protocol)(dict(chair.options))
+            for device in chair.devices:
+                adapter_class(device.protocol)(dict(device.options))
         self.chairs = list(chairs)
         self.stop_event = threading.Event()
         self.writer = StoreWriter(db)
         self.writer.write_chairs(self.chairs)
-        self.workers = [ChairWorker(c, self.writer, self.stop_event) for c in self.chairs]
+        self.alerts = {c.id: ChairAlerts(c.id, self.writer) for c in self.chairs}
+        self.workers = [
+            ChairWorker(chair, self.writer, self.stop_event, self.alerts[chair.id], device)
+            for chair in self.chairs
+            for device in chair.devices
+        ]
 
     def run(self, install_signals: bool = True) -> None:
         """Acquire until SIGINT/SIGTERM (or ``stop()``), then close ports and the store."""
@@ -43,6 +50,8 @@ class Recorder:
                 signal.signal(sig, lambda *_: self.stop_event.set())
         started = to_us(utc_now())
         self._record_downtime(started)
+        for chair in self.chairs:  # link episodes of a previous run cannot be continued
+            self.writer.close_link_episodes(chair.id, started, "recorder restarted")
         self.writer.beat(started, started)
         for worker in self.workers:
             worker.start()
@@ -51,6 +60,8 @@ class Recorder:
             self.writer.beat(started, to_us(utc_now()))
         for worker in self.workers:
             worker.join(timeout=5)
+        for alerts in self.alerts.values():
+            alerts.close()
         self.writer.beat(started, to_us(utc_now()), stopped=True)
         self.writer.close()
         log.info("recorder stopped cleanly")

@@ -21,7 +21,7 @@ from chairside.alerts import REFRESH_S, ChairAlerts, ended, link_episode
 from devices.base import DeviceAdapter
 from devices.ports import open_port
 from devices.registry import new_adapter
-from vitals.chairs import Chair
+from vitals.chairs import Chair, Device
 from vitals.device_state import DeviceState, LinkState
 from vitals.errors import ChairsideError, PortUnavailable
 from vitals.plausibility import assess
@@ -37,24 +37,32 @@ STATE_EVERY_S = 2.0  # counters are rewritten at most this often; state changes 
 
 
 class ChairWorker:
+    """Acquires from one device of one chair; the chair's devices share its ``alerts``."""
+
     def __init__(
         self,
         chair: Chair,
         writer: StoreWriter,
         stop: threading.Event,
+        alerts: ChairAlerts | None = None,
+        device: Device | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.chair, self.writer, self._stop, self.clock = chair, writer, stop, clock
-        self.adapter: DeviceAdapter = new_adapter(chair.protocol, chair.options)
+        self.device = device or chair.devices[0]
+        # a chair's only monitor keeps the key ""; several devices are told apart by name
+        self.key = self.device.label if len(chair.devices) > 1 else ""
+        self.adapter: DeviceAdapter = new_adapter(self.device.protocol, self.device.options)
         self.adapter.prime(writer.latest_nibp(chair.id))
-        self.state = DeviceState(chair.id, LinkState.CONNECTING, clock())
+        self.state = DeviceState(chair.id, LinkState.CONNECTING, clock(), device=self.key)
         self.readings_stored = 0
         self._state_written_at = 0.0
         self._frame_error = ""
-        self.alerts = ChairAlerts(chair.id, writer)
+        self.alerts = alerts or ChairAlerts(chair.id, writer)
         self._alerts_at = 0.0
         self._link_episode = None
-        self._thread = threading.Thread(target=self.run, name=f"chair-{chair.id}", daemon=True)
+        name = f"chair-{chair.id}-{self.device.label}"
+        self._thread = threading.Thread(target=self.run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -64,12 +72,11 @@ class ChairWorker:
 
     def run(self) -> None:
         backoff = BACKOFF_FIRST_S
-        self.writer.close_link_episodes(self.chair.id, to_us(self.clock()), "recorder restarted")
         self._publish(force=True)
         self._tick()
         while not self._stop.is_set():
             try:
-                port = open_port(self.chair.port, self.adapter.serial)
+                port = open_port(self.device.port, self.adapter.serial)
             except PortUnavailable as exc:
                 self._set(LinkState.DISCONNECTED, str(exc))
                 self._wait(backoff)
@@ -83,7 +90,6 @@ class ChairWorker:
             if not self._stop.is_set():
                 self.state = replace(self.state, reconnects=self.state.reconnects + 1)
         self._set(LinkState.STOPPED, "recorder stopped")
-        self.alerts.close()
 
     def _wait(self, seconds: float) -> None:
         """Sleep between reconnection attempts, still judging the schedule every second."""
@@ -130,14 +136,15 @@ class ChairWorker:
                     last_nudge = now
                 self._publish()
         except (serial.SerialException, OSError) as exc:
-            self._set(LinkState.DISCONNECTED, f"port {self.chair.port} failed: {exc}")
+            self._set(LinkState.DISCONNECTED, f"port {self.device.port} failed: {exc}")
 
     def _ingest(self, readings: list[Reading]) -> None:
         if self.state.state is not LinkState.CONNECTED:
             self._set(LinkState.CONNECTED, "")
         if readings:
             now = self.clock()
-            stamped = [r.stamped(self.chair.id, now, self.chair.protocol) for r in assess(readings)]
+            source = self.device.label
+            stamped = [r.stamped(self.chair.id, now, source) for r in assess(readings)]
             try:
                 self.writer.write_readings(stamped)
             except ChairsideError as exc:
@@ -176,7 +183,8 @@ class ChairWorker:
             changed.append(ended(current, now))
             self._link_episode = None
         if state in rules and self._link_episode is None:
-            self._link_episode = link_episode(rules[state], now, f"{self.chair.name}: {message}")
+            who = f"{self.chair.name} ({self.key})" if self.key else self.chair.name
+            self._link_episode = link_episode(rules[state], now, f"{who}: {message}")
             changed.append(self._link_episode)
         if changed:
             with contextlib.suppress(ChairsideError):

@@ -38,7 +38,9 @@ def build_tiles(conn: sqlite3.Connection, now: pd.Timestamp) -> list[Tile]:
     """Every chair's tile from a handful of queries; per-chair work is dictionary lookups."""
     chairs = queries.chairs(conn)
     latest = {c: by_param(f) for c, f in queries.latest_readings(conn).groupby("chair")}
-    states = {s.chair: s for s in queries.device_states(conn).itertuples(index=False)}
+    states: dict[str, list] = {}
+    for row in queries.device_states(conn).itertuples(index=False):
+        states.setdefault(row.chair, []).append(row)
     alerts_of: dict[str, list] = {}
     for episode in queries.visible_episodes(conn).itertuples(index=False):
         alerts_of.setdefault(episode.chair, []).append(episode)

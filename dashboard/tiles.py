@@ -71,13 +71,23 @@ def recorder_banner(beat: dict | None, now: pd.Timestamp) -> str | None:
     return None
 
 
-def link_banner(state: pd.Series | None) -> str | None:
-    if state is None:
+LINK_SEVERITY = {"disconnected": 3, "no data": 2, "connecting": 1}
+
+
+def link_banner(states: list | None) -> str | None:
+    """The worst link of a chair's devices, or None when every device delivers data.
+
+    ``states`` are the chair's device-state rows; a device is named when there are several.
+    """
+    if not states:
         return "No device state yet."
-    if state.state in ("connected", "stopped"):
+    bad = [s for s in states if s.state in LINK_SEVERITY]
+    if not bad:
         return None
-    detail = f": {state.last_error}" if state.last_error else ""
-    return f"Monitor {state.state} since {state.since:%H:%M:%S} UTC{detail}"
+    worst = max(bad, key=lambda s: LINK_SEVERITY[s.state])
+    who = f"Monitor ({worst.device})" if len(states) > 1 and worst.device else "Monitor"
+    detail = f": {worst.last_error}" if worst.last_error else ""
+    return f"{who} {worst.state} since {worst.since:%H:%M:%S} UTC{detail}"
 
 
 LEVEL_ORDER = {"advisory": 1, "warning": 2, "critical": 3}

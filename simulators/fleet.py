@@ -9,11 +9,11 @@ from pathlib import Path
 
 from devices.registry import new_monitor
 from simulators.links import Link, PtyLink, TcpLink
-from simulators.monitor import EventHook, SimulatedMonitor
+from simulators.monitor import EventHook, SimClock, SimulatedMonitor
 from simulators.physiology import PatientModel
 from simulators.scenarios import scenario
 from simulators.truth import TruthLog
-from vitals.chairs import Chair
+from vitals.chairs import Chair, Device
 from vitals.errors import ConfigError
 
 
@@ -23,7 +23,7 @@ class FleetSpec:
     scenarios: list[str]  # cycled over the chairs
     speed: float = 1.0
     seed: int = 1
-    protocol: str = "ge-s5"
+    protocol: str = "ge-s5"  # or a comma list: one device per protocol on every chair
     transport: str = "pty" if os.name == "posix" else "socket"
     run_dir: Path = Path("data/run")
     truth: Path | None = None
@@ -42,7 +42,14 @@ class FleetSpec:
             raise ConfigError("pseudo-terminals need POSIX; use --transport socket")
         for name in self.scenarios:
             scenario(name)
-        new_monitor(self.protocol)
+        for protocol in self.protocols:
+            new_monitor(protocol)
+        if len(set(self.protocols)) != len(self.protocols):
+            raise ConfigError(f"--protocol lists a protocol twice: {self.protocol!r}")
+
+    @property
+    def protocols(self) -> list[str]:
+        return [p.strip() for p in self.protocol.split(",") if p.strip()]
 
 
 class Fleet:
@@ -60,33 +67,46 @@ class Fleet:
             self._add(index)
 
     def _add(self, index: int) -> None:
+        """One chair: one simulated patient seen by one device per protocol of the spec."""
         spec = self.spec
         chair_id = f"chair-{index + 1}"
         name = spec.scenarios[index % len(spec.scenarios)]
         seed = zlib.crc32(f"{spec.seed}:{chair_id}".encode())
         model = PatientModel(scenario(name), seed, spec.nibp_interval_s)
         self.models[chair_id] = model
-        link: Link = (
-            PtyLink(spec.run_dir / f"{chair_id}.tty") if spec.transport == "pty" else TcpLink()
-        )
-        link.open()
-        encoder = new_monitor(spec.protocol)
-        monitor = SimulatedMonitor(
-            chair_id, model, encoder, link, spec.speed, self.truth, self.on_event
-        )
-        self.monitors.append(monitor)
+        clock = SimClock(spec.speed)
+        devices = []
+        for position, protocol in enumerate(spec.protocols):
+            link = self._link(chair_id if position == 0 else f"{chair_id}-{protocol}")
+            encoder = new_monitor(protocol)
+            hook = self.on_event if position == 0 else None  # one device reports the dose
+            self.monitors.append(
+                SimulatedMonitor(
+                    chair_id, model, encoder, link, spec.speed, self.truth, hook, clock
+                )
+            )
+            options = encoder.chair_options(spec.interval_s) | spec.options
+            devices.append(Device(link.url, protocol, options, protocol if position else ""))
         # Silence is judged in wall-clock seconds: three frame intervals at this speed.
         no_data_after = max(1.0, round(3 * spec.interval_s / spec.speed, 2))
+        main, *more = devices
         self.chairs.append(
             Chair(
                 chair_id,
                 f"Chair {index + 1} ({name})",
-                link.url,
-                spec.protocol,
-                encoder.chair_options(spec.interval_s) | spec.options,
+                main.port,
+                main.protocol,
+                main.options,
                 no_data_after,
+                tuple(more),
             )
         )
+
+    def _link(self, name: str) -> Link:
+        spec = self.spec
+        link: Link = PtyLink(spec.run_dir / f"{name}.tty") if spec.transport == "pty" else TcpLink()
+        link.open()
+        return link
 
     def start(self) -> None:
         """Start every monitor; a hook sees the sessions' milestones from here on."""

@@ -24,6 +24,19 @@ EventHook = Callable[[str, str, datetime, float | None], None]
 log = logging.getLogger("chairside.simulator")
 
 
+class SimClock:
+    """Simulated time shared by the devices on one chair, so they see one patient at once."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.started = time.monotonic()
+        self.epoch = time.time()
+
+    def now(self) -> float:
+        """Simulated seconds since the session began."""
+        return (time.monotonic() - self.started) * self.speed
+
+
 class SimulatedMonitor:
     """Runs in its own thread until ``stop()``."""
 
@@ -36,11 +49,13 @@ class SimulatedMonitor:
         speed: float = 1.0,
         truth: TruthLog | None = None,
         on_event: EventHook | None = None,
+        clock: SimClock | None = None,
     ) -> None:
         if not 0 < speed <= 1000:
             raise ValueError(f"speed must be in (0, 1000], got {speed}")
         self.chair, self.model, self.encoder, self.link = chair, model, encoder, link
         self.speed, self.truth, self.on_event = speed, truth, on_event
+        self.clock = clock or SimClock(speed)
         self.frames_sent = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"sim-{chair}", daemon=True)
@@ -73,13 +88,11 @@ class SimulatedMonitor:
         self._muted = False
 
     def _run(self) -> None:
-        started = time.monotonic()
-        epoch = time.time()
+        epoch = self.clock.epoch
         next_frame_at = 0.0
         while not self._stop.is_set():
-            sim_now = (time.monotonic() - started) * self.speed
-            while self.model.t < int(sim_now):
-                self.model.step()
+            sim_now = self.clock.now()
+            self.model.advance_to(int(sim_now))
             self._reach_milestones(epoch)
             self._follow_outage()
             wait = (next_frame_at - sim_now) / self.speed if self.encoder.interval_s else 0.2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 from dataclasses import dataclass
 
 from simulators.scenarios import Scenario
@@ -52,6 +53,7 @@ class PatientModel:
     def __init__(self, scenario: Scenario, seed: int, nibp_interval_s: float = 300) -> None:
         self.scenario = scenario
         self.rng = random.Random(seed)
+        self._lock = threading.Lock()
         self.nibp_interval_s = nibp_interval_s
         self.t = 0  # simulated seconds since the session (and the baseline period) began
         self.dose_at_s = PRE_DOSE_S
@@ -109,6 +111,12 @@ class PatientModel:
         """Start a cuff measurement now (a nurse pressed "BP check"), unless one is running."""
         if self._cuff_done_at is None:
             self._cuff_done_at = self.t + NIBP_DURATION_S
+
+    def advance_to(self, t: int) -> None:
+        """Step to simulated second ``t``; safe when several monitors watch one patient."""
+        with self._lock:
+            while self.t < t:
+                self.step()
 
     def step(self) -> bool:
         """Advance one second; True when an NIBP measurement completed in it."""

@@ -1,15 +1,27 @@
-"""Chair configuration: which chairs exist, in which order, and how each monitor is reached.
+"""Chair configuration: which chairs exist, in which order, and how their monitors are reached.
 
-The file is TOML so a clinic's IT person can edit it by hand::
+The file is TOML so a clinic's IT person can edit it by hand. A chair with one monitor::
 
     [[chairs]]
     id = "chair-1"            # stable key in the store; letters, digits, - and _
     name = "Chair 1"          # what nurses see
     port = "/dev/ttyUSB0"     # any pyserial URL: COM3, socket://10.0.0.5:4001, rfc2217://...
     protocol = "ge-s5"        # a registered device protocol
-    no_data_after_s = 15      # silence (wall-clock seconds) before the chair shows "no data"
+    no_data_after_s = 15      # silence (wall-clock seconds) before a device shows "no data"
     [chairs.options]          # protocol settings, e.g. the DRI transmission interval
     interval_s = 5
+
+A chair with several devices (an NIBP monitor and a pulse oximeter) lists them instead::
+
+    [[chairs]]
+    id = "chair-2"
+    [[chairs.devices]]
+    name = "monitor"          # how readings and device states name it (default: protocol)
+    port = "/dev/ttyUSB1"
+    protocol = "ge-s5"
+    [[chairs.devices]]
+    port = "/dev/ttyUSB2"
+    protocol = "masimo-ascii"
 """
 
 from __future__ import annotations
@@ -25,11 +37,27 @@ import tomli_w
 from vitals.errors import ConfigError
 
 CHAIR_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+CHAIR_KEYS = {"id", "name", "port", "protocol", "options", "no_data_after_s", "devices"}
+DEVICE_KEYS = {"name", "port", "protocol", "options"}
+
+
+@dataclass(frozen=True)
+class Device:
+    """One monitor on one port, speaking one protocol."""
+
+    port: str
+    protocol: str
+    options: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.protocol
 
 
 @dataclass(frozen=True)
 class Chair:
-    """A treatment chair and the one monitor attached to it."""
+    """A treatment chair: its main monitor, and any further devices attached to it."""
 
     id: str
     name: str
@@ -37,6 +65,15 @@ class Chair:
     protocol: str
     options: dict[str, Any] = field(default_factory=dict)
     no_data_after_s: float = 15.0
+    more_devices: tuple[Device, ...] = ()
+    device_name: str = ""
+
+    @property
+    def devices(self) -> tuple[Device, ...]:
+        return (
+            Device(self.port, self.protocol, self.options, self.device_name),
+            *self.more_devices,
+        )
 
 
 def load_chairs(path: Path) -> list[Chair]:
@@ -69,20 +106,56 @@ def _parse_chair(entry: Any, where: str) -> Chair:
     chair_id = _required_text(entry, "id", where)
     if not CHAIR_ID.match(chair_id):
         raise ConfigError(f"{where}: id {chair_id!r} must be 1-40 letters, digits, '-' or '_'")
-    options = entry.get("options", {})
-    if not isinstance(options, dict):
-        raise ConfigError(f"{where}: options must be a table, got {options!r}")
-    unknown = set(entry) - {"id", "name", "port", "protocol", "options", "no_data_after_s"}
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    _no_unknown_keys(entry, CHAIR_KEYS, where)
+    devices = _parse_devices(entry, where)
+    main, *more = devices
+    labels = [d.label for d in devices]
+    if len(labels) != len(set(labels)):
+        raise ConfigError(f"{where}: device names {labels} must differ (set name = ...)")
     return Chair(
         id=chair_id,
         name=str(entry.get("name") or chair_id),
-        port=_required_text(entry, "port", where),
-        protocol=_required_text(entry, "protocol", where),
-        options=options,
+        port=main.port,
+        protocol=main.protocol,
+        options=main.options,
         no_data_after_s=_positive_seconds(entry.get("no_data_after_s", 15.0), where),
+        more_devices=tuple(more),
+        device_name=main.name,
     )
+
+
+def _parse_devices(entry: dict[str, Any], where: str) -> list[Device]:
+    listed = entry.get("devices")
+    if listed is None:
+        return [_parse_device(entry, where, chair_level=True)]
+    if any(key in entry for key in ("port", "protocol", "options")):
+        raise ConfigError(f"{where}: give either port/protocol or [[chairs.devices]], not both")
+    if not isinstance(listed, list) or not listed:
+        raise ConfigError(f"{where}: devices must be a non-empty list of tables")
+    return [_parse_device(d, f"{where}.devices[{i}]") for i, d in enumerate(listed)]
+
+
+def _parse_device(entry: Any, where: str, chair_level: bool = False) -> Device:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a table, got {type(entry).__name__}")
+    if not chair_level:
+        _no_unknown_keys(entry, DEVICE_KEYS, where)
+    options = entry.get("options", {})
+    if not isinstance(options, dict):
+        raise ConfigError(f"{where}: options must be a table, got {options!r}")
+    name = "" if chair_level else str(entry.get("name", ""))
+    return Device(
+        _required_text(entry, "port", where),
+        _required_text(entry, "protocol", where),
+        options,
+        name,
+    )
+
+
+def _no_unknown_keys(entry: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = set(entry) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
 
 
 def _positive_seconds(value: Any, where: str) -> float:
@@ -101,14 +174,20 @@ def _required_text(entry: dict[str, Any], key: str, where: str) -> str:
 def dump_chairs(chairs: list[Chair]) -> str:
     rows = []
     for chair in chairs:
-        row: dict[str, Any] = {
-            "id": chair.id,
-            "name": chair.name,
-            "port": chair.port,
-            "protocol": chair.protocol,
-            "no_data_after_s": chair.no_data_after_s,
-        }
-        if chair.options:
-            row["options"] = chair.options
+        row: dict[str, Any] = {"id": chair.id, "name": chair.name}
+        if chair.more_devices:
+            row["devices"] = [_device_row(d) for d in chair.devices]
+        else:
+            row |= _device_row(chair.devices[0])
+        row["no_data_after_s"] = chair.no_data_after_s
         rows.append(row)
     return tomli_w.dumps({"chairs": rows})
+
+
+def _device_row(device: Device) -> dict[str, Any]:
+    row: dict[str, Any] = {"port": device.port, "protocol": device.protocol}
+    if device.name:
+        row["name"] = device.name
+    if device.options:
+        row["options"] = device.options
+    return row

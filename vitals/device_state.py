@@ -29,3 +29,4 @@ class DeviceState:
     reconnects: int = 0
     last_error: str = ""
     last_data: datetime | None = None
+    device: str = ""  # which of the chair's devices; "" for a chair's only monitor

@@ -51,7 +51,7 @@ def chair_live(chair: str, name: str, window: str) -> None:
     if found is None:
         return
     session, start, readings, episodes, visible, states, events, baselines, verdict = found
-    banner = link_banner(states.loc[chair]) if chair in states.index else "No device state yet."
+    banner = link_banner(list(states[states.chair == chair].itertuples(index=False)))
     if banner:
         st.warning(banner, icon="🔌")
     play_alarm([e.level for e in visible.itertuples() if not isinstance(e.acked_by, str)])
@@ -100,7 +100,7 @@ def _chair_data(conn, chair: str, window: str, now: pd.Timestamp) -> tuple:
         queries.readings_between(conn, chair, start.to_pydatetime()),
         queries.episodes(conn, chair=chair),
         visible[visible.chair == chair],
-        queries.device_states(conn).set_index("chair"),
+        queries.device_states(conn),
         queries.events(conn, session.id) if session else _no_events(),
         session_baselines(conn, session) if session else {},
         discharge_verdict(conn, session.id, now.to_pydatetime()) if session else None,

@@ -66,10 +66,14 @@ def test_recorder_banner() -> None:
     assert "No recorder" in recorder_banner(None, NOW)
 
 
-def test_link_banner() -> None:
-    state = pd.Series({"state": "no data", "since": NOW, "last_error": "no data for 20 s"})
-    assert link_banner(state) == "Monitor no data since 10:00:00 UTC: no data for 20 s"
-    assert link_banner(pd.Series({"state": "connected", "since": NOW, "last_error": ""})) is None
+def test_link_banner_names_the_worst_device() -> None:
+    Row = __import__("collections").namedtuple("Row", "state since last_error device")
+    silent = Row("no data", NOW, "no data for 20 s", "")
+    assert link_banner([silent]) == "Monitor no data since 10:00:00 UTC: no data for 20 s"
+    assert link_banner([Row("connected", NOW, "", "")]) is None
+    assert link_banner([]) == "No device state yet."
+    two = [Row("connected", NOW, "", "ge-s5"), Row("disconnected", NOW, "cable", "masimo-ascii")]
+    assert link_banner(two) == "Monitor (masimo-ascii) disconnected since 10:00:00 UTC: cable"
 
 
 def test_trend_figure_draws_only_valid_readings() -> None:

@@ -63,7 +63,12 @@ def stored(db: Path) -> int:
 
 @pytest.mark.parametrize(
     ("protocol", "transport"),
-    [("ge-s5", "pty"), ("masimo-ascii", "pty"), ("hl7-mllp", "socket")],
+    [
+        ("ge-s5", "pty"),
+        ("masimo-ascii", "pty"),
+        ("hl7-mllp", "socket"),
+        ("ge-s5,masimo-ascii", "pty"),  # two devices on every chair
+    ],
 )
 def test_every_sent_reading_is_stored_exactly_once(
     processes, tmp_path: Path, protocol: str, transport: str
@@ -99,8 +104,14 @@ def test_every_sent_reading_is_stored_exactly_once(
         "ge-s5": {"hr", "pulse", "spo2", "sbp", "dbp", "map"},
         "masimo-ascii": {"pulse", "spo2"},
         "hl7-mllp": {"hr", "pulse", "spo2", "sbp", "dbp", "map"},
+        "ge-s5,masimo-ascii": {"hr", "pulse", "spo2", "sbp", "dbp", "map"},
     }
     assert {r[0] for r in query(db, "SELECT param FROM readings_v")} == carried[protocol]
+    devices = protocol.split(",")
+    assert {r[0] for r in query(db, "SELECT DISTINCT source FROM readings")} == set(devices)
+    states = query(db, "SELECT chair, device FROM device_state ORDER BY chair, device")
+    expected = [""] if len(devices) == 1 else sorted(devices)
+    assert states == [(c, d) for c in ("chair-1", "chair-2") for d in expected]
 
 
 def _value(text: str) -> float | None:

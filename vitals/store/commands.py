@@ -22,7 +22,7 @@ from vitals.rules import Level
 from vitals.sessions import DOSE_KINDS, check_event_kind, check_patient_ref, check_person
 from vitals.store.connection import connect_writer
 from vitals.store.migrations import migrate
-from vitals.store.sql import UPSERT_CHAIR, rules_from_json, rules_json
+from vitals.store.sql import UPSERT_CHAIR, chair_row, rules_from_json, rules_json
 from vitals.times import to_us
 
 Override = tuple[str, Level, float]  # rule name, level, new threshold
@@ -97,9 +97,7 @@ def start_session(
 def register_chairs(db: Path, chairs: Sequence[Chair]) -> None:
     """Make chairs known before a recorder has run (the simulator opens sessions at once)."""
     with transaction(db) as conn:
-        conn.executemany(
-            UPSERT_CHAIR, [(c.id, c.name, i, c.port, c.protocol) for i, c in enumerate(chairs)]
-        )
+        conn.executemany(UPSERT_CHAIR, [chair_row(c, i) for i, c in enumerate(chairs)])
 
 
 def _dose(

@@ -28,13 +28,21 @@ def connect_writer(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def connect_readonly(path: Path) -> sqlite3.Connection:
-    """A reader that can never write, so the dashboard cannot corrupt what the recorder stores."""
+def connect_readonly(path: Path, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A reader that can never write, so the dashboard cannot corrupt what the recorder stores.
+
+    ``check_same_thread=False`` is for a reader its owner shares under a lock.
+    """
     path = Path(path)
     if not path.exists():
         raise StoreError(f"database {path} does not exist yet: start the recorder first")
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            timeout=10,
+            check_same_thread=check_same_thread,
+        )
         conn.execute("PRAGMA query_only=ON")
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open database {path} for reading: {exc}") from None

@@ -177,7 +177,41 @@ def m002_sessions_events_episodes(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_readings_and_devices, m002_sessions_events_episodes]
+def m003_device_state_per_device(conn: sqlite3.Connection) -> None:
+    """A chair may have several devices (an NIBP monitor and an oximeter): one state each."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE device_state_new (
+            chair TEXT NOT NULL,
+            device TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL,
+            since_us INTEGER NOT NULL,
+            frames_ok INTEGER NOT NULL DEFAULT 0,
+            frames_bad INTEGER NOT NULL DEFAULT 0,
+            reconnects INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            last_data_us INTEGER,
+            updated_us INTEGER NOT NULL,
+            PRIMARY KEY (chair, device)
+        );
+        INSERT INTO device_state_new
+            (chair, device, state, since_us, frames_ok, frames_bad, reconnects, last_error,
+             last_data_us, updated_us)
+            SELECT chair, '', state, since_us, frames_ok, frames_bad, reconnects, last_error,
+                   last_data_us, updated_us
+            FROM device_state;
+        DROP TABLE device_state;
+        ALTER TABLE device_state_new RENAME TO device_state;
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    m001_readings_and_devices,
+    m002_sessions_events_episodes,
+    m003_device_state_per_device,
+]
 
 
 def applied(conn: sqlite3.Connection) -> list[str]:

@@ -80,8 +80,8 @@ def readings_between(
 def device_states(conn: sqlite3.Connection) -> pd.DataFrame:
     return _frame(
         conn,
-        "SELECT chair, state, since_us, frames_ok, frames_bad, reconnects, last_error,"
-        " last_data_us, updated_us FROM device_state ORDER BY chair",
+        "SELECT chair, device, state, since_us, frames_ok, frames_bad, reconnects, last_error,"
+        " last_data_us, updated_us FROM device_state ORDER BY chair, device",
         since="since_us",
         last_data="last_data_us",
         updated="updated_us",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from vitals.chairs import Chair
 from vitals.device_state import DeviceState
 from vitals.engine import Episode
 from vitals.reading import NIBP_PARAMS, Reading
@@ -18,10 +19,10 @@ INSERT_READING = (
 
 UPSERT_DEVICE_STATE = """
     INSERT INTO device_state
-        (chair, state, since_us, frames_ok, frames_bad, reconnects, last_error, last_data_us,
-         updated_us)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (chair) DO UPDATE SET
+        (chair, device, state, since_us, frames_ok, frames_bad, reconnects, last_error,
+         last_data_us, updated_us)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (chair, device) DO UPDATE SET
         state = excluded.state, since_us = excluded.since_us, frames_ok = excluded.frames_ok,
         frames_bad = excluded.frames_bad, reconnects = excluded.reconnects,
         last_error = excluded.last_error, last_data_us = excluded.last_data_us,
@@ -60,8 +61,8 @@ def reading_row(r: Reading) -> tuple:
 def device_state_row(s: DeviceState, now_us: int) -> tuple:
     last_data = to_us(s.last_data) if s.last_data else None
     return (
-        s.chair, s.state.value, to_us(s.since), s.frames_ok, s.frames_bad, s.reconnects,
-        s.last_error, last_data, now_us,
+        s.chair, s.device, s.state.value, to_us(s.since), s.frames_ok, s.frames_bad,
+        s.reconnects, s.last_error, last_data, now_us,
     )  # fmt: skip
 
 
@@ -115,3 +116,10 @@ def rules_json(rules: RuleSet) -> str:
 
 def rules_from_json(text: str) -> RuleSet:
     return RuleSet(tuple(Rule.from_dict(r) for r in json.loads(text)))
+
+
+def chair_row(chair: Chair, position: int) -> tuple:
+    """A chair for the chairs table; several devices are listed together."""
+    ports = ", ".join(d.port for d in chair.devices)
+    protocols = ", ".join(d.protocol for d in chair.devices)
+    return (chair.id, chair.name, position, ports, protocols)

@@ -56,7 +56,7 @@ class StoreWriter:
         self._submit(lambda conn: conn.execute(sql.UPSERT_DEVICE_STATE, row))
 
     def write_chairs(self, chairs: Sequence[Chair]) -> None:
-        rows = [(c.id, c.name, i, c.port, c.protocol) for i, c in enumerate(chairs)]
+        rows = [sql.chair_row(c, i) for i, c in enumerate(chairs)]
         self._submit(lambda conn: conn.executemany(sql.UPSERT_CHAIR, rows))
 
     def beat(self, started_us: int, now_us: int, stopped: bool = False) -> None:
