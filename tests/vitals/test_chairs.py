@@ -52,3 +52,51 @@ def test_the_committed_example_config_is_valid() -> None:
 
     chairs = load_chairs(ROOT / "data" / "chairs.example.toml")
     assert [c.id for c in chairs] == ["chair-1", "chair-2"]
+
+
+def test_a_chair_with_several_devices(tmp_path: Path) -> None:
+    from vitals.chairs import Device
+
+    document = {
+        "chairs": [
+            {
+                "id": "c1",
+                "devices": [
+                    {"port": "/dev/ttyUSB0", "protocol": "ge-s5", "options": {"interval_s": 5}},
+                    {"name": "oxi", "port": "/dev/ttyUSB1", "protocol": "masimo-ascii"},
+                ],
+            }
+        ]
+    }
+    [chair] = parse_chairs(document)
+    assert chair.devices == (
+        Device("/dev/ttyUSB0", "ge-s5", {"interval_s": 5}),
+        Device("/dev/ttyUSB1", "masimo-ascii", {}, "oxi"),
+    )
+    assert [d.label for d in chair.devices] == ["ge-s5", "oxi"]
+    path = tmp_path / "c.toml"
+    path.write_text(dump_chairs([chair]))
+    assert load_chairs(path) == [chair]
+
+
+@pytest.mark.parametrize(
+    ("chair", "message"),
+    [
+        (
+            {"id": "c", "port": "x", "protocol": "p", "devices": [{"port": "y", "protocol": "q"}]},
+            "not both",
+        ),
+        ({"id": "c", "devices": []}, "non-empty list"),
+        (
+            {
+                "id": "c",
+                "devices": [{"port": "x", "protocol": "p"}, {"port": "y", "protocol": "p"}],
+            },
+            "must differ",
+        ),
+        ({"id": "c", "devices": [{"port": "x", "protocol": "p", "baud": 1}]}, "unknown keys"),
+    ],
+)
+def test_bad_device_lists(chair: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_chairs({"chairs": [chair]})
