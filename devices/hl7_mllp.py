@@ -1,7 +1,8 @@
 """HL7 v2 ORU^R01 observations over MLLP, protocol ``hl7-mllp``: how many monitors and
 gateways (Mindray, Philips, GE and others) send vital signs on a network.
 
-Transport: TCP (a ``socket://host:port`` URL to a gateway that listens) or a serial line.
+Transport: TCP, either ``socket://host:port`` to a gateway that listens or
+``listen://host:port`` for a sender that connects to the recorder; or a serial line.
 Framing (MLLP): ``0x0B message 0x1C 0x0D``; bytes outside a block are discarded and counted.
 Segments may be separated by CR (the standard), LF or CR LF.
 

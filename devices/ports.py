@@ -8,13 +8,21 @@ from dataclasses import replace
 import serial
 
 from devices.base import SerialSettings
+from devices.listen import SCHEME, ListeningPort
 from vitals.errors import PortUnavailable
 
 PARITIES = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
 
 
-def open_port(url: str, settings: SerialSettings, timeout: float = 0.1) -> serial.SerialBase:
-    """Open ``url`` with the protocol's line settings; PortUnavailable names the URL and cause."""
+def open_port(
+    url: str, settings: SerialSettings, timeout: float = 0.1
+) -> serial.SerialBase | ListeningPort:
+    """Open ``url`` with the protocol's line settings; PortUnavailable names the URL and cause.
+
+    Besides pyserial's URLs, ``listen://host:port`` waits for the sender to connect.
+    """
+    if url.startswith(SCHEME):
+        return ListeningPort(url, timeout)
     if is_pseudo_terminal(url):
         # A pty carries bytes, not line signals: Linux refuses parity on it (EINVAL on the
         # second open), so simulated monitors are opened without parity.
