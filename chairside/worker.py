@@ -115,23 +115,29 @@ class ChairWorker:
         try:
             port.write(self.adapter.on_connect())
             last_data = last_nudge = time.monotonic()
+            frames_ok, bytes_seen = self.adapter.counts.frames_ok, False
             while not self._stop.is_set():
                 chunk = port.read(port.in_waiting or 1)
                 now = time.monotonic()
                 if chunk:
-                    last_data = now
+                    bytes_seen = True
                     self._ingest(self.adapter.feed(chunk))
                     reply = self.adapter.take_output()
                     if reply:
                         port.write(reply)
-                    continue
+                # Data means valid frames: a device sending only garbage is not "connected".
+                if self.adapter.counts.frames_ok != frames_ok:
+                    frames_ok, last_data, bytes_seen = self.adapter.counts.frames_ok, now, False
+                    self._set(LinkState.CONNECTED, "")
                 self._tick()
                 silent = now - last_data
+                what = "only bad frames" if bytes_seen else "no data"
                 if silent >= 2 * silence_limit:
-                    self._set(LinkState.NO_DATA, f"no data for {silent:.0f} s; reopening the port")
+                    self._set(LinkState.NO_DATA, f"{what} for {silent:.0f} s; reopening the port")
                     return
                 if silent >= silence_limit and now - last_nudge >= silence_limit:
-                    self._set(LinkState.NO_DATA, f"no data for {silent:.0f} s; request repeated")
+                    detail = f" (last: {self.adapter.counts.last_error})" if bytes_seen else ""
+                    self._set(LinkState.NO_DATA, f"{what} for {silent:.0f} s{detail}")
                     port.write(self.adapter.on_silence())
                     last_nudge = now
                 self._publish()
@@ -139,8 +145,6 @@ class ChairWorker:
             self._set(LinkState.DISCONNECTED, f"port {self.device.port} failed: {exc}")
 
     def _ingest(self, readings: list[Reading]) -> None:
-        if self.state.state is not LinkState.CONNECTED:
-            self._set(LinkState.CONNECTED, "")
         if readings:
             now = self.clock()
             source = self.device.label

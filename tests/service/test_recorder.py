@@ -95,3 +95,31 @@ def test_heartbeat_and_clean_stop(start_fleet, run_recorder, db_path) -> None:
         what="stopped heartbeat",
     )
     assert state_of(db_path, "chair-1")[0] == "stopped"
+
+
+def test_a_device_sending_only_garbage_is_shown_as_no_data(run_recorder, db_path, tmp_path) -> None:
+    import os
+    import threading
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    stop = threading.Event()
+
+    def babble() -> None:
+        while not stop.is_set():
+            os.write(master, b"\x7e\x01\x02\x03\x7e" + os.urandom(40))  # bad checksums, noise
+            stop.wait(0.05)
+
+    threading.Thread(target=babble, daemon=True).start()
+    try:
+        run_recorder([Chair("noisy", "Noisy", os.ttyname(slave), "ge-s5", no_data_after_s=0.5)])
+        wait_for(lambda: state_of(db_path, "noisy")[0] == "no data", what="a no-data state")
+        assert "only bad frames" in state_of(db_path, "noisy")[2]
+        wait_for(
+            lambda: query(db_path, "SELECT frames_bad FROM device_state")[0][0] > 10,
+            what="bad frames counted",
+        )
+        assert query(db_path, "SELECT count(*) FROM readings") == [(0,)]
+    finally:
+        stop.set()
