@@ -46,11 +46,24 @@ def run(chairs: int, speed: float, seconds: float, interval: int, tmp: Path) -> 
     me = [sys.executable, "-m", "chairside"]
     quiet = {"cwd": ROOT, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     sim = subprocess.Popen(
-        [*me, "simulate", "--chairs", str(chairs), "--speed", str(speed),
-         "--interval", str(interval), "--config", str(config), "--truth", str(truth),
-         "--run-dir", str(tmp / "run")],
+        [
+            *me,
+            "simulate",
+            "--chairs",
+            str(chairs),
+            "--speed",
+            str(speed),
+            "--interval",
+            str(interval),
+            "--config",
+            str(config),
+            "--truth",
+            str(truth),
+            "--run-dir",
+            str(tmp / "run"),
+        ],
         **quiet,
-    )  # fmt: skip
+    )
     while not config.exists():
         time.sleep(0.1)
     rec = subprocess.Popen([*me, "record", "--config", str(config), "--db", str(db)], **quiet)

@@ -137,9 +137,11 @@ def _dashboard_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8501, help="HTTP port (default 8501)")
     p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument(
-        "--users", type=Path, default=DEFAULT_USERS,
+        "--users",
+        type=Path,
+        default=DEFAULT_USERS,
         help=f"nurses allowed to sign in (default {DEFAULT_USERS})",
-    )  # fmt: skip
+    )
 
 
 def _user_parser(commands: argparse._SubParsersAction) -> None:

@@ -31,13 +31,19 @@ def add_session_parser(commands_: argparse._SubParsersAction) -> None:
     start.add_argument("--weight", type=float, help="kg (IV protocols dose by weight)")
     start.add_argument("--dose", type=float, help="mg (esketamine: 56 or 84)")
     start.add_argument(
-        "--set", action="append", default=[], metavar="RULE.LEVEL=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="RULE.LEVEL=VALUE",
         help="override a threshold for this session, e.g. sbp-high.warning=170",
-    )  # fmt: skip
+    )
     start.add_argument(
-        "--baseline", action="append", default=[], metavar="PARAM=VALUE",
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
         help="enter a baseline by hand, e.g. sbp=128",
-    )  # fmt: skip
+    )
 
     event = _action(actions, "event", "log an event (dose, medication, note, ...)", run_event)
     _which_session(event)
@@ -100,11 +106,16 @@ def parse_baseline(text: str) -> tuple[Param, float]:
 
 def run_start(args: argparse.Namespace) -> int:
     session = commands.start_session(
-        args.db, args.chair, args.patient, args.protocol, args.by,
-        weight_kg=args.weight, dose_mg=args.dose,
+        args.db,
+        args.chair,
+        args.patient,
+        args.protocol,
+        args.by,
+        weight_kg=args.weight,
+        dose_mg=args.dose,
         overrides=[parse_override(s) for s in args.set],
         baseline=dict(parse_baseline(b) for b in args.baseline),
-    )  # fmt: skip
+    )
     print(f"session {session} started on {args.chair}")
     return 0
 

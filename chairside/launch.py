@@ -39,11 +39,24 @@ def dashboard_command(db: Path, port: int, address: str) -> list[str]:
     if spec is None or spec.origin is None:
         raise ConfigError("the dashboard package is missing from this installation")
     return [
-        sys.executable, "-m", "streamlit", "run", spec.origin,
-        "--server.address", address, "--server.port", str(port),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        spec.origin,
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "viewer",
+    ]
 
 
 def dashboard_env(db: Path, users: Path) -> dict[str, str]:
@@ -67,11 +80,25 @@ def demo(args: argparse.Namespace) -> int:
     config.unlink(missing_ok=True)
     me = [sys.executable, "-m", "chairside"]
     fleet = [
-        "--chairs", str(args.chairs), "--scenario", args.scenario, "--speed", str(args.speed),
-        "--seed", str(args.seed), "--protocol", args.protocol, "--transport", args.transport,
-        "--interval", str(args.interval), "--nibp-every", str(args.nibp_every),
-        "--run-dir", str(run_dir),
-    ]  # fmt: skip
+        "--chairs",
+        str(args.chairs),
+        "--scenario",
+        args.scenario,
+        "--speed",
+        str(args.speed),
+        "--seed",
+        str(args.seed),
+        "--protocol",
+        args.protocol,
+        "--transport",
+        args.transport,
+        "--interval",
+        str(args.interval),
+        "--nibp-every",
+        str(args.nibp_every),
+        "--run-dir",
+        str(run_dir),
+    ]
     simulate = [*me, "simulate", *fleet, "--config", str(config), "--db", str(args.db)]
     children = [subprocess.Popen(simulate, cwd=ROOT)]
     if not _wait_for_file(config, children[0]):

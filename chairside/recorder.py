@@ -76,9 +76,14 @@ class Recorder:
         minutes = (now_us - beat) / 60_000_000
         reason = f"recorder not running for {minutes:.1f} min: it {how}; no data was acquired"
         episode = Episode(
-            "recorder-stopped", TECHNICAL, Level.WARNING, from_us(beat), None, from_us(now_us),
+            "recorder-stopped",
+            TECHNICAL,
+            Level.WARNING,
+            from_us(beat),
+            None,
+            from_us(now_us),
             reason=reason,
-        )  # fmt: skip
+        )
         self.writer.write_episodes(None, None, [episode])
 
     def stop(self) -> None:

@@ -88,9 +88,16 @@ def load_protocol(name: str) -> ClinicalProtocol:
     """A preset by name; ``no-session`` is the common rules alone, for chairs without a session."""
     if name == NO_SESSION:
         return ClinicalProtocol(
-            NO_SESSION, "No session: monitor limits", "", (), _common_rules(), None, None, None,
+            NO_SESSION,
+            "No session: monitor limits",
+            "",
+            (),
+            _common_rules(),
+            None,
+            None,
+            None,
             "common-rules.toml",
-        )  # fmt: skip
+        )
     path = PROTOCOL_DIR / f"{name}.toml"
     if name == COMMON_RULES.removesuffix(".toml") or not path.exists():
         raise ConfigError(f"unknown protocol preset {name!r}; known: {', '.join(protocol_names())}")

@@ -13,9 +13,19 @@ from vitals.rules import RuleSet
 # A pseudonymous reference, never a name: letters, digits and - _ . only, no spaces.
 PATIENT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 EVENT_KINDS = (
-    "dose", "infusion-start", "infusion-stop", "medication", "symptom", "dissociation",
-    "note", "bp-check", "threshold", "baseline", "session-start", "session-end",
-)  # fmt: skip
+    "dose",
+    "infusion-start",
+    "infusion-stop",
+    "medication",
+    "symptom",
+    "dissociation",
+    "note",
+    "bp-check",
+    "threshold",
+    "baseline",
+    "session-start",
+    "session-end",
+)
 DOSE_KINDS = ("dose", "infusion-start")  # the first of these sets the session's dose time
 
 

@@ -22,9 +22,14 @@ STARTS_WITH_DIGITS = re.compile(r"^\d+")
 NURSE, PASSWORD = "Nurse Ada", "lovelace"
 # Closed network here: keep Chromium from phoning home (see the machine notes in README).
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.slow
 
@@ -62,9 +67,21 @@ def stack(tmp_path: Path):
             )
         )
 
-    start("simulate", "--chairs", "3", "--scenario", "hypertensive,typical,desaturation",
-          "--speed", "300", "--config", str(config), "--run-dir", str(tmp_path / "run"),
-          "--db", str(db))  # fmt: skip
+    start(
+        "simulate",
+        "--chairs",
+        "3",
+        "--scenario",
+        "hypertensive,typical,desaturation",
+        "--speed",
+        "300",
+        "--config",
+        str(config),
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--db",
+        str(db),
+    )
     wait_for(config.exists, what="chair config")
     start("record", "--config", str(config), "--db", str(db))
     start("dashboard", "--db", str(db), "--port", str(port), "--users", str(users))

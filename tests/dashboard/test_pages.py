@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, query
+from vitals.reading import utc_now
 from vitals.store import StoreWriter
 from vitals.times import to_us
 from vitals.users import add_user
@@ -105,9 +106,7 @@ def test_sound_off_is_shown_and_silent(signed_in) -> None:
 
 def test_stale_heartbeat_shows_recorder_not_running(signed_in, sample_store: Path) -> None:
     writer = StoreWriter(sample_store)
-    writer.beat(
-        1, to_us(__import__("vitals.reading", fromlist=["utc_now"]).utc_now()) - 120_000_000
-    )
+    writer.beat(1, to_us(utc_now()) - 120_000_000)
     writer.close()
     at = signed_in()
     assert any("Recorder not running" in e.value for e in at.error)

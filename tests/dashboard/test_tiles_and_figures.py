@@ -1,5 +1,7 @@
 """Tile wording and figure building, without Streamlit."""
 
+from collections import namedtuple
+
 import pandas as pd
 import pytest
 
@@ -43,8 +45,15 @@ def test_format_age(seconds: int, text: str) -> None:
 
 
 def test_values_carry_their_age_and_staleness() -> None:
-    frame = latest([("hr", 72.0, "ok", 4), ("spo2", 97.0, "ok", 31), ("sbp", 150.0, "ok", 60),
-                    ("dbp", 90.0, "ok", 60), ("map", 110.0, "ok", 60)])  # fmt: skip
+    frame = latest(
+        [
+            ("hr", 72.0, "ok", 4),
+            ("spo2", 97.0, "ok", 31),
+            ("sbp", 150.0, "ok", 60),
+            ("dbp", 90.0, "ok", 60),
+            ("map", 110.0, "ok", 60),
+        ]
+    )
     assert shown_value(frame, "hr", NOW) == Shown("72", "4 s ago", False)
     assert shown_value(frame, "spo2", NOW).stale  # 31 s > 30 s for a continuous value
     assert shown_nibp(frame, NOW).text == "150/90 (110)"
@@ -67,7 +76,7 @@ def test_recorder_banner() -> None:
 
 
 def test_link_banner_names_the_worst_device() -> None:
-    Row = __import__("collections").namedtuple("Row", "state since last_error device")
+    Row = namedtuple("Row", "state since last_error device")
     silent = Row("no data", NOW, "no data for 20 s", "")
     assert link_banner([silent]) == "Monitor no data since 10:00:00 UTC: no data for 20 s"
     assert link_banner([Row("connected", NOW, "", "")]) is None

@@ -71,8 +71,12 @@ def test_missing_port_is_reported_by_the_running_recorder_not_a_crash(tmp_path: 
     )
     child = subprocess.Popen(
         chairside_command("record", "--config", str(config), "--db", str(tmp_path / "x.db")),
-        cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         with pytest.raises(subprocess.TimeoutExpired):
             child.wait(timeout=2)
@@ -94,8 +98,20 @@ def test_session_commands_from_start_to_discharge_verdict(capsys, tmp_path: Path
     writer = StoreWriter(Path(db))
     writer.write_chairs([Chair("c1", "Chair 1", "loop://", "ge-s5")])
     base = ["--db", db, "--by", "Nurse Ada"]
-    start = ["session", "start", "--chair", "c1", "--patient", "P-7", "--protocol",
-             "esketamine-nasal", "--dose", "84", "--set", "spo2-low.warning=92"]  # fmt: skip
+    start = [
+        "session",
+        "start",
+        "--chair",
+        "c1",
+        "--patient",
+        "P-7",
+        "--protocol",
+        "esketamine-nasal",
+        "--dose",
+        "84",
+        "--set",
+        "spo2-low.warning=92",
+    ]
     assert main([*start, *base]) == 0
     assert capsys.readouterr().out.strip() == "session 1 started on c1"
     assert (
@@ -145,8 +161,13 @@ def test_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
     users = tmp_path / "users.toml"
     done = subprocess.run(
         chairside_command("user", "add", "Nurse Ada", "--users", str(users), "--password-stdin"),
-        input="lovelace\n", text=True, capture_output=True, cwd=ROOT, env=child_env(), check=False,
-    )  # fmt: skip
+        input="lovelace\n",
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=child_env(),
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     from vitals.users import authenticate
 

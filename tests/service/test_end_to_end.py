@@ -22,9 +22,13 @@ def processes():
 
     def start(*args: str) -> subprocess.Popen:
         child = subprocess.Popen(
-            chairside_command(*args), cwd=ROOT, env=child_env(),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+            chairside_command(*args),
+            cwd=ROOT,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         started.append(child)
         return child
 
@@ -45,10 +49,23 @@ def stop(child: subprocess.Popen) -> str:
 def simulate(start, tmp: Path, *extra: str) -> tuple[Path, subprocess.Popen]:
     config = tmp / "chairs.toml"
     simulator = start(
-        "simulate", "--chairs", "2", "--scenario", "typical,hypertensive", "--speed", "60",
-        "--seed", "11", "--config", str(config), "--run-dir", str(tmp / "run"),
-        "--db", str(tmp / "c.db"), *extra,
-    )  # fmt: skip
+        "simulate",
+        "--chairs",
+        "2",
+        "--scenario",
+        "typical,hypertensive",
+        "--speed",
+        "60",
+        "--seed",
+        "11",
+        "--config",
+        str(config),
+        "--run-dir",
+        str(tmp / "run"),
+        "--db",
+        str(tmp / "c.db"),
+        *extra,
+    )
     wait_for(config.exists, what="the simulator's chair config")
     return config, simulator
 

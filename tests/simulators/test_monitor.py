@@ -1,6 +1,7 @@
 """Simulated monitors on real pseudo-terminals and on socket:// ports."""
 
 import csv
+import os
 from collections import Counter
 
 from devices.ge_s5 import GeS5Adapter
@@ -65,7 +66,7 @@ def test_unplugged_port_vanishes_and_returns(start_fleet) -> None:
     fleet = start_fleet(chairs=1, speed=60)
     monitor, path = fleet.monitors[0], fleet.chairs[0].port
     monitor.unplug()
-    wait_for(lambda: not __import__("os").path.exists(path), what="the port to vanish")
+    wait_for(lambda: not os.path.exists(path), what="the port to vanish")
     monitor.replug()
-    wait_for(lambda: __import__("os").path.exists(path), what="the port to return")
+    wait_for(lambda: os.path.exists(path), what="the port to return")
     assert collect(path, 2)[1]

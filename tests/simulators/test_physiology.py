@@ -50,11 +50,14 @@ def test_hypertensive_scenario_passes_180_systolic() -> None:
     assert max(s for _, (s, _d, _m) in nibp if s is not None) > 180
 
 
-@pytest.mark.parametrize(("name", "check"), [
-    ("tachycardia", lambda m: m.true_value(Param.HR) > 120),
-    ("bradycardia", lambda m: m.true_value(Param.HR) < 50),
-    ("desaturation", lambda m: m.true_value(Param.SPO2) < 90),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "check"),
+    [
+        ("tachycardia", lambda m: m.true_value(Param.HR) > 120),
+        ("bradycardia", lambda m: m.true_value(Param.HR) < 50),
+        ("desaturation", lambda m: m.true_value(Param.SPO2) < 90),
+    ],
+)
 def test_heart_rate_and_saturation_scenarios_at_the_peak(name: str, check) -> None:
     model, _ = run(name, PRE_DOSE_S / 60 + 35)
     assert check(model)

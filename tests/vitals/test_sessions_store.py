@@ -152,9 +152,20 @@ def test_acknowledgment_is_audited_and_never_changed(store: Path, fresh_store: S
 def test_episode_views_columns_are_stable(store: Path) -> None:
     columns = [c[1] for c in query(store, "PRAGMA table_info(episodes_v)")]
     assert columns == [
-        "chair", "session", "rule", "param", "kind", "level", "started_utc", "ended_utc",
-        "peak_value", "peak_utc", "acked_by", "acked_utc", "reason",
-    ]  # fmt: skip
+        "chair",
+        "session",
+        "rule",
+        "param",
+        "kind",
+        "level",
+        "started_utc",
+        "ended_utc",
+        "peak_value",
+        "peak_utc",
+        "acked_by",
+        "acked_utc",
+        "reason",
+    ]
     columns = [c[1] for c in query(store, "PRAGMA table_info(sessions_v)")]
     assert columns == ["session", "chair", "patient", "protocol", "started_utc", "ended_utc"]
 

@@ -96,8 +96,12 @@ def test_device_state_and_heartbeat(fresh_store: StoreWriter, db_path: Path) -> 
     conn = connect_readonly(db_path)
     row = queries.device_states(conn).iloc[0]
     assert (row.state, row.frames_ok, row.frames_bad, row.reconnects, row.last_error) == (
-        "disconnected", 5, 2, 1, "cable out",
-    )  # fmt: skip
+        "disconnected",
+        5,
+        2,
+        1,
+        "cable out",
+    )
     beat = queries.heartbeat(conn)
     assert beat["beat"].second == 2 and beat["stopped"] is None
 

@@ -76,9 +76,19 @@ def start_session(
         cursor = conn.execute(
             "INSERT INTO sessions (chair, patient, protocol, started_us, started_by, weight_kg,"
             " dose_mg, rules_json, rules_changed_us, baseline_json) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (chair, patient, protocol.name, to_us(at), by, weight_kg, dose_mg, rules_json(rules),
-             to_us(at), json.dumps({p.value: v for p, v in (baseline or {}).items()})),
-        )  # fmt: skip
+            (
+                chair,
+                patient,
+                protocol.name,
+                to_us(at),
+                by,
+                weight_kg,
+                dose_mg,
+                rules_json(rules),
+                to_us(at),
+                json.dumps({p.value: v for p, v in (baseline or {}).items()}),
+            ),
+        )
         session = cursor.lastrowid
         _event(
             conn, session, chair, at, "session-start", by, f"{protocol.title}; patient {patient}"

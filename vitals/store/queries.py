@@ -126,12 +126,20 @@ def _session(row: tuple) -> Session:
         row
     )
     return Session(
-        id=sid, chair=chair, patient=patient, protocol=protocol, started=from_us(started),
-        started_by=by, rules=rules_from_json(rules), rules_changed=from_us(changed),
-        ended=from_us(ended) if ended else None, dose_time=from_us(dose) if dose else None,
-        weight_kg=weight, dose_mg=mg,
+        id=sid,
+        chair=chair,
+        patient=patient,
+        protocol=protocol,
+        started=from_us(started),
+        started_by=by,
+        rules=rules_from_json(rules),
+        rules_changed=from_us(changed),
+        ended=from_us(ended) if ended else None,
+        dose_time=from_us(dose) if dose else None,
+        weight_kg=weight,
+        dose_mg=mg,
         baseline_entered={Param(k): v for k, v in json.loads(base).items()},
-    )  # fmt: skip
+    )
 
 
 def sessions(conn: sqlite3.Connection) -> pd.DataFrame:

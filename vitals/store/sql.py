@@ -61,9 +61,17 @@ def reading_row(r: Reading) -> tuple:
 def device_state_row(s: DeviceState, now_us: int) -> tuple:
     last_data = to_us(s.last_data) if s.last_data else None
     return (
-        s.chair, s.device, s.state.value, to_us(s.since), s.frames_ok, s.frames_bad,
-        s.reconnects, s.last_error, last_data, now_us,
-    )  # fmt: skip
+        s.chair,
+        s.device,
+        s.state.value,
+        to_us(s.since),
+        s.frames_ok,
+        s.frames_bad,
+        s.reconnects,
+        s.last_error,
+        last_data,
+        now_us,
+    )
 
 
 def latest_nibp(conn: sqlite3.Connection, chair: str) -> dict[str, float | None]:
@@ -102,12 +110,20 @@ CLOSE_LINK_EPISODES = """
 
 def episode_row(chair: str | None, session: int | None, e: Episode) -> tuple:
     return (
-        chair, session, e.rule, json.dumps(dict(e.rule_snapshot)),
-        e.param.value if e.param else None, e.kind, e.level.label, to_us(e.started),
-        to_us(e.ended) if e.ended else None, e.peak_value,
-        to_us(e.peak_time) if e.peak_time else None, e.reason,
+        chair,
+        session,
+        e.rule,
+        json.dumps(dict(e.rule_snapshot)),
+        e.param.value if e.param else None,
+        e.kind,
+        e.level.label,
+        to_us(e.started),
+        to_us(e.ended) if e.ended else None,
+        e.peak_value,
+        to_us(e.peak_time) if e.peak_time else None,
+        e.reason,
         json.dumps([to_us(t) for t in e.triggers]),
-    )  # fmt: skip
+    )
 
 
 def rules_json(rules: RuleSet) -> str:
