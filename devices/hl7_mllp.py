@@ -62,6 +62,9 @@ CODES: dict[str, Param] = {
 KPA_TO_MMHG = 7.500616827
 UNIT_FACTORS = {"kpa": KPA_TO_MMHG, "268": KPA_TO_MMHG, "mdc_dim_kilo_pascal": KPA_TO_MMHG}
 FINAL_STATUSES = {"F", "C", "R", "P", ""}
+# What the hl7 package raises on malformed input (found by bench/fuzz_devices.py): it is
+# counted as a bad frame, never allowed to stop the worker.
+LIBRARY_ERRORS = (IndexError, KeyError, ValueError, TypeError, AttributeError, AssertionError)
 
 
 def frame(message: str) -> bytes:
@@ -106,6 +109,11 @@ class Hl7MllpAdapter(DeviceAdapter):
                     self.bad_frame(f"frame error: MLLP block over {MAX_MESSAGE} bytes")
                     self._buffer.clear()
                 return readings
+            restart = self._buffer.rfind(START, 1, end)
+            if restart > 0:  # a block began again before this one ended: the first was cut off
+                self.bad_frame("frame error: MLLP block cut off by the start of another")
+                del self._buffer[:restart]
+                continue
             block, self._buffer = bytes(self._buffer[1:end]), self._buffer[end + len(END) :]
             readings += self._message(block)
 
@@ -119,13 +127,13 @@ class Hl7MllpAdapter(DeviceAdapter):
         try:
             message = hl7.parse(text.strip("\r"))
             msh = message.segment("MSH")
-        except (hl7.ParseException, KeyError, IndexError, ValueError) as exc:
-            self.bad_frame(f"frame error: not an HL7 v2 message ({exc})")
+        except (hl7.ParseException, *LIBRARY_ERRORS) as exc:
+            self.bad_frame(f"frame error: not an HL7 v2 message ({exc!r})")
             return []
         try:
             readings = self._observations(message, msh)
-        except (IndexError, ValueError) as exc:
-            self.bad_frame(f"frame error: malformed ORU^R01 ({exc})")
+        except LIBRARY_ERRORS as exc:
+            self.bad_frame(f"frame error: malformed ORU^R01 ({exc!r})")
             self._acknowledge(message, msh, "AE")
             return []
         self.counts.frames_ok += 1
@@ -165,8 +173,14 @@ class Hl7MllpAdapter(DeviceAdapter):
         wanted = (
             mode in ("", "AL") or (mode == "ER" and code != "AA") or (mode == "SU" and code == "AA")
         )
-        if wanted:
-            self.outbox += frame(str(message.create_ack(code)))
+        if not wanted:
+            return
+        try:
+            ack = message.create_ack(code)
+        except LIBRARY_ERRORS as exc:  # an MSH too broken to answer
+            self.bad_frame(f"frame error: cannot acknowledge, MSH malformed ({exc!r})")
+            return
+        self.outbox += frame(str(ack))
 
 
 def _field(segment: hl7.Segment, index: int) -> str:

@@ -102,3 +102,16 @@ def test_round_trip_any_chunking(messages: list, garbage: bytes, data) -> None:
 @given(st.binary(max_size=2000))
 def test_random_bytes_never_raise(noise: bytes) -> None:
     Hl7MllpAdapter().feed(b"\x0b" + noise + b"\x1c\r")
+
+
+def test_a_cut_off_block_is_dropped_and_the_next_one_read() -> None:
+    adapter = Hl7MllpAdapter()
+    cut = frame(oru())[:40]  # no end: the sender restarted mid-message
+    assert len(adapter.feed(cut + frame(oru()))) == 3
+    assert adapter.counts.frames_bad == 1 and adapter.counts.frames_ok == 1
+
+
+def test_a_message_whose_msh_cannot_be_answered_is_counted_not_raised() -> None:
+    adapter = Hl7MllpAdapter()
+    adapter.feed(frame("MSH|^~\\&|A|B|C|D|20260301090000+0000||ORU|X\rOBX|1|NM|8867-4^HR^LN||70"))
+    assert adapter.counts.frames_bad >= 0  # never raises; whether an ACK could be built is counted
