@@ -34,6 +34,7 @@ log = logging.getLogger("chairside.worker")
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
 STATE_EVERY_S = 2.0  # counters are rewritten at most this often; state changes at once
+MAX_UNWRITTEN = 100_000  # readings kept while the store refuses writes (~1 day of a chair)
 
 
 class ChairWorker:
@@ -61,6 +62,7 @@ class ChairWorker:
         self.alerts = alerts or ChairAlerts(chair.id, writer)
         self._alerts_at = 0.0
         self._link_episode = None
+        self._unwritten: list[Reading] = []
         name = f"chair-{chair.id}-{self.device.label}"
         self._thread = threading.Thread(target=self.run, name=name, daemon=True)
 
@@ -148,20 +150,34 @@ class ChairWorker:
         if readings:
             now = self.clock()
             source = self.device.label
-            stamped = [r.stamped(self.chair.id, now, source) for r in assess(readings)]
-            try:
-                self.writer.write_readings(stamped)
-            except ChairsideError as exc:
-                self.state = replace(self.state, last_error=str(exc))
-                self._publish(force=True)
-                return
-            self.readings_stored += len(stamped)
-            self.state = replace(self.state, last_data=now)
-            try:
-                self.alerts.feed(stamped)
-            except (ChairsideError, sqlite3.Error) as exc:
-                self._alerts_failed(exc)
+            self._unwritten += [r.stamped(self.chair.id, now, source) for r in assess(readings)]
+        if self._unwritten:
+            self._write_unwritten()
         self._publish()
+
+    def _write_unwritten(self) -> None:
+        """Store what was received; if the store refuses, keep it and retry with the next data.
+
+        A full disk or a locked file must not cost readings: they wait here (bounded) and go
+        in, in order, once the store accepts writes again.
+        """
+        batch = self._unwritten
+        try:
+            self.writer.write_readings(batch)
+        except ChairsideError as exc:
+            if len(batch) > MAX_UNWRITTEN:
+                del batch[: len(batch) - MAX_UNWRITTEN]
+                exc = ChairsideError(f"{exc}; oldest readings dropped beyond {MAX_UNWRITTEN}")
+            self.state = replace(self.state, last_error=f"{exc} ({len(batch)} readings waiting)")
+            self._publish(force=True)
+            return
+        self._unwritten = []
+        self.readings_stored += len(batch)
+        self.state = replace(self.state, last_data=batch[-1].time)
+        try:
+            self.alerts.feed(batch)
+        except (ChairsideError, sqlite3.Error) as exc:
+            self._alerts_failed(exc)
 
     def _set(self, state: LinkState, message: str) -> None:
         if state is not self.state.state:
