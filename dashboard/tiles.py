@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from vitals.rules import Level
+
 # Beyond these ages a value is greyed: continuous values arrive every few seconds, NIBP on a
 # cuff cycle of up to 15 minutes in ketamine protocols.
 STALE_AFTER_S = {"hr": 30, "pulse": 30, "spo2": 30, "sbp": 20 * 60, "dbp": 20 * 60, "map": 20 * 60}
@@ -106,8 +108,10 @@ def alert_lines(episodes: pd.DataFrame) -> list[tuple[str, str]]:
         kind = "" if e.kind == "clinical" else "technical: "
         state = "values recovered, " if pd.notna(e.ended) else ""
         ack = f"acknowledged by {e.acked_by}" if isinstance(e.acked_by, str) else "NOT acknowledged"
+        priority = Level.parse(e.level).iec_priority  # IEC 60601-1-8 wording
         text = (
-            f"{e.level.upper()} — {kind}{e.reason} (since {e.started:%H:%M:%S} UTC; {state}{ack})"
+            f"{e.level.upper()} ({priority} priority) — {kind}{e.reason} "
+            f"(since {e.started:%H:%M:%S} UTC; {state}{ack})"
         )
         lines.append((e.level, text))
     return lines

@@ -226,10 +226,6 @@ class AlertEngine:
             self.trackers.setdefault(rule.param, []).append(tracker)
         self.invalid = {param: InvalidTracker(param) for param in Param}
 
-    def inactive_rules(self) -> list[str]:
-        """Relative rules without a baseline: shown to the nurse, never silently dropped."""
-        return [t.rule.name for ts in self.trackers.values() for t in ts if not t.active]
-
     def feed(self, reading: Reading) -> list[Episode]:
         changed = [t.feed(reading) for t in self.trackers.get(reading.param, [])]
         changed.append(self.invalid[reading.param].feed(reading))

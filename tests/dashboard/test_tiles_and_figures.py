@@ -5,7 +5,6 @@ from collections import namedtuple
 import pandas as pd
 import pytest
 
-from dashboard.figures import trend_figure
 from dashboard.tiles import (
     Shown,
     alert_lines,
@@ -85,22 +84,6 @@ def test_link_banner_names_the_worst_device() -> None:
     assert link_banner(two) == "Monitor (masimo-ascii) disconnected since 10:00:00 UTC: cable"
 
 
-def test_trend_figure_draws_only_valid_readings() -> None:
-    frame = pd.DataFrame(
-        {
-            "time": [NOW] * 4,
-            "param": ["sbp", "dbp", "hr", "hr"],
-            "value": [150.0, 90.0, 72.0, 0.0],
-            "quality": ["ok", "ok", "ok", "invalid"],
-        }
-    )
-    fig = trend_figure(frame)
-    by_name = {t.name: list(t.y) for t in fig.data}
-    assert by_name["HR"] == [72.0]
-    assert by_name["SBP"] == [150.0] and by_name["MAP"] == []
-    assert fig.layout.uirevision == "keep"
-
-
 def test_alert_lines_put_the_most_severe_first_and_say_who_acknowledged() -> None:
     frame = pd.DataFrame(
         {
@@ -119,7 +102,7 @@ def test_alert_lines_put_the_most_severe_first_and_say_who_acknowledged() -> Non
     lines = alert_lines(frame)
     assert [level for level, _ in lines] == ["critical", "warning", "advisory"]
     assert lines[0][1] == (
-        "CRITICAL — SPO2 84 ≤ 85 for 1 reading (critical) (since 10:00:00 UTC; "
+        "CRITICAL (high priority) — SPO2 84 ≤ 85 for 1 reading (critical) (since 10:00:00 UTC; "
         "values recovered, acknowledged by Nurse Ada)"
     )
     assert "NOT acknowledged" in lines[1][1] and "technical: HR invalid" in lines[2][1]
