@@ -197,14 +197,17 @@ def run_simulate(args: argparse.Namespace) -> int:
     )
     sessions = None if args.no_sessions else SimulatedSessions(args.db)
     fleet = Fleet(spec, on_event=sessions.on_event if sessions else None)
+    stop = threading.Event()
     try:
         if sessions:
             sessions.open_all(fleet)
+            sessions.follow_bp_requests(fleet, stop)
         fleet.start()
         launch.write_atomically(args.config, dump_chairs(fleet.chairs))
         print(f"simulating {len(fleet.chairs)} chairs; chair config in {args.config}", flush=True)
         _wait_for_signal()
     finally:
+        stop.set()
         fleet.stop()
         if sessions:
             sessions.end_all()

@@ -2,13 +2,16 @@
 
 Each simulated chair gets a session under the protocol its scenario stands for, with a
 pseudonymous patient; the scenario's dose (or infusion start and stop) is logged as an event
-when the simulated patient reaches it. The sessions this simulator opened are ended when it
-stops.
+when the simulated patient reaches it. A "BP check requested" event logged by a nurse starts
+the simulated cuff, as the button on a real monitor would. The sessions this simulator
+opened are ended when it stops.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 import zlib
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +19,7 @@ from pathlib import Path
 from simulators.fleet import Fleet
 from vitals.errors import ChairsideError
 from vitals.reading import utc_now
-from vitals.store import commands
+from vitals.store import commands, connect_readonly, queries
 
 BY = "simulator"
 log = logging.getLogger("chairside.simulator")
@@ -26,6 +29,31 @@ class SimulatedSessions:
     def __init__(self, db: Path) -> None:
         self.db = db
         self.sessions: dict[str, int] = {}
+        self._checks_seen: set[int] = set()
+
+    def follow_bp_requests(self, fleet: Fleet, stop: threading.Event, every_s: float = 1.0) -> None:
+        """Until ``stop``: start the cuff of a chair whose nurse requested a BP check."""
+
+        def watch() -> None:
+            while not stop.wait(every_s):
+                try:
+                    self._start_requested_cuffs(fleet)
+                except (ChairsideError, sqlite3.Error) as exc:
+                    log.warning("BP requests not read: %s", exc)
+
+        threading.Thread(target=watch, name="bp-requests", daemon=True).start()
+
+    def _start_requested_cuffs(self, fleet: Fleet) -> None:
+        conn = connect_readonly(self.db)
+        try:
+            for chair, session in self.sessions.items():
+                requests = queries.events(conn, session)
+                for event in requests[requests.kind == "bp-check"].itertuples():
+                    if event.id not in self._checks_seen:
+                        self._checks_seen.add(event.id)
+                        fleet.models[chair].request_nibp()
+        finally:
+            conn.close()
 
     def open_all(self, fleet: Fleet) -> None:
         commands.register_chairs(self.db, fleet.chairs)

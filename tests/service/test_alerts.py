@@ -1,5 +1,6 @@
 """Live alerting in the recorder: the engine fed from the store, sessions, schedule, link."""
 
+import threading
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -189,3 +190,19 @@ def test_recorder_downtime_is_recorded_at_the_next_start(run_recorder, db_path: 
     )
     [(reason,)] = query(db_path, "SELECT reason FROM episodes WHERE rule = 'recorder-stopped'")
     assert reason.startswith("recorder not running for 3.0 min") and "crash or kill" in reason
+
+
+def test_a_bp_check_requested_by_a_nurse_starts_the_simulated_cuff(
+    start_fleet, db_path: Path
+) -> None:
+    sessions = SimulatedSessions(db_path)
+    fleet = start_fleet(chairs=1, speed=60, sessions=sessions, nibp_interval_s=3600)
+    model = fleet.models["chair-1"]
+    wait_for(lambda: model.nibp_count == 1, what="the first cycled measurement")
+    stop = threading.Event()
+    sessions.follow_bp_requests(fleet, stop, every_s=0.1)
+    try:
+        commands.add_event(db_path, sessions.sessions["chair-1"], "bp-check", "Nurse Ada")
+        wait_for(lambda: model.nibp_count == 2, timeout=10, what="the requested measurement")
+    finally:
+        stop.set()
