@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chairside import launch
+from chairside.cli_exchange import add_exchange_parsers
 from chairside.cli_session import add_session_parser
 from chairside.recorder import Recorder
 from chairside.simulated_sessions import SimulatedSessions
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     _dashboard_parser(commands)
     _demo_parser(commands)
     add_session_parser(commands)
+    add_exchange_parsers(commands)
     _user_parser(commands)
     return parser
 

@@ -16,8 +16,8 @@ def from_us(micros: int) -> datetime:
     return datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
 
 
-def iso_utc(moment: datetime) -> str:
-    """ISO-8601 with millisecond precision and a Z, the form every view and log uses."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+def iso_utc(moment: datetime, microseconds: bool = False) -> str:
+    """ISO-8601 with a Z, in milliseconds (views, logs) or microseconds (exact exports)."""
+    moment = moment.astimezone(UTC)
+    fraction = f"{moment.microsecond:06d}" if microseconds else f"{moment.microsecond // 1000:03d}"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + fraction + "Z"

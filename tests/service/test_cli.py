@@ -8,7 +8,7 @@ import pytest
 from chairside.cli import build_parser, main
 from tests.conftest import ROOT, chairside_command, child_env
 
-SUBCOMMANDS = ["simulate", "record", "dashboard", "demo", "session", "user"]
+SUBCOMMANDS = ["simulate", "record", "dashboard", "demo", "session", "user", "export", "import"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)

@@ -1,0 +1,83 @@
+"""``python -m chairside export`` and ``import``: recordings out to and in from open formats."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+
+from vitals.errors import ConfigError
+from vitals.exchange.csv_io import export_csv, import_readings, read_readings_csv
+from vitals.store import DEFAULT_DB, StoreWriter, connect_readonly, queries
+
+
+def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser(
+        "export",
+        help="export a session or a chair's time window",
+        description="Write a session (or a chair between two times) as readings.csv, "
+        "events.csv and episodes.csv in the --out folder.",
+    )
+    export.add_argument(
+        "--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})"
+    )
+    export.add_argument("--session", type=int, help="session id")
+    export.add_argument("--chair", help="chair id, with --from and --to")
+    export.add_argument("--from", dest="start", type=_utc_time, help="ISO-8601 UTC start")
+    export.add_argument("--to", dest="end", type=_utc_time, help="ISO-8601 UTC end")
+    export.add_argument("--format", choices=["csv"], default="csv", help="output format")
+    export.add_argument("--out", type=Path, required=True, help="folder to write into")
+    export.set_defaults(run=run_export)
+
+    imported = commands.add_parser(
+        "import",
+        help="import readings recorded elsewhere",
+        description="Store readings from a CSV with the columns chair,time_utc,param,value,"
+        "unit,quality[,source,device_time_utc]; readings already stored are skipped.",
+    )
+    imported.add_argument(
+        "--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})"
+    )
+    imported.add_argument("--format", choices=["csv"], default="csv", help="input format")
+    imported.add_argument("--file", type=Path, required=True, help="the file to import")
+    imported.set_defaults(run=run_import)
+
+
+def _utc_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset or Z")
+    return moment
+
+
+def run_export(args: argparse.Namespace) -> int:
+    conn = connect_readonly(args.db)
+    try:
+        if args.session is not None:
+            session = queries.session_by_id(conn, args.session)
+            if session is None:
+                raise ConfigError(f"no session {args.session}")
+            chair, start, end = session.chair, session.started, session.ended
+        elif args.chair and args.start:
+            chair, start, end = args.chair, args.start, args.end
+        else:
+            raise ConfigError("export needs --session ID, or --chair C --from T [--to T]")
+        counts = export_csv(conn, args.out, chair, start, end, args.session)
+    finally:
+        conn.close()
+    print(", ".join(f"{name}: {rows} rows" for name, rows in counts.items()) + f" in {args.out}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    readings = read_readings_csv(args.file)
+    writer = StoreWriter(args.db)
+    try:
+        added, skipped = import_readings(writer, readings)
+    finally:
+        writer.close()
+    print(f"{added} readings imported from {args.file}; {skipped} already stored")
+    return 0

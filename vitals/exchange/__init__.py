@@ -1,0 +1,1 @@
+"""Moving recordings in and out of Chairside in documented, open formats."""

@@ -1,0 +1,199 @@
+"""CSV export and import of a chair's stream: readings, events and alert episodes.
+
+``readings.csv`` has the documented columns ``chair,time_utc,param,value,unit,quality,
+source,device_time_utc`` (times ISO-8601 UTC with a Z, to the microsecond; ``value`` empty
+for "no data"). It is also what ``import`` reads, so recordings made elsewhere can be
+reviewed like our own. ``events.csv`` and ``episodes.csv`` carry the session's annotations
+and alert log beside it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vitals.chairs import Chair
+from vitals.errors import ConfigError
+from vitals.reading import UNITS, Param, Quality, Reading
+from vitals.store import StoreWriter, connect_readonly, queries
+from vitals.times import iso_utc, to_us
+
+READING_COLUMNS = [
+    "chair",
+    "time_utc",
+    "param",
+    "value",
+    "unit",
+    "quality",
+    "source",
+    "device_time_utc",
+]
+IMPORT_BATCH = 10_000
+EVENT_COLUMNS = ["session", "chair", "time_utc", "kind", "text", "value", "by"]
+EPISODE_COLUMNS = [
+    "chair",
+    "session",
+    "rule",
+    "param",
+    "kind",
+    "level",
+    "started_utc",
+    "ended_utc",
+    "peak_value",
+    "reason",
+    "acked_by",
+]
+
+
+def export_csv(
+    conn: sqlite3.Connection,
+    out: Path,
+    chair: str,
+    start: datetime,
+    end: datetime | None = None,
+    session: int | None = None,
+) -> dict[str, int]:
+    """Write readings.csv, events.csv and episodes.csv into ``out``; returns rows per file."""
+    out.mkdir(parents=True, exist_ok=True)
+    readings = queries.stored_readings(conn, chair, start, end)
+    events = queries.events(conn, session) if session is not None else pd.DataFrame()
+    episodes = queries.episodes(conn, chair=chair)
+    episodes = episodes[episodes.started >= pd.Timestamp(start)]
+    if end is not None:
+        episodes = episodes[episodes.started < pd.Timestamp(end)]
+    return {
+        "readings.csv": _write(out / "readings.csv", READING_COLUMNS, map(_reading_row, readings)),
+        "events.csv": _write(
+            out / "events.csv", EVENT_COLUMNS, map(_event_row, events.itertuples())
+        ),
+        "episodes.csv": _write(
+            out / "episodes.csv", EPISODE_COLUMNS, map(_episode_row, episodes.itertuples())
+        ),
+    }
+
+
+def read_readings_csv(path: Path) -> list[Reading]:
+    """Readings from a CSV with the documented columns; a bad row is a ConfigError naming it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    rows = csv.DictReader(io.StringIO(text))
+    missing = set(READING_COLUMNS[:6]) - set(rows.fieldnames or [])
+    if missing:
+        raise ConfigError(f"{path}: missing columns {sorted(missing)}; expected {READING_COLUMNS}")
+    readings = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            readings.append(_reading(row))
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"{path}:{line}: {exc}") from None
+    return readings
+
+
+def _reading(row: dict[str, str]) -> Reading:
+    param = Param(row["param"])
+    if row["unit"] != UNITS[param]:
+        raise ValueError(f"unit {row['unit']!r} for {param.value}; expected {UNITS[param]!r}")
+    if not row["chair"]:
+        raise ValueError("chair is empty")
+    value = float(row["value"]) if row["value"] else None
+    device = row.get("device_time_utc") or ""
+    return Reading(
+        param,
+        value,
+        Quality(row["quality"]),
+        _time(device) if device else None,
+        _time(row["time_utc"]),
+        row["chair"],
+        row.get("source") or "import",
+    )
+
+
+def _time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"time {text!r} has no UTC offset")
+    return moment
+
+
+def _reading_row(r: Reading) -> list[Any]:
+    device = iso_utc(r.device_time, microseconds=True) if r.device_time else ""
+    time = iso_utc(r.time, microseconds=True)
+    return [r.chair, time, r.param.value, _num(r.value), r.unit, r.quality.value, r.source, device]
+
+
+def _event_row(e: Any) -> list[Any]:
+    return [e.session, e.chair, iso_utc(e.time), e.kind, e.text, _num(e.value), e.by]
+
+
+def _episode_row(e: Any) -> list[Any]:
+    ended = "" if pd.isna(e.ended) else iso_utc(e.ended)
+    acked = e.acked_by if isinstance(e.acked_by, str) else ""
+    return [
+        e.chair,
+        _num(e.session),
+        e.rule,
+        e.param or "",
+        e.kind,
+        e.level,
+        iso_utc(e.started),
+        ended,
+        _num(e.peak_value),
+        e.reason,
+        acked,
+    ]
+
+
+def _num(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:g}"
+
+
+def _write(path: Path, header: list[str], rows: Iterable[list[Any]]) -> int:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(header)
+        count = 0
+        for row in rows:
+            out.writerow(row)
+            count += 1
+    return count
+
+
+def import_readings(writer: StoreWriter, readings: list[Reading]) -> tuple[int, int]:
+    """Store readings made elsewhere; ones already stored are skipped, so importing the same
+    file twice stores each reading once. Returns (added, skipped)."""
+    if not readings:
+        return 0, 0
+    conn = connect_readonly(writer.path)
+    try:
+        known = set(queries.chairs(conn).chair)
+        stored = _stored_keys(conn, readings)
+        fresh = [r for r in readings if (r.chair, to_us(r.time), r.param.value) not in stored]
+    finally:
+        conn.close()
+    new_chairs = sorted({r.chair for r in fresh} - known)
+    if new_chairs:
+        writer.write_chairs([Chair(c, c, "imported", "import") for c in new_chairs])
+    for start in range(0, len(fresh), IMPORT_BATCH):
+        writer.write_readings(fresh[start : start + IMPORT_BATCH])
+    return len(fresh), len(readings) - len(fresh)
+
+
+def _stored_keys(conn: sqlite3.Connection, readings: list[Reading]) -> set[tuple[str, int, str]]:
+    """(chair, t_us, param) already in the store over the time span of ``readings``."""
+    keys: set[tuple[str, int, str]] = set()
+    for chair in {r.chair for r in readings}:
+        times = [r.time for r in readings if r.chair == chair]
+        span = queries.stored_readings(
+            conn, chair, min(times), max(times) + timedelta(microseconds=1)
+        )
+        keys |= {(chair, to_us(r.time), r.param.value) for r in span}
+    return keys
