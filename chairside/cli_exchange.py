@@ -8,6 +8,7 @@ from pathlib import Path
 
 from vitals.errors import ConfigError
 from vitals.exchange.csv_io import export_csv, import_readings, read_readings_csv
+from vitals.exchange.standards import fhir_bundle, fhir_json, hl7_messages
 from vitals.store import DEFAULT_DB, StoreWriter, connect_readonly, queries
 
 
@@ -15,8 +16,9 @@ def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser(
         "export",
         help="export a session or a chair's time window",
-        description="Write a session (or a chair between two times) as readings.csv, "
-        "events.csv and episodes.csv in the --out folder.",
+        description="Write a session (or a chair between two times) into the --out folder: "
+        "readings.csv, events.csv and episodes.csv; or messages.hl7 (HL7 v2 ORU^R01, one "
+        "per moment); or bundle.json (FHIR R4 Bundle of vital-sign Observations).",
     )
     export.add_argument(
         "--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})"
@@ -25,7 +27,12 @@ def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--chair", help="chair id, with --from and --to")
     export.add_argument("--from", dest="start", type=_utc_time, help="ISO-8601 UTC start")
     export.add_argument("--to", dest="end", type=_utc_time, help="ISO-8601 UTC end")
-    export.add_argument("--format", choices=["csv"], default="csv", help="output format")
+    export.add_argument(
+        "--format",
+        choices=["csv", "hl7", "fhir"],
+        default="csv",
+        help="csv (readings, events, episodes), hl7 (ORU^R01 messages) or fhir (R4 Bundle)",
+    )
     export.add_argument("--out", type=Path, required=True, help="folder to write into")
     export.set_defaults(run=run_export)
 
@@ -60,16 +67,36 @@ def run_export(args: argparse.Namespace) -> int:
             session = queries.session_by_id(conn, args.session)
             if session is None:
                 raise ConfigError(f"no session {args.session}")
-            chair, start, end = session.chair, session.started, session.ended
+            chair, start, end, patient = (
+                session.chair,
+                session.started,
+                session.ended,
+                session.patient,
+            )
         elif args.chair and args.start:
-            chair, start, end = args.chair, args.start, args.end
+            chair, start, end, patient = args.chair, args.start, args.end, f"chair-{args.chair}"
         else:
             raise ConfigError("export needs --session ID, or --chair C --from T [--to T]")
-        counts = export_csv(conn, args.out, chair, start, end, args.session)
+        if args.format == "csv":
+            counts = export_csv(conn, args.out, chair, start, end, args.session)
+        else:
+            readings = queries.stored_readings(conn, chair, start, end)
+            counts = _export_standard(args.format, readings, patient, args.out)
     finally:
         conn.close()
-    print(", ".join(f"{name}: {rows} rows" for name, rows in counts.items()) + f" in {args.out}")
+    print(", ".join(f"{name}: {rows} entries" for name, rows in counts.items()) + f" in {args.out}")
     return 0
+
+
+def _export_standard(form: str, readings: list, patient: str, out: Path) -> dict[str, int]:
+    out.mkdir(parents=True, exist_ok=True)
+    if form == "hl7":
+        messages = hl7_messages(readings, patient)
+        (out / "messages.hl7").write_text("\n".join(messages), encoding="utf-8")
+        return {"messages.hl7": len(messages)}
+    bundle = fhir_bundle(readings, patient)
+    (out / "bundle.json").write_text(fhir_json(bundle), encoding="utf-8")
+    return {"bundle.json": len(bundle["entry"])}
 
 
 def run_import(args: argparse.Namespace) -> int:

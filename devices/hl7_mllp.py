@@ -33,32 +33,18 @@ from typing import Any, ClassVar
 import hl7
 
 from devices.base import DeviceAdapter, SerialSettings
+from vitals.codes import LOINC, MDC, UCUM
 from vitals.errors import ConfigError
 from vitals.reading import Param, Quality, Reading
 
 START, END = b"\x0b", b"\x1c\x0d"
 MAX_MESSAGE = 1 << 20
-CODES: dict[str, Param] = {
-    "8867-4": Param.HR,
-    "8889-8": Param.PULSE,
-    "8480-6": Param.SBP,
-    "8462-4": Param.DBP,
-    "8478-0": Param.MAP,
-    "59408-5": Param.SPO2,
-    "2708-6": Param.SPO2,
-    "147842": Param.HR,
-    "MDC_ECG_HEART_RATE": Param.HR,
-    "149530": Param.PULSE,
-    "MDC_PULS_OXIM_PULS_RATE": Param.PULSE,
-    "150456": Param.SPO2,
-    "MDC_PULS_OXIM_SAT_O2": Param.SPO2,
-    "150021": Param.SBP,
-    "MDC_PRESS_BLD_NONINV_SYS": Param.SBP,
-    "150022": Param.DBP,
-    "MDC_PRESS_BLD_NONINV_DIA": Param.DBP,
-    "150023": Param.MAP,
-    "MDC_PRESS_BLD_NONINV_MEAN": Param.MAP,
-}
+CODES: dict[str, Param] = (
+    {code: param for param, (code, _) in LOINC.items()}
+    | {"2708-6": Param.SPO2}  # SpO2 as some gateways code it (arterial O2 saturation)
+    | {code: param for param, (code, _) in MDC.items()}
+    | {name: param for param, (_, name) in MDC.items()}
+)
 KPA_TO_MMHG = 7.500616827
 UNIT_FACTORS = {"kpa": KPA_TO_MMHG, "268": KPA_TO_MMHG, "mdc_dim_kilo_pascal": KPA_TO_MMHG}
 FINAL_STATUSES = {"F", "C", "R", "P", ""}
@@ -220,14 +206,7 @@ def _vendor_codes(vendor: Any) -> dict[str, Param]:
         ) from None
 
 
-OUT_CODES = {
-    Param.HR: ("147842", "MDC_ECG_HEART_RATE", "/min"),
-    Param.PULSE: ("149530", "MDC_PULS_OXIM_PULS_RATE", "/min"),
-    Param.SPO2: ("150456", "MDC_PULS_OXIM_SAT_O2", "%"),
-    Param.SBP: ("150021", "MDC_PRESS_BLD_NONINV_SYS", "mm[Hg]"),
-    Param.DBP: ("150022", "MDC_PRESS_BLD_NONINV_DIA", "mm[Hg]"),
-    Param.MAP: ("150023", "MDC_PRESS_BLD_NONINV_MEAN", "mm[Hg]"),
-}
+OUT_CODES = {param: (*MDC[param], UCUM[param]) for param in MDC}  # what the gateway sends
 NIBP = (Param.SBP, Param.DBP, Param.MAP)
 
 

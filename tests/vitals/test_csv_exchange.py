@@ -51,7 +51,7 @@ def test_export_then_import_gives_back_the_same_readings(
     assert (
         main(["export", "--db", str(db_path), "--session", str(recorded), "--out", str(out)]) == 0
     )
-    assert "events.csv: 3 rows" in capsys.readouterr().out  # session start, infusion, note
+    assert "events.csv: 3 entries" in capsys.readouterr().out  # session start, infusion, note
     copy = tmp_path / "copy.db"
     assert main(["import", "--db", str(copy), "--file", str(out / "readings.csv")]) == 0
     original = query(db_path, f"SELECT {COLUMNS} FROM readings ORDER BY t_us, param")
@@ -103,3 +103,77 @@ def test_bad_csv_rows_name_the_line(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="no UTC offset"):
         read_readings_csv(path)
+
+
+def test_hl7_and_fhir_exports_parse_back_to_the_same_values(
+    recorded: int, db_path: Path, tmp_path: Path
+) -> None:
+    import json
+
+    import hl7
+    from fhir.resources.R4B.bundle import Bundle
+
+    expected = sorted(
+        (param, value)
+        for param, value in query(
+            db_path,
+            "SELECT param, value FROM readings WHERE quality = 'ok' AND value IS NOT NULL"
+            " AND t_us >= (SELECT started_us FROM sessions)",
+        )
+    )
+    loinc = {
+        "8867-4": "hr",
+        "8889-8": "pulse",
+        "8480-6": "sbp",
+        "8462-4": "dbp",
+        "8478-0": "map",
+        "59408-5": "spo2",
+    }
+    assert (
+        main(
+            [
+                "export",
+                "--db",
+                str(db_path),
+                "--session",
+                str(recorded),
+                "--format",
+                "hl7",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    from_hl7 = []
+    for text in (tmp_path / "messages.hl7").read_bytes().decode().split("\n"):  # CR inside
+        message = hl7.parse(text)
+        assert str(message.segment("PID")[3]) == "P-1"
+        from_hl7 += [
+            (loinc[str(obx[3][0][0])], float(str(obx[5]))) for obx in message.segments("OBX")
+        ]
+    assert sorted(from_hl7) == expected
+    assert (
+        main(
+            [
+                "export",
+                "--db",
+                str(db_path),
+                "--session",
+                str(recorded),
+                "--format",
+                "fhir",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    bundle = Bundle.model_validate(json.loads((tmp_path / "bundle.json").read_text()))
+    from_fhir = []
+    for entry in bundle.entry:
+        observation = entry.resource
+        for part in [observation, *(observation.component or [])]:
+            if part.valueQuantity is not None:
+                from_fhir.append((loinc[part.code.coding[0].code], float(part.valueQuantity.value)))
+    assert sorted(from_fhir) == expected
