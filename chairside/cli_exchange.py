@@ -8,6 +8,7 @@ from pathlib import Path
 
 from vitals.errors import ConfigError
 from vitals.exchange.csv_io import export_csv, import_readings, read_readings_csv
+from vitals.exchange.pdf_report import session_report
 from vitals.exchange.standards import fhir_bundle, fhir_json, hl7_messages
 from vitals.store import DEFAULT_DB, StoreWriter, connect_readonly, queries
 
@@ -17,8 +18,9 @@ def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
         "export",
         help="export a session or a chair's time window",
         description="Write a session (or a chair between two times) into the --out folder: "
-        "readings.csv, events.csv and episodes.csv; or messages.hl7 (HL7 v2 ORU^R01, one "
-        "per moment); or bundle.json (FHIR R4 Bundle of vital-sign Observations).",
+        "readings.csv, events.csv and episodes.csv; or report.pdf (the session report); or "
+        "messages.hl7 (HL7 v2 ORU^R01, one per moment); or bundle.json (FHIR R4 Bundle of "
+        "vital-sign Observations).",
     )
     export.add_argument(
         "--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})"
@@ -29,9 +31,10 @@ def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--to", dest="end", type=_utc_time, help="ISO-8601 UTC end")
     export.add_argument(
         "--format",
-        choices=["csv", "hl7", "fhir"],
+        choices=["csv", "pdf", "hl7", "fhir"],
         default="csv",
-        help="csv (readings, events, episodes), hl7 (ORU^R01 messages) or fhir (R4 Bundle)",
+        help="csv (readings, events, episodes), pdf (session report), hl7 (ORU^R01 messages) "
+        "or fhir (R4 Bundle)",
     )
     export.add_argument("--out", type=Path, required=True, help="folder to write into")
     export.set_defaults(run=run_export)
@@ -79,6 +82,12 @@ def run_export(args: argparse.Namespace) -> int:
             raise ConfigError("export needs --session ID, or --chair C --from T [--to T]")
         if args.format == "csv":
             counts = export_csv(conn, args.out, chair, start, end, args.session)
+        elif args.format == "pdf":
+            if args.session is None:
+                raise ConfigError("a PDF report is per session: give --session ID")
+            args.out.mkdir(parents=True, exist_ok=True)
+            pages = session_report(conn, args.session, args.out / "report.pdf")
+            counts = {"report.pdf": pages}
         else:
             readings = queries.stored_readings(conn, chair, start, end)
             counts = _export_standard(args.format, readings, patient, args.out)

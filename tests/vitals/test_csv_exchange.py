@@ -177,3 +177,56 @@ def test_hl7_and_fhir_exports_parse_back_to_the_same_values(
             if part.valueQuantity is not None:
                 from_fhir.append((loinc[part.code.coding[0].code], float(part.valueQuantity.value)))
     assert sorted(from_fhir) == expected
+
+
+def test_pdf_report_renders_the_session(recorded: int, db_path: Path, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    assert (
+        main(
+            [
+                "export",
+                "--db",
+                str(db_path),
+                "--session",
+                str(recorded),
+                "--format",
+                "pdf",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    reader = PdfReader(tmp_path / "report.pdf")
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert 1 <= len(reader.pages) <= 3
+    for expected in (
+        "Chairside session report",
+        "patient P-1",
+        "not a certified medical device",
+        "Baseline SBP",
+        "SBP peak",
+        "infusion-start",
+        "Alerts and acknowledgments",
+        "Discharge:",
+    ):
+        assert expected in text, expected
+    assert (
+        main(
+            [
+                "export",
+                "--db",
+                str(db_path),
+                "--chair",
+                "c1",
+                "--from",
+                "2026-01-01T00:00:00Z",
+                "--format",
+                "pdf",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )
