@@ -10,6 +10,7 @@ from vitals.errors import ConfigError
 from vitals.exchange.csv_io import export_csv, import_readings, read_readings_csv
 from vitals.exchange.pdf_report import session_report
 from vitals.exchange.standards import fhir_bundle, fhir_json, hl7_messages
+from vitals.exchange.vital_import import read_vital
 from vitals.store import DEFAULT_DB, StoreWriter, connect_readonly, queries
 
 
@@ -43,13 +44,17 @@ def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
         "import",
         help="import readings recorded elsewhere",
         description="Store readings from a CSV with the columns chair,time_utc,param,value,"
-        "unit,quality[,source,device_time_utc]; readings already stored are skipped.",
+        "unit,quality[,source,device_time_utc], or from a VitalDB .vital file for one --chair; "
+        "readings already stored are skipped.",
     )
     imported.add_argument(
         "--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})"
     )
-    imported.add_argument("--format", choices=["csv"], default="csv", help="input format")
+    imported.add_argument(
+        "--format", choices=["csv", "vital"], default="csv", help="csv, or a VitalDB .vital file"
+    )
     imported.add_argument("--file", type=Path, required=True, help="the file to import")
+    imported.add_argument("--chair", help="the chair a .vital recording belongs to")
     imported.set_defaults(run=run_import)
 
 
@@ -109,7 +114,12 @@ def _export_standard(form: str, readings: list, patient: str, out: Path) -> dict
 
 
 def run_import(args: argparse.Namespace) -> int:
-    readings = read_readings_csv(args.file)
+    if args.format == "vital":
+        if not args.chair:
+            raise ConfigError("a .vital file holds no chair: give --chair C")
+        readings = read_vital(args.file, args.chair)
+    else:
+        readings = read_readings_csv(args.file)
     writer = StoreWriter(args.db)
     try:
         added, skipped = import_readings(writer, readings)

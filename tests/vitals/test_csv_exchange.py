@@ -230,3 +230,44 @@ def test_pdf_report_renders_the_session(recorded: int, db_path: Path, tmp_path: 
         )
         == 1
     )
+
+
+def test_import_of_a_vital_file_written_with_the_vitaldb_package(tmp_path: Path, capsys) -> None:
+    import vitaldb
+
+    t0 = 1_772_355_600.0  # 2026-03-01 09:00 UTC
+    recording = vitaldb.VitalFile()
+    recording.add_track(
+        "Solar8000/HR", [{"dt": t0 + i, "val": 70.0 + i} for i in range(10)], unit="/min"
+    )
+    recording.add_track("Solar8000/NIBP_SBP", [{"dt": t0 + 5, "val": 150.0}], unit="mmHg")
+    recording.add_track(
+        "Solar8000/NIBP_DBP", [{"dt": t0 + 5, "val": 160.0}], unit="mmHg"
+    )  # SBP <= DBP
+    recording.add_track("Solar8000/BT", [{"dt": t0, "val": 36.6}], unit="C")  # not ours: left out
+    recording.add_track("Solar8000/PLETH_SPO2", [{"dt": t0 + 1, "val": 97.0}], unit="%")
+    path = tmp_path / "case.vital"
+    recording.to_vital(str(path))
+    db = tmp_path / "v.db"
+    assert (
+        main(
+            ["import", "--db", str(db), "--format", "vital", "--file", str(path), "--chair", "or-3"]
+        )
+        == 0
+    )
+    rows = query(
+        db, "SELECT chair, param, value, quality, source FROM readings ORDER BY t_us, param"
+    )
+    assert len(rows) == 13
+    assert ("or-3", "hr", 70.0, "ok", "vitaldb:Solar8000") in rows
+    assert ("or-3", "spo2", 97.0, "ok", "vitaldb:Solar8000") in rows
+    assert {r[3] for r in rows if r[1] in ("sbp", "dbp")} == {"invalid"}  # judged as live readings
+    assert query(db, "SELECT chair, protocol FROM chairs") == [("or-3", "import")]
+    assert (
+        main(
+            ["import", "--db", str(db), "--format", "vital", "--file", str(path), "--chair", "or-3"]
+        )
+        == 0
+    )
+    assert "0 readings imported" in capsys.readouterr().out.splitlines()[-1]
+    assert main(["import", "--db", str(db), "--format", "vital", "--file", str(path)]) == 1
