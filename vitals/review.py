@@ -1,0 +1,108 @@
+"""What happened in a session, in numbers: the rows of the session list and the review header.
+
+Every figure comes from the store through the core (readings, episodes, acknowledgments,
+baselines), so the list, the PDF and any outside check agree.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from vitals.reading import Param, Quality, Reading
+from vitals.rules import Direction
+from vitals.sessions import Session
+from vitals.store import queries
+from vitals.verdict import discharge_verdict, session_baselines
+
+PEAKS = (Param.SBP, Param.DBP, Param.HR)
+
+
+def session_summary(conn: sqlite3.Connection, session_id: int, now: datetime) -> dict[str, Any]:
+    """One row of the session list; times in minutes, peaks with minutes after the dose."""
+    session = queries.session_by_id(conn, session_id)
+    if session is None:
+        raise ValueError(f"no session {session_id}")
+    end = session.ended or now
+    readings = [
+        r
+        for r in queries.stored_readings(conn, session.chair, session.started, end)
+        if r.quality is Quality.OK and r.value is not None
+    ]
+    row: dict[str, Any] = {
+        "session": session.id,
+        "chair": session.chair,
+        "patient": session.patient,
+        "protocol": session.protocol,
+        "started": session.started,
+        "duration_min": round((end - session.started).total_seconds() / 60, 1),
+    }
+    baselines = session_baselines(conn, session)
+    for param in PEAKS:
+        base = baselines.get(param)
+        row[f"baseline_{param.value}"] = base.value if base else None
+    row |= _peaks(readings, session)
+    row |= _time_above(readings, session, end)
+    row |= _alerts(conn, session)
+    row["discharge"] = str(discharge_verdict(conn, session.id, end))
+    return row
+
+
+def session_list(conn: sqlite3.Connection, now: datetime) -> pd.DataFrame:
+    """Every session's summary, newest first."""
+    rows = [session_summary(conn, s, now) for s in queries.sessions(conn).session]
+    return pd.DataFrame(rows).sort_values("started", ascending=False) if rows else pd.DataFrame()
+
+
+def _peaks(readings: list[Reading], session: Session) -> dict[str, Any]:
+    anchor = session.dose_time or session.started
+    out: dict[str, Any] = {}
+    for param in PEAKS:
+        values = [r for r in readings if r.param is param]
+        top = max(values, key=lambda r: (r.value, -r.time.timestamp())) if values else None
+        out[f"peak_{param.value}"] = top.value if top else None
+        out[f"peak_{param.value}_min"] = (
+            round((top.time - anchor).total_seconds() / 60, 1) if top else None
+        )
+    return out
+
+
+def _time_above(readings: list[Reading], session: Session, end: datetime) -> dict[str, float]:
+    """Minutes each absolute high threshold was exceeded, a value holding until the next one."""
+    out = {}
+    for rule in session.rules.rules:
+        if rule.relative or rule.direction is not Direction.HIGH:
+            continue
+        series = [r for r in readings if r.param is rule.param]
+        for level, threshold in rule.tiers:
+            seconds = sum(
+                (nxt - r.time).total_seconds()
+                for r, nxt in zip(series, [*(s.time for s in series[1:]), end], strict=True)
+                if r.value >= threshold
+            )
+            out[f"min_above_{rule.name}_{level.label}"] = round(seconds / 60, 1)
+    return out
+
+
+def _alerts(conn: sqlite3.Connection, session: Session) -> dict[str, Any]:
+    episodes = queries.episodes(conn, session=session.id)
+    clinical = episodes[episodes.kind == "clinical"]
+    out: dict[str, Any] = {
+        f"alerts_{level}": int((clinical.level == level).sum())
+        for level in ("advisory", "warning", "critical")
+    }
+    waits = [
+        (e.acked - e.started).total_seconds() / 60
+        for e in clinical.itertuples()
+        if e.level in ("warning", "critical") and not pd.isna(e.acked)
+    ]
+    out["ack_median_min"] = round(statistics.median(waits), 1) if waits else None
+    out["ack_max_min"] = round(max(waits), 1) if waits else None
+    out["unacknowledged"] = int(
+        sum(1 for e in clinical.itertuples() if e.level != "advisory" and pd.isna(e.acked))
+    )
+    return out
