@@ -11,6 +11,7 @@ def pages() -> dict[str, st.Page]:
     # Imported here: the page modules import this one to navigate.
     from dashboard.pages.chair import chair_page
     from dashboard.pages.overview import overview_page
+    from dashboard.pages.review import review_page
     from dashboard.pages.sessions import sessions_page
 
     if current_user() is None:
@@ -19,6 +20,7 @@ def pages() -> dict[str, st.Page]:
         "overview": st.Page(overview_page, title="Overview", icon="🏥", default=True),
         "chair": st.Page(chair_page, title="Chair detail", icon="📈", url_path="chair"),
         "sessions": st.Page(sessions_page, title="Sessions", icon="📝", url_path="sessions"),
+        "review": st.Page(review_page, title="Review", icon="🗂️", url_path="review"),
     }
 
 

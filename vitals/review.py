@@ -78,10 +78,11 @@ def _time_above(readings: list[Reading], session: Session, end: datetime) -> dic
         if rule.relative or rule.direction is not Direction.HIGH:
             continue
         series = [r for r in readings if r.param is rule.param]
+        held_until = [s.time for s in series[1:]] + [end] if series else []
         for level, threshold in rule.tiers:
             seconds = sum(
-                (nxt - r.time).total_seconds()
-                for r, nxt in zip(series, [*(s.time for s in series[1:]), end], strict=True)
+                (until - r.time).total_seconds()
+                for r, until in zip(series, held_until, strict=True)
                 if r.value >= threshold
             )
             out[f"min_above_{rule.name}_{level.label}"] = round(seconds / 60, 1)

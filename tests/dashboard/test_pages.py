@@ -175,3 +175,19 @@ def test_missing_database_is_an_error_message_not_a_crash(
     at.session_state["signed_in_user"] = NURSE
     at.run()
     assert "does not exist yet" in at.error[0].value
+
+
+def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
+    at = signed_in(page("review", "review_page"))
+    [listing, *_] = at.dataframe
+    assert listing.value.session.tolist() == [1] and listing.value.patient.tolist() == ["P-0001"]
+    assert len(at.get("plotly_chart")) == 1
+    names = [b.proto.label for b in at.get("download_button")]
+    assert names == [
+        "session-1.pdf",
+        "session-1-readings.csv",
+        "session-1.hl7",
+        "session-1.fhir.json",
+    ]
+    at.text_input[0].input("P-9999").run()
+    assert at.dataframe[0].value.empty

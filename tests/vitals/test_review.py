@@ -66,3 +66,13 @@ def test_summary_of_a_constructed_session(db_path: Path) -> None:
     assert (row["ack_median_min"], row["ack_max_min"], row["unacknowledged"]) == (4.0, 5.0, 0)
     assert row["discharge"].startswith("not yet ready for discharge: 30 of 70 min")
     assert session_list(conn, utc_now()).session.tolist() == [session]
+
+
+def test_a_session_without_readings_summarises_to_zeros(db_path: Path) -> None:
+    writer = StoreWriter(db_path)
+    writer.write_chairs([Chair("c1", "Chair 1", "x", "ge-s5")])
+    writer.close()
+    session = commands.start_session(db_path, "c1", "P-8", "iv-ketamine", "Nurse Ada", weight_kg=70)
+    row = session_summary(connect_readonly(db_path), session, utc_now())
+    assert row["peak_sbp"] is None and row["min_above_sbp-high_warning"] == 0.0
+    assert row["ack_median_min"] is None and row["unacknowledged"] == 0

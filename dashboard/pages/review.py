@@ -1,0 +1,180 @@
+"""Review: the recorded sessions, filtered; one session's chart, alert log, events and exports."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.figures import detail_figure
+from dashboard.source import read_store
+from vitals.exchange.pdf_report import session_report
+from vitals.exchange.standards import fhir_bundle, fhir_json, hl7_messages
+from vitals.reading import utc_now
+from vitals.review import session_list
+from vitals.store import queries
+from vitals.verdict import session_baselines
+
+LIST_COLUMNS = [
+    "session",
+    "chair",
+    "patient",
+    "protocol",
+    "started",
+    "duration_min",
+    "baseline_sbp",
+    "peak_sbp",
+    "peak_sbp_min",
+    "peak_dbp",
+    "peak_hr",
+    "alerts_warning",
+    "alerts_critical",
+    "unacknowledged",
+    "ack_median_min",
+    "ack_max_min",
+    "discharge",
+]
+
+
+def review_page() -> None:
+    st.title("Review")
+    sessions = read_store(lambda conn: session_list(conn, utc_now()))
+    if sessions is None:
+        return
+    if sessions.empty:
+        st.info("No sessions recorded yet.")
+        return
+    shown = filtered(sessions)
+    st.dataframe(shown[LIST_COLUMNS], hide_index=True, width="stretch")
+    if shown.empty:
+        return
+    chosen = st.selectbox("Session", list(shown.session), format_func=lambda s: _label(shown, s))
+    session_review(int(chosen))
+
+
+def filtered(sessions: pd.DataFrame) -> pd.DataFrame:
+    """The session list narrowed by the nurse's or auditor's filters."""
+    cols = st.columns(5)
+    first = sessions.started.min().date()
+    since = cols[0].date_input("From", value=first)
+    chairs = cols[1].multiselect("Chair", sorted(sessions.chair.unique()))
+    patient = cols[2].text_input("Patient reference")
+    protocols = cols[3].multiselect("Protocol", sorted(sessions.protocol.unique()))
+    critical = cols[4].checkbox("Had a critical alert")
+    open_acks = cols[4].checkbox("Unacknowledged alerts")
+    keep = sessions.started.dt.date >= since
+    if chairs:
+        keep &= sessions.chair.isin(chairs)
+    if patient.strip():
+        keep &= sessions.patient == patient.strip()
+    if protocols:
+        keep &= sessions.protocol.isin(protocols)
+    if critical:
+        keep &= sessions.alerts_critical > 0
+    if open_acks:
+        keep &= sessions.unacknowledged > 0
+    return sessions[keep]
+
+
+def _label(sessions: pd.DataFrame, session: int) -> str:
+    row = sessions[sessions.session == session].iloc[0]
+    return f"#{session} · {row.chair} · {row.patient} · {row.started:%Y-%m-%d %H:%M} UTC"
+
+
+def session_review(session_id: int) -> None:
+    found = read_store(lambda conn: _review_data(conn, session_id))
+    if found is None:
+        return
+    session, readings, episodes, events, thresholds, baselines, end = found
+    start = pd.Timestamp(session.started) - timedelta(minutes=15)  # the baseline window too
+    st.plotly_chart(
+        detail_figure(readings, episodes, events, thresholds, baselines, start, pd.Timestamp(end)),
+        key=f"review-{session_id}",
+        width="stretch",
+    )
+    st.subheader("Alert log")
+    st.dataframe(
+        episodes[
+            [
+                "level",
+                "kind",
+                "rule",
+                "started",
+                "ended",
+                "peak_value",
+                "reason",
+                "acked_by",
+                "acked",
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    st.subheader("Events")
+    st.dataframe(events[["time", "kind", "text", "value", "by"]], hide_index=True, width="stretch")
+    exports(session_id, session.patient)
+
+
+def _review_data(conn, session_id: int) -> tuple:
+    session = queries.session_by_id(conn, session_id)
+    end = session.ended or utc_now()
+    readings = queries.readings_between(
+        conn, session.chair, session.started - timedelta(minutes=15), end
+    )
+    rules = [r for r in session.rules.rules if not r.relative]
+    thresholds = [(r.param.value, level.label, value) for r in rules for level, value in r.tiers]
+    baselines = {
+        b.param.value: b.value
+        for b in session_baselines(conn, session).values()
+        if b.value is not None
+    }
+    return (
+        session,
+        readings,
+        queries.episodes(conn, session=session_id),
+        queries.events(conn, session_id),
+        thresholds,
+        baselines,
+        end,
+    )
+
+
+def exports(session_id: int, patient: str) -> None:
+    """Downloads of the same exports as `python -m chairside export`."""
+    st.subheader("Export")
+    files = read_store(lambda conn: _export_files(conn, session_id, patient))
+    if files is None:
+        return
+    for column, (name, data, mime) in zip(st.columns(len(files)), files, strict=True):
+        column.download_button(name, data, file_name=name, mime=mime, key=f"{name}-{session_id}")
+
+
+def _export_files(conn, session_id: int, patient: str) -> list[tuple[str, bytes, str]]:
+    session = queries.session_by_id(conn, session_id)
+    readings = queries.stored_readings(conn, session.chair, session.started, session.ended)
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = Path(tmp) / "report.pdf"
+        session_report(conn, session_id, pdf)
+        report = pdf.read_bytes()
+    csv = io.StringIO()
+    queries.readings_between(conn, session.chair, session.started, session.ended).to_csv(
+        csv, index=False
+    )
+    return [
+        (f"session-{session_id}.pdf", report, "application/pdf"),
+        (f"session-{session_id}-readings.csv", csv.getvalue().encode(), "text/csv"),
+        (
+            f"session-{session_id}.hl7",
+            "\n".join(hl7_messages(readings, patient)).encode(),
+            "text/plain",
+        ),
+        (
+            f"session-{session_id}.fhir.json",
+            fhir_json(fhir_bundle(readings, patient)).encode(),
+            "application/json",
+        ),
+    ]
