@@ -210,9 +210,9 @@ def run_simulate(args: argparse.Namespace) -> int:
         _wait_for_signal()
     finally:
         stop.set()
-        fleet.stop()
-        if sessions:
+        if sessions:  # first, so a supervisor's deadline never leaves a session open
             sessions.end_all()
+        fleet.stop()
     return 0
 
 

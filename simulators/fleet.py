@@ -114,6 +114,8 @@ class Fleet:
             monitor.start()
 
     def stop(self) -> None:
+        for monitor in self.monitors:  # all fall silent at once, then each line is closed
+            monitor.request_stop()
         for monitor in self.monitors:
             monitor.stop()
         if self.truth:

@@ -75,7 +75,7 @@ class PtyLink(Link):
                     os.close(fd)
         self._master = self._slave = None
 
-    def _drain(self, timeout: float = 2.0) -> None:
+    def _drain(self, timeout: float = 0.5) -> None:
         """Wait until the client has read the line's queue: closing a pty discards it."""
         import fcntl
         import struct

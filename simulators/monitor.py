@@ -70,10 +70,14 @@ class SimulatedMonitor:
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        self.request_stop()
         if self._thread.ident is not None:
             self._thread.join(timeout=5)
         self.link.close(drain=True)
+
+    def request_stop(self) -> None:
+        """Stop sending; ``stop()`` then waits for the thread and closes the line."""
+        self._stop.set()
 
     def unplug(self, vanish: bool = True) -> None:
         """Pull the cable until ``replug()``: the port vanishes, or (``vanish=False``) stays
