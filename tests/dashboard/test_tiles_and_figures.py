@@ -106,3 +106,22 @@ def test_alert_lines_put_the_most_severe_first_and_say_who_acknowledged() -> Non
         "values recovered, acknowledged by Nurse Ada)"
     )
     assert "NOT acknowledged" in lines[1][1] and "technical: HR invalid" in lines[2][1]
+
+
+@pytest.mark.parametrize("window_h", [24, 6, 1, 0.25])
+def test_a_one_sample_spike_survives_thinning_at_every_zoom(window_h: float) -> None:
+    import numpy as np
+
+    from dashboard.figures import MAX_POINTS, thin
+
+    start = pd.Timestamp("2026-03-01", tz="UTC")
+    seconds = int(window_h * 3600)
+    values = np.random.default_rng(3).normal(72, 2, seconds)
+    values[seconds // 3] = 188.0  # one reading of tachycardia
+    series = pd.DataFrame(
+        {"time": start + pd.to_timedelta(np.arange(seconds), unit="s"), "value": values}
+    )
+    kept = thin(series)
+    assert len(kept) <= MAX_POINTS
+    assert kept.value.max() == 188.0 and kept.value.min() == series.value.min()
+    assert kept.time.is_monotonic_increasing
