@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from vitals.engine import evaluate
 from vitals.reading import Param, Quality, Reading
-from vitals.rules import Direction
+from vitals.rules import Direction, RuleSet
 from vitals.sessions import Session
 from vitals.store import queries
 from vitals.verdict import discharge_verdict, session_baselines
@@ -107,3 +108,36 @@ def _alerts(conn: sqlite3.Connection, session: Session) -> dict[str, Any]:
         sum(1 for e in clinical.itertuples() if e.level != "advisory" and pd.isna(e.acked))
     )
     return out
+
+
+def what_if(conn: sqlite3.Connection, session_id: int, rules: RuleSet) -> pd.DataFrame:
+    """The clinical episodes ``rules`` would have raised on the recorded session.
+
+    The same engine as live, over the same stored readings, baselines and dose time; put it
+    beside ``queries.episodes(conn, session=...)`` to compare.
+    """
+    session = queries.session_by_id(conn, session_id)
+    if session is None:
+        raise ValueError(f"no session {session_id}")
+    end = session.ended or datetime.now(session.started.tzinfo)
+    readings = queries.stored_readings(conn, session.chair, session.started, end)
+    baselines = {
+        p: b.value for p, b in session_baselines(conn, session).items() if b.value is not None
+    }
+    episodes = [
+        e for e in evaluate(rules, readings, baselines, session.dose_time) if e.kind == "clinical"
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "rule": e.rule,
+                "level": e.level.label,
+                "started": e.started,
+                "ended": e.ended,
+                "peak_value": e.peak_value,
+                "reason": e.reason,
+            }
+            for e in episodes
+        ],
+        columns=["rule", "level", "started", "ended", "peak_value", "reason"],
+    )

@@ -12,10 +12,12 @@ import streamlit as st
 
 from dashboard.figures import detail_figure
 from dashboard.source import read_store
+from dashboard.thresholds import threshold_editor, with_overrides
+from vitals.clinical import protocol_names
 from vitals.exchange.pdf_report import session_report
 from vitals.exchange.standards import fhir_bundle, fhir_json, hl7_messages
 from vitals.reading import utc_now
-from vitals.review import session_list
+from vitals.review import session_list, what_if
 from vitals.store import queries
 from vitals.verdict import session_baselines
 
@@ -116,6 +118,7 @@ def session_review(session_id: int) -> None:
     )
     st.subheader("Events")
     st.dataframe(events[["time", "kind", "text", "value", "by"]], hide_index=True, width="stretch")
+    what_if_panel(session_id, session.protocol, episodes)
     exports(session_id, session.patient)
 
 
@@ -141,6 +144,26 @@ def _review_data(conn, session_id: int) -> tuple:
         baselines,
         end,
     )
+
+
+def what_if_panel(session_id: int, protocol: str, recorded: pd.DataFrame) -> None:
+    """Other thresholds or another preset, run by the same engine over the same readings."""
+    with st.expander("What if… (other thresholds or another protocol)"):
+        presets = protocol_names()
+        preset = st.selectbox(
+            "Protocol preset", presets, index=presets.index(protocol), key="wi-preset"
+        )
+        overrides = threshold_editor(preset, key=f"wi-thresholds-{preset}")
+        rules = with_overrides(preset, overrides)
+        would = read_store(lambda conn: what_if(conn, session_id, rules))
+        if would is None:
+            return
+        left, right = st.columns(2)
+        left.markdown("**Recorded**")
+        clinical = recorded[recorded.kind == "clinical"]
+        left.dataframe(clinical[["rule", "level", "started", "ended", "reason"]], hide_index=True)
+        right.markdown(f"**With {preset}{' and overrides' if overrides else ''}**")
+        right.dataframe(would[["rule", "level", "started", "ended", "reason"]], hide_index=True)
 
 
 def exports(session_id: int, patient: str) -> None:

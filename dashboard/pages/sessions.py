@@ -3,15 +3,14 @@ the defaults), and see the open ones with their discharge readiness."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard.actions import run_action
 from dashboard.auth import current_user
 from dashboard.source import read_store
+from dashboard.thresholds import threshold_editor
 from vitals.clinical import load_protocol, protocol_names
 from vitals.reading import utc_now
-from vitals.rules import Level
 from vitals.store import commands, queries
 from vitals.verdict import discharge_verdict
 
@@ -42,15 +41,6 @@ def _sessions(conn) -> tuple:
     return chairs, open_now, verdicts
 
 
-def threshold_table(protocol: str) -> pd.DataFrame:
-    rows = [
-        {"rule": r.name, "level": level.label, "default": value, "override": None}
-        for r in load_protocol(protocol).rules.rules
-        for level, value in r.tiers
-    ]
-    return pd.DataFrame(rows)
-
-
 def start_form(free_chairs: list[str]) -> None:
     st.subheader("Start a session")
     if not free_chairs:
@@ -69,18 +59,8 @@ def start_form(free_chairs: list[str]) -> None:
     st.markdown(
         "Thresholds for this session (defaults from the protocol; fill *override* to change)"
     )
-    edited = st.data_editor(
-        threshold_table(protocol),
-        disabled=["rule", "level", "default"],
-        hide_index=True,
-        key=f"thresholds-{protocol}",
-    )
+    overrides = threshold_editor(protocol, key=f"thresholds-{protocol}")
     if st.button("Start session", type="primary"):
-        overrides = [
-            (row.rule, Level.parse(row.level), float(row.override))
-            for row in edited.itertuples()
-            if pd.notna(row.override)
-        ]
         started = run_action(
             commands.start_session,
             chair,

@@ -76,3 +76,31 @@ def test_a_session_without_readings_summarises_to_zeros(db_path: Path) -> None:
     row = session_summary(connect_readonly(db_path), session, utc_now())
     assert row["peak_sbp"] is None and row["min_above_sbp-high_warning"] == 0.0
     assert row["ack_median_min"] is None and row["unacknowledged"] == 0
+
+
+def test_what_if_reruns_the_engine_with_other_thresholds(db_path: Path) -> None:
+    from vitals.clinical import load_protocol
+    from vitals.review import what_if
+
+    writer = StoreWriter(db_path)
+    writer.write_chairs([Chair("c1", "Chair 1", "x", "ge-s5")])
+    for minute, sbp in ((5, 150), (15, 170), (25, 172), (35, 150)):
+        writer.write_readings(
+            [
+                Reading(p, float(v)).stamped("c1", at(minute), "t")
+                for p, v in ((Param.SBP, sbp), (Param.DBP, 80), (Param.MAP, 100))
+            ]
+        )
+    writer.close()
+    session = commands.start_session(
+        db_path, "c1", "P-7", "iv-ketamine", "Nurse Ada", weight_kg=70, at=T0
+    )
+    commands.end_session(db_path, session, "Nurse Ada", "done", at=at(40))
+    conn = connect_readonly(db_path)
+    rules = load_protocol("iv-ketamine").rules
+    default = what_if(conn, session, rules)
+    assert default[default.rule == "sbp-high"][["level", "started"]].values.tolist() == [
+        ["warning", at(15)]
+    ]
+    stricter = what_if(conn, session, rules.changed("sbp-high", Level.WARNING, 175))
+    assert stricter[stricter.rule == "sbp-high"].empty  # 170 and 172 stay below 175
