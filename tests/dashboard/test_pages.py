@@ -189,5 +189,6 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
         "session-1.hl7",
         "session-1.fhir.json",
     ]
+    assert any(m.value == "**With iv-ketamine**" for m in at.markdown)  # the what-if panel
     at.text_input[0].input("P-9999").run()
     assert at.dataframe[0].value.empty
