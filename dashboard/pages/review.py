@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import tempfile
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from dashboard.figures import detail_figure
-from dashboard.source import read_store
+from dashboard.source import db_path, read_store
 from dashboard.thresholds import threshold_editor, with_overrides
 from vitals.clinical import protocol_names
 from vitals.exchange.pdf_report import session_report
 from vitals.exchange.standards import fhir_bundle, fhir_json, hl7_messages
 from vitals.reading import utc_now
 from vitals.review import session_list, what_if
-from vitals.store import queries
+from vitals.store import connect_readonly, queries
 from vitals.verdict import session_baselines
 
 LIST_COLUMNS = [
@@ -167,37 +167,41 @@ def what_if_panel(session_id: int, protocol: str, recorded: pd.DataFrame) -> Non
 
 
 def exports(session_id: int, patient: str) -> None:
-    """Downloads of the same exports as `python -m chairside export`."""
+    """Downloads of the same exports as `python -m chairside export`, built on click only:
+    rendering a PDF on every rerun of the page would be work nobody asked for."""
     st.subheader("Export")
-    files = read_store(lambda conn: _export_files(conn, session_id, patient))
-    if files is None:
-        return
-    for column, (name, data, mime) in zip(st.columns(len(files)), files, strict=True):
-        column.download_button(name, data, file_name=name, mime=mime, key=f"{name}-{session_id}")
-
-
-def _export_files(conn, session_id: int, patient: str) -> list[tuple[str, bytes, str]]:
-    session = queries.session_by_id(conn, session_id)
-    readings = queries.stored_readings(conn, session.chair, session.started, session.ended)
-    with tempfile.TemporaryDirectory() as tmp:
-        pdf = Path(tmp) / "report.pdf"
-        session_report(conn, session_id, pdf)
-        report = pdf.read_bytes()
-    csv = io.StringIO()
-    queries.readings_between(conn, session.chair, session.started, session.ended).to_csv(
-        csv, index=False
-    )
-    return [
-        (f"session-{session_id}.pdf", report, "application/pdf"),
-        (f"session-{session_id}-readings.csv", csv.getvalue().encode(), "text/csv"),
-        (
-            f"session-{session_id}.hl7",
-            "\n".join(hl7_messages(readings, patient)).encode(),
-            "text/plain",
-        ),
-        (
-            f"session-{session_id}.fhir.json",
-            fhir_json(fhir_bundle(readings, patient)).encode(),
-            "application/json",
-        ),
+    kinds = [
+        ("pdf", f"session-{session_id}.pdf", "application/pdf"),
+        ("csv", f"session-{session_id}-readings.csv", "text/csv"),
+        ("hl7", f"session-{session_id}.hl7", "text/plain"),
+        ("fhir", f"session-{session_id}.fhir.json", "application/json"),
     ]
+    for column, (kind, name, mime) in zip(st.columns(len(kinds)), kinds, strict=True):
+        column.download_button(
+            name,
+            partial(export_bytes, db_path(), session_id, patient, kind),
+            file_name=name,
+            mime=mime,
+            key=f"{name}-{session_id}",
+        )
+
+
+def export_bytes(db: Path, session_id: int, patient: str, kind: str) -> bytes:
+    """One export file; runs on the download's own thread with its own connection."""
+    conn = connect_readonly(db)
+    try:
+        session = queries.session_by_id(conn, session_id)
+        if kind == "pdf":
+            with tempfile.TemporaryDirectory() as tmp:
+                pdf = Path(tmp) / "report.pdf"
+                session_report(conn, session_id, pdf)
+                return pdf.read_bytes()
+        if kind == "csv":
+            frame = queries.readings_between(conn, session.chair, session.started, session.ended)
+            return frame.to_csv(index=False).encode()
+        readings = queries.stored_readings(conn, session.chair, session.started, session.ended)
+        if kind == "hl7":
+            return "\n".join(hl7_messages(readings, patient)).encode()
+        return fhir_json(fhir_bundle(readings, patient)).encode()
+    finally:
+        conn.close()

@@ -192,3 +192,13 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     assert any(m.value == "**With iv-ketamine**" for m in at.markdown)  # the what-if panel
     at.text_input[0].input("P-9999").run()
     assert at.dataframe[0].value.empty
+
+
+def test_review_downloads_are_built_on_click(sample_store: Path) -> None:
+    from dashboard.pages.review import export_bytes
+
+    assert export_bytes(sample_store, 1, "P-0001", "pdf").startswith(b"%PDF")
+    assert export_bytes(sample_store, 1, "P-0001", "csv").startswith(b"chair,time")
+    # the sample's readings precede its session (opened just now): no HL7 message to send
+    assert export_bytes(sample_store, 1, "P-0001", "hl7") == b""
+    assert b'"resourceType": "Bundle"' in export_bytes(sample_store, 1, "P-0001", "fhir")
