@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: demo test lint format bench clean chromium
+.PHONY: demo review test lint format bench clean chromium
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Chairside needs Python 3.11 or newer (PYTHON=$(PYTHON))")'
@@ -14,6 +14,13 @@ $(STAMP): requirements.txt
 
 demo: $(STAMP)
 	$(PY) -m chairside demo
+
+# The committed sample on the Review and Course pages, without the simulator or the recorder.
+REVIEW_RUN := data/run/sample-review
+review: $(STAMP)
+	mkdir -p $(REVIEW_RUN)
+	printf demo | $(PY) -m chairside user add "Demo Nurse" --password-stdin --users $(REVIEW_RUN)/users.toml
+	$(PY) -m chairside dashboard --db $(REVIEW_RUN)/sample.db --start-from data/samples/clinic-sample.db --users $(REVIEW_RUN)/users.toml
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -39,6 +46,7 @@ bench: $(STAMP)
 	$(PY) -m bench.ingest
 	$(PY) -m bench.engine
 	$(PY) -m bench.dashboard
+	$(PY) -m bench.review
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -94,7 +94,7 @@ def detail_data(db: Path) -> None:
         now = pd.Timestamp.now(tz="UTC")
         session = queries.active_session(conn, "chair-2")
         start = pd.Timestamp(session.started)
-        readings = queries.readings_between(conn, "chair-2", start.to_pydatetime())
+        readings = queries.chart_readings(conn, "chair-2", start.to_pydatetime())
         episodes = queries.episodes(conn, chair="chair-2")
         events = queries.events(conn, session.id)
         baselines = session_baselines(conn, session)

@@ -23,6 +23,7 @@ from chairside.recorder import Recorder
 from chairside.simulated_sessions import SimulatedSessions
 from devices.registry import protocols
 from simulators.fleet import Fleet, FleetSpec
+from simulators.sample_clinic import SAMPLE_DB
 from simulators.scenarios import SCENARIOS
 from vitals.chairs import dump_chairs, load_chairs
 from vitals.errors import ChairsideError
@@ -144,6 +145,14 @@ def _dashboard_options(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_USERS,
         help=f"nurses allowed to sign in (default {DEFAULT_USERS})",
     )
+    p.add_argument(
+        "--start-from",
+        type=Path,
+        metavar="DB",
+        help="when --db does not exist yet, start it as a copy of this recorded database "
+        "(the demo's default is the committed sample, data/samples/clinic-sample.db); an "
+        "existing database is never touched",
+    )
 
 
 def _user_parser(commands: argparse._SubParsersAction) -> None:
@@ -181,7 +190,7 @@ def _demo_parser(commands: argparse._SubParsersAction) -> None:
     )
     _fleet_options(p, chairs=4, scenario="typical,hypertensive,desaturation,disconnect")
     _dashboard_options(p)
-    p.set_defaults(run=run_demo, speed=10.0)
+    p.set_defaults(run=run_demo, speed=10.0, start_from=SAMPLE_DB)
 
 
 def run_simulate(args: argparse.Namespace) -> int:
@@ -222,6 +231,7 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
+    launch.start_store_from(args.db, args.start_from)
     return launch.serve_dashboard(args.db, args.port, args.address, args.users)
 
 

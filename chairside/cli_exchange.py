@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime
 from pathlib import Path
 
 from vitals.errors import ConfigError
-from vitals.exchange.csv_io import export_csv, import_readings, read_readings_csv
-from vitals.exchange.pdf_report import session_report
-from vitals.exchange.standards import fhir_bundle, fhir_json, hl7_messages
+from vitals.exchange.csv_io import import_readings, read_readings_csv
+from vitals.exchange.export import FORMATS, chair_window, export, session_window
+from vitals.exchange.progress import percent_printer
 from vitals.exchange.vital_import import read_vital
-from vitals.store import DEFAULT_DB, StoreWriter, connect_readonly, queries
+from vitals.store import DEFAULT_DB, StoreWriter, connect_readonly
 
 
 def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
@@ -32,7 +33,7 @@ def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--to", dest="end", type=_utc_time, help="ISO-8601 UTC end")
     export.add_argument(
         "--format",
-        choices=["csv", "pdf", "hl7", "fhir"],
+        choices=FORMATS,
         default="csv",
         help="csv (readings, events, episodes), pdf (session report), hl7 (ORU^R01 messages) "
         "or fhir (R4 Bundle)",
@@ -72,45 +73,17 @@ def run_export(args: argparse.Namespace) -> int:
     conn = connect_readonly(args.db)
     try:
         if args.session is not None:
-            session = queries.session_by_id(conn, args.session)
-            if session is None:
-                raise ConfigError(f"no session {args.session}")
-            chair, start, end, patient = (
-                session.chair,
-                session.started,
-                session.ended,
-                session.patient,
-            )
+            window = session_window(conn, args.session)
         elif args.chair and args.start:
-            chair, start, end, patient = args.chair, args.start, args.end, f"chair-{args.chair}"
+            window = chair_window(args.chair, args.start, args.end)
         else:
             raise ConfigError("export needs --session ID, or --chair C --from T [--to T]")
-        if args.format == "csv":
-            counts = export_csv(conn, args.out, chair, start, end, args.session)
-        elif args.format == "pdf":
-            if args.session is None:
-                raise ConfigError("a PDF report is per session: give --session ID")
-            args.out.mkdir(parents=True, exist_ok=True)
-            pages = session_report(conn, args.session, args.out / "report.pdf")
-            counts = {"report.pdf": pages}
-        else:
-            readings = queries.stored_readings(conn, chair, start, end)
-            counts = _export_standard(args.format, readings, patient, args.out)
+        progress = percent_printer(lambda line: print(line, file=sys.stderr, flush=True))
+        counts = export(conn, args.format, window, args.out, progress)
     finally:
         conn.close()
     print(", ".join(f"{name}: {rows} entries" for name, rows in counts.items()) + f" in {args.out}")
     return 0
-
-
-def _export_standard(form: str, readings: list, patient: str, out: Path) -> dict[str, int]:
-    out.mkdir(parents=True, exist_ok=True)
-    if form == "hl7":
-        messages = hl7_messages(readings, patient)
-        (out / "messages.hl7").write_text("\n".join(messages), encoding="utf-8")
-        return {"messages.hl7": len(messages)}
-    bundle = fhir_bundle(readings, patient)
-    (out / "bundle.json").write_text(fhir_json(bundle), encoding="utf-8")
-    return {"bundle.json": len(bundle["entry"])}
 
 
 def run_import(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from vitals.errors import ConfigError
+from vitals.store import copy_store
 from vitals.users import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +75,16 @@ def serve_dashboard(db: Path, port: int, address: str, users: Path) -> int:
     return _supervise([child])
 
 
+def start_store_from(db: Path, source: Path | None) -> None:
+    """A new database starts as a copy of ``source``, so there is history to review at once."""
+    if source is None or Path(db).exists():
+        return
+    copy_store(source, db)
+    print(f"{db} starts as a copy of {source}", flush=True)
+
+
 def demo(args: argparse.Namespace) -> int:
+    start_store_from(args.db, args.start_from)
     run_dir = Path(args.run_dir)
     config = run_dir / "demo-chairs.toml"
     config.unlink(missing_ok=True)

@@ -82,6 +82,120 @@ def detail_figure(
     return fig
 
 
+def course_figure(course: pd.DataFrame) -> go.Figure:
+    """A patient's course, one column per session: pre-dose BP and how far it rose, how long it
+    took to come back, and the alerts and dissociation scores of each session.
+
+    ``course`` holds ``vitals.review.course`` rows, oldest first.
+    """
+    labels = [f"#{s} · {t:%d %b}" for s, t in zip(course.session, course.started, strict=True)]
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.06,
+        row_heights=[0.5, 0.25, 0.25],
+        specs=[[{}], [{}], [{"secondary_y": True}]],
+    )
+    for param, colour in (("sbp", "#c62828"), ("dbp", "#ef6c00")):
+        name = param.upper()
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=course[f"baseline_{param}"],
+                name=f"{name} pre-dose",
+                mode="markers",
+                marker={"symbol": "circle-open", "size": 10, "color": colour},
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=course[f"peak_{param}"],
+                name=f"{name} peak",
+                mode="markers",
+                marker={"symbol": "triangle-up", "size": 11, "color": colour},
+                customdata=course[f"rise_{param}"],
+                hovertemplate=f"{name} peak %{{y}} (+%{{customdata}} mmHg)<extra></extra>",
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [0] * len(course),
+                    "arrayminus": course[f"rise_{param}"].fillna(0),
+                    "color": colour,
+                    "thickness": 1,
+                    "width": 0,
+                },
+            ),
+            row=1,
+            col=1,
+        )
+    back = course.back_to_baseline_min
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=back,
+            text=[None if pd.isna(v) else f"{v:g} min" for v in back],
+            textposition="outside",
+            name="min after dose until SBP back near baseline",
+            marker_color="#455a64",
+        ),
+        row=2,
+        col=1,
+    )
+    not_back = back.isna()
+    fig.add_trace(
+        go.Scatter(
+            x=[label for label, missing in zip(labels, not_back, strict=True) if missing],
+            y=[0] * int(not_back.sum()),
+            text=["not back by the end"] * int(not_back.sum()),
+            mode="markers+text",
+            textposition="top center",
+            marker={"symbol": "x", "size": 10, "color": "#c62828"},
+            name="SBP not back near baseline by the end of the session",
+        ),
+        row=2,
+        col=1,
+    )
+    for level in ("advisory", "warning", "critical"):
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=course[f"alerts_{level}"],
+                name=f"{level} alerts",
+                marker_color=THRESHOLD_COLOURS[level],
+            ),
+            row=3,
+            col=1,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=course.dissociation_max,
+            name="dissociation score (max)",
+            mode="lines+markers",
+            line={"color": "#6a1b9a"},
+        ),
+        row=3,
+        col=1,
+        secondary_y=True,
+    )
+    fig.update_yaxes(title_text="mmHg", row=1, col=1)
+    fig.update_yaxes(title_text="min", row=2, col=1)
+    fig.update_yaxes(title_text="alerts", row=3, col=1)
+    fig.update_yaxes(title_text="score", row=3, col=1, secondary_y=True, rangemode="tozero")
+    fig.update_yaxes(rangemode="tozero", row=2, col=1)
+    fig.update_layout(
+        barmode="stack",
+        height=620,
+        margin={"l": 50, "r": 10, "t": 10, "b": 30},
+        legend={"orientation": "h", "y": -0.08},
+    )
+    return fig
+
+
 def thin(series: pd.DataFrame, most: int = MAX_POINTS) -> pd.DataFrame:
     """At most ``most`` points, chosen by MinMaxLTTB so every peak and dip stays visible.
 

@@ -10,6 +10,7 @@ from dashboard.auth import current_user, sign_in_page
 def pages() -> dict[str, st.Page]:
     # Imported here: the page modules import this one to navigate.
     from dashboard.pages.chair import chair_page
+    from dashboard.pages.course import course_page
     from dashboard.pages.overview import overview_page
     from dashboard.pages.review import review_page
     from dashboard.pages.sessions import sessions_page
@@ -21,6 +22,7 @@ def pages() -> dict[str, st.Page]:
         "chair": st.Page(chair_page, title="Chair detail", icon="📈", url_path="chair"),
         "sessions": st.Page(sessions_page, title="Sessions", icon="📝", url_path="sessions"),
         "review": st.Page(review_page, title="Review", icon="🗂️", url_path="review"),
+        "course": st.Page(course_page, title="Course", icon="📊", url_path="course"),
     }
 
 

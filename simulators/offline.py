@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from devices.registry import new_adapter, new_monitor
-from simulators.physiology import PatientModel
+from simulators.physiology import Baseline, PatientModel
 from simulators.scenarios import scenario
 from vitals.plausibility import assess
 from vitals.reading import Reading
@@ -24,9 +24,10 @@ def recorded_session(
     duration_s: int,
     interval_s: int = 5,
     protocol: str = "ge-s5",
+    baseline: Baseline | None = None,
 ) -> list[Reading]:
     """Readings as the recorder would store them, stamped from ``start`` at each frame."""
-    model = PatientModel(scenario(scenario_name), seed)
+    model = PatientModel(scenario(scenario_name), seed, baseline=baseline)
     monitor, adapter = new_monitor(protocol), new_adapter(protocol, {"interval_s": interval_s})
     readings: list[Reading] = []
     for second in range(duration_s):

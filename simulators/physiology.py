@@ -50,14 +50,22 @@ def effect(route: str, since_dose_s: float) -> float:
 class PatientModel:
     """Advance with ``step()``; read the monitor's current values from the attributes."""
 
-    def __init__(self, scenario: Scenario, seed: int, nibp_interval_s: float = 300) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        nibp_interval_s: float = 300,
+        baseline: Baseline | None = None,
+    ) -> None:
+        """``baseline`` fixes who the patient is (one patient across a course of sessions);
+        without it the seed draws one."""
         self.scenario = scenario
         self.rng = random.Random(seed)
         self._lock = threading.Lock()
         self.nibp_interval_s = nibp_interval_s
         self.t = 0  # simulated seconds since the session (and the baseline period) began
         self.dose_at_s = PRE_DOSE_S
-        self.baseline = self._draw_baseline()
+        self.baseline = baseline or self._draw_baseline()
         self._peak = self._draw_peak_changes()
         self._noise = {Param.HR: 0.0, Param.SPO2: 0.0}
         self._artifact_left = 0

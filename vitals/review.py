@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from vitals.clinical import load_protocol
 from vitals.engine import evaluate
 from vitals.reading import Param, Quality, Reading
 from vitals.rules import Direction, RuleSet
@@ -47,8 +48,13 @@ def session_summary(conn: sqlite3.Connection, session_id: int, now: datetime) ->
         base = baselines.get(param)
         row[f"baseline_{param.value}"] = base.value if base else None
     row |= _peaks(readings, session)
+    for param in (Param.SBP, Param.DBP):
+        base, peak = row[f"baseline_{param.value}"], row[f"peak_{param.value}"]
+        row[f"rise_{param.value}"] = None if base is None or peak is None else peak - base
+    row["back_to_baseline_min"] = _back_to_baseline(readings, session, row["baseline_sbp"])
     row |= _time_above(readings, session, end)
     row |= _alerts(conn, session)
+    row |= _scores(queries.events(conn, session.id))
     row["discharge"] = str(discharge_verdict(conn, session.id, end))
     return row
 
@@ -57,6 +63,21 @@ def session_list(conn: sqlite3.Connection, now: datetime) -> pd.DataFrame:
     """Every session's summary, newest first."""
     rows = [session_summary(conn, s, now) for s in queries.sessions(conn).session]
     return pd.DataFrame(rows).sort_values("started", ascending=False) if rows else pd.DataFrame()
+
+
+def patients(conn: sqlite3.Connection) -> list[str]:
+    """Every patient reference with a recorded session, for choosing a course."""
+    return sorted(queries.sessions(conn).patient.unique())
+
+
+def course(conn: sqlite3.Connection, patient: str, now: datetime) -> pd.DataFrame:
+    """One patient's sessions, oldest first: how their course of treatment went, session by
+    session, with the same figures as the session list."""
+    listed = queries.sessions(conn)
+    rows = [session_summary(conn, s, now) for s in listed[listed.patient == patient].session]
+    return (
+        pd.DataFrame(rows).sort_values("started").reset_index(drop=True) if rows else pd.DataFrame()
+    )
 
 
 def _peaks(readings: list[Reading], session: Session) -> dict[str, Any]:
@@ -70,6 +91,40 @@ def _peaks(readings: list[Reading], session: Session) -> dict[str, Any]:
             round((top.time - anchor).total_seconds() / 60, 1) if top else None
         )
     return out
+
+
+def _back_to_baseline(
+    readings: list[Reading], session: Session, baseline_sbp: float | None
+) -> float | None:
+    """Minutes after the dose from which SBP stayed within the protocol's discharge margin of
+    its baseline: 0 if it never left it, None if it was not back by the end of the session."""
+    protocol = load_protocol(session.protocol)
+    if baseline_sbp is None or session.dose_time is None or protocol.discharge is None:
+        return None
+    margin = protocol.discharge.within_baseline_mmhg
+    after = [r for r in readings if r.param is Param.SBP and r.time >= session.dose_time]
+    above = [i for i, r in enumerate(after) if r.value > baseline_sbp + margin]
+    if not above:
+        return 0.0
+    if above[-1] == len(after) - 1:
+        return None
+    back = after[above[-1] + 1].time
+    return round((back - session.dose_time).total_seconds() / 60, 1)
+
+
+def _scores(events: pd.DataFrame) -> dict[str, Any]:
+    """The dissociation scores and side effects the nurses logged during the session."""
+    dissociation = events[events.kind == "dissociation"].value.dropna()
+    symptoms = events[events.kind == "symptom"]
+    severities = symptoms.value.dropna()
+    return {
+        "dissociation_max": float(dissociation.max()) if len(dissociation) else None,
+        "side_effects": "; ".join(
+            text if pd.isna(value) else f"{text} ({value:g})"
+            for text, value in zip(symptoms.text, symptoms.value, strict=True)
+        ),
+        "side_effect_max": float(severities.max()) if len(severities) else None,
+    }
 
 
 def _time_above(readings: list[Reading], session: Session, end: datetime) -> dict[str, float]:

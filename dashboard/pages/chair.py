@@ -97,7 +97,7 @@ def _chair_data(conn, chair: str, window: str, now: pd.Timestamp) -> tuple:
     return (
         session,
         start,
-        queries.readings_between(conn, chair, start.to_pydatetime()),
+        queries.chart_readings(conn, chair, start.to_pydatetime()),
         queries.episodes(conn, chair=chair),
         visible[visible.chair == chair],
         queries.device_states(conn),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -14,8 +13,8 @@ from dashboard.figures import detail_figure
 from dashboard.source import db_path, read_store
 from dashboard.thresholds import threshold_editor, with_overrides
 from vitals.clinical import protocol_names
-from vitals.exchange.pdf_report import session_report
-from vitals.exchange.standards import fhir_bundle, fhir_json, hl7_messages
+from vitals.exchange.export import FORMATS, MAIN_FILE, export, session_window
+from vitals.exchange.progress import Progress
 from vitals.reading import utc_now
 from vitals.review import session_list, what_if
 from vitals.store import connect_readonly, queries
@@ -119,13 +118,13 @@ def session_review(session_id: int) -> None:
     st.subheader("Events")
     st.dataframe(events[["time", "kind", "text", "value", "by"]], hide_index=True, width="stretch")
     what_if_panel(session_id, session.protocol, episodes)
-    exports(session_id, session.patient)
+    exports(session_id)
 
 
 def _review_data(conn, session_id: int) -> tuple:
     session = queries.session_by_id(conn, session_id)
     end = session.ended or utc_now()
-    readings = queries.readings_between(
+    readings = queries.chart_readings(
         conn, session.chair, session.started - timedelta(minutes=15), end
     )
     rules = [r for r in session.rules.rules if not r.relative]
@@ -166,42 +165,36 @@ def what_if_panel(session_id: int, protocol: str, recorded: pd.DataFrame) -> Non
         right.dataframe(would[["rule", "level", "started", "ended", "reason"]], hide_index=True)
 
 
-def exports(session_id: int, patient: str) -> None:
-    """Downloads of the same exports as `python -m chairside export`, built on click only:
-    rendering a PDF on every rerun of the page would be work nobody asked for."""
+def exports(session_id: int) -> None:
+    """The same exports as `python -m chairside export`. Each is built when asked for, with a
+    progress bar (a day's FHIR bundle takes seconds), then offered as a download."""
     st.subheader("Export")
-    kinds = [
-        ("pdf", f"session-{session_id}.pdf", "application/pdf"),
-        ("csv", f"session-{session_id}-readings.csv", "text/csv"),
-        ("hl7", f"session-{session_id}.hl7", "text/plain"),
-        ("fhir", f"session-{session_id}.fhir.json", "application/json"),
-    ]
-    for column, (kind, name, mime) in zip(st.columns(len(kinds)), kinds, strict=True):
-        column.download_button(
-            name,
-            partial(export_bytes, db_path(), session_id, patient, kind),
-            file_name=name,
-            mime=mime,
-            key=f"{name}-{session_id}",
-        )
+    for column, form in zip(st.columns(len(FORMATS)), FORMATS, strict=True):
+        name = f"session-{session_id}-{MAIN_FILE[form]}"
+        built = st.session_state.get(f"export-{name}")
+        if built is None:
+            if column.button(f"Prepare {form.upper()}", key=f"prepare-{name}"):
+                bar = column.progress(0.0, text=f"{form.upper()}: starting")
+                data = export_bytes(db_path(), session_id, form, _bar_progress(bar))
+                st.session_state[f"export-{name}"] = data
+                st.rerun()
+        else:
+            column.download_button(name, built, file_name=name, key=f"download-{name}")
 
 
-def export_bytes(db: Path, session_id: int, patient: str, kind: str) -> bytes:
-    """One export file; runs on the download's own thread with its own connection."""
+def _bar_progress(bar) -> Progress:
+    def report(stage: str, done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"{stage}: {done} of {total}")
+
+    return report
+
+
+def export_bytes(db: Path, session_id: int, form: str, progress: Progress | None = None) -> bytes:
+    """The main file of one export of the session (readings.csv for CSV)."""
     conn = connect_readonly(db)
     try:
-        session = queries.session_by_id(conn, session_id)
-        if kind == "pdf":
-            with tempfile.TemporaryDirectory() as tmp:
-                pdf = Path(tmp) / "report.pdf"
-                session_report(conn, session_id, pdf)
-                return pdf.read_bytes()
-        if kind == "csv":
-            frame = queries.readings_between(conn, session.chair, session.started, session.ended)
-            return frame.to_csv(index=False).encode()
-        readings = queries.stored_readings(conn, session.chair, session.started, session.ended)
-        if kind == "hl7":
-            return "\n".join(hl7_messages(readings, patient)).encode()
-        return fhir_json(fhir_bundle(readings, patient)).encode()
+        with tempfile.TemporaryDirectory() as tmp:
+            export(conn, form, session_window(conn, session_id), Path(tmp), progress)
+            return (Path(tmp) / MAIN_FILE[form]).read_bytes()
     finally:
         conn.close()

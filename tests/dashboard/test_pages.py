@@ -182,23 +182,52 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     [listing, *_] = at.dataframe
     assert listing.value.session.tolist() == [1] and listing.value.patient.tolist() == ["P-0001"]
     assert len(at.get("plotly_chart")) == 1
-    names = [b.proto.label for b in at.get("download_button")]
-    assert names == [
-        "session-1.pdf",
-        "session-1-readings.csv",
-        "session-1.hl7",
-        "session-1.fhir.json",
-    ]
+    prepare = [b.label for b in at.button if b.label.startswith("Prepare")]
+    assert prepare == ["Prepare CSV", "Prepare PDF", "Prepare HL7", "Prepare FHIR"]
+    at.button(key="prepare-session-1-report.pdf").click().run()
+    assert not at.exception, at.exception
+    [download] = at.get("download_button")
+    assert download.proto.label == "session-1-report.pdf"
     assert any(m.value == "**With iv-ketamine**" for m in at.markdown)  # the what-if panel
     at.text_input[0].input("P-9999").run()
     assert at.dataframe[0].value.empty
 
 
-def test_review_downloads_are_built_on_click(sample_store: Path) -> None:
+def test_review_exports_report_their_progress(sample_store: Path) -> None:
     from dashboard.pages.review import export_bytes
 
-    assert export_bytes(sample_store, 1, "P-0001", "pdf").startswith(b"%PDF")
-    assert export_bytes(sample_store, 1, "P-0001", "csv").startswith(b"chair,time")
+    seen: list[tuple[str, int, int]] = []
+    assert export_bytes(sample_store, 1, "pdf", lambda *step: seen.append(step)).startswith(b"%PDF")
+    assert seen == [("report.pdf", 0, 1), ("report.pdf", 1, 1)]
+    assert export_bytes(sample_store, 1, "csv").startswith(b"chair,time")
     # the sample's readings precede its session (opened just now): no HL7 message to send
-    assert export_bytes(sample_store, 1, "P-0001", "hl7") == b""
-    assert b'"resourceType": "Bundle"' in export_bytes(sample_store, 1, "P-0001", "fhir")
+    assert export_bytes(sample_store, 1, "hl7") == b""
+    assert b'"resourceType": "Bundle"' in export_bytes(sample_store, 1, "fhir")
+
+
+def test_course_and_review_work_on_the_committed_sample(
+    users: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from simulators.sample_clinic import PLAN, SAMPLE_DB
+    from vitals.store import copy_store
+
+    db = tmp_path / "sample.db"
+    copy_store(SAMPLE_DB, db)
+    monkeypatch.setenv("CHAIRSIDE_DB", str(db))
+    at = AppTest.from_string(page("course", "course_page"), default_timeout=30)
+    at.session_state["signed_in_user"] = NURSE
+    at.run()
+    assert not at.exception, at.exception
+    at.selectbox[0].select("P-2041").run()
+    [table] = at.dataframe
+    assert len(table.value) == sum(p.patient.ref == "P-2041" for p in PLAN)
+    assert table.value["Started (UTC)"].is_monotonic_increasing
+    assert table.value["SBP rise"].notna().all()
+    assert len(at.get("plotly_chart")) == 1
+    assert [b.proto.label for b in at.get("download_button")] == ["course.csv"]
+
+    review = AppTest.from_string(page("review", "review_page"), default_timeout=30)
+    review.session_state["signed_in_user"] = NURSE
+    review.run()
+    assert not review.exception, review.exception
+    assert len(review.dataframe[0].value) == len(PLAN)

@@ -125,3 +125,33 @@ def test_a_one_sample_spike_survives_thinning_at_every_zoom(window_h: float) -> 
     assert len(kept) <= MAX_POINTS
     assert kept.value.max() == 188.0 and kept.value.min() == series.value.min()
     assert kept.time.is_monotonic_increasing
+
+
+def test_course_figure_marks_a_session_whose_bp_did_not_come_back() -> None:
+    from dashboard.figures import course_figure
+
+    course = pd.DataFrame(
+        {
+            "session": [3, 7],
+            "started": [NOW - pd.Timedelta(days=7), NOW],
+            "baseline_sbp": [120.0, 125.0],
+            "baseline_dbp": [80.0, 82.0],
+            "peak_sbp": [170.0, 140.0],
+            "peak_dbp": [100.0, 90.0],
+            "rise_sbp": [50.0, 15.0],
+            "rise_dbp": [20.0, 8.0],
+            "back_to_baseline_min": [None, 0.0],
+            "alerts_advisory": [1, 0],
+            "alerts_warning": [1, 0],
+            "alerts_critical": [0, 0],
+            "dissociation_max": [24.0, None],
+        }
+    )
+    fig = course_figure(course)
+    by_name = {t.name: t for t in fig.data}
+    labels = ["#3 · 22 Feb", "#7 · 01 Mar"]
+    assert list(by_name["SBP peak"].x) == labels and list(by_name["SBP peak"].y) == [170, 140]
+    assert list(by_name["SBP peak"].error_y.arrayminus) == [50, 15]  # drawn down to baseline
+    not_back = by_name["SBP not back near baseline by the end of the session"]
+    assert list(not_back.x) == ["#3 · 22 Feb"]
+    assert list(by_name["min after dose until SBP back near baseline"].text) == [None, "0 min"]

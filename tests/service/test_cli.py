@@ -1,12 +1,14 @@
 """The command line: help for every subcommand, one-line errors with a non-zero exit."""
 
+import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from chairside.cli import build_parser, main
-from tests.conftest import ROOT, chairside_command, child_env
+from tests.conftest import ROOT, chairside_command, child_env, query
+from vitals.store import StoreWriter
 
 SUBCOMMANDS = ["simulate", "record", "dashboard", "demo", "session", "user", "export", "import"]
 
@@ -172,3 +174,20 @@ def test_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
     from vitals.users import authenticate
 
     assert authenticate(users, "Nurse Ada", "lovelace")
+
+
+def test_a_new_database_starts_from_the_sample_and_an_old_one_is_kept(tmp_path: Path) -> None:
+    from chairside.launch import start_store_from
+    from simulators.sample_clinic import SAMPLE_DB
+
+    db = tmp_path / "demo.db"
+    start_store_from(db, SAMPLE_DB)
+    assert query(db, "SELECT count(*) FROM sessions") == query(
+        SAMPLE_DB, "SELECT count(*) FROM sessions"
+    )
+    StoreWriter(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM readings")
+    start_store_from(db, SAMPLE_DB)  # exists: never replaced by the sample
+    assert query(db, "SELECT count(*) FROM readings") == [(0,)]
+    assert main(["dashboard", "--db", str(tmp_path / "x.db"), "--start-from", "nope.db"]) == 1

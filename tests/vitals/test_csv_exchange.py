@@ -51,7 +51,11 @@ def test_export_then_import_gives_back_the_same_readings(
     assert (
         main(["export", "--db", str(db_path), "--session", str(recorded), "--out", str(out)]) == 0
     )
-    assert "events.csv: 3 entries" in capsys.readouterr().out  # session start, infusion, note
+    printed = capsys.readouterr()
+    assert "events.csv: 3 entries" in printed.out  # session start, infusion, note
+    steps = [line for line in printed.err.splitlines() if line.startswith("readings.csv: ")]
+    assert steps[0].startswith("readings.csv: 0 % (0 of ") and len(steps) == 11
+    assert steps[-1].startswith("readings.csv: 100 % (")
     copy = tmp_path / "copy.db"
     assert main(["import", "--db", str(copy), "--file", str(out / "readings.csv")]) == 0
     original = query(db_path, f"SELECT {COLUMNS} FROM readings ORDER BY t_us, param")
@@ -271,3 +275,20 @@ def test_import_of_a_vital_file_written_with_the_vitaldb_package(tmp_path: Path,
     )
     assert "0 readings imported" in capsys.readouterr().out.splitlines()[-1]
     assert main(["import", "--db", str(db), "--format", "vital", "--file", str(path)]) == 1
+
+
+def test_progress_is_told_in_tenths_whatever_the_length() -> None:
+    from vitals.exchange.progress import percent_printer, tracked
+
+    for total in (0, 1, 7, 49, 50, 51, 260_067):
+        lines: list[str] = []
+        assert list(tracked(range(total), "x", percent_printer(lines.append))) == list(range(total))
+        assert lines[-1] == f"x: 100 % ({total} of {total})"
+        percents = [int(line.split(": ")[1].split(" %")[0]) for line in lines]
+        assert percents == sorted(set(percents))  # each tenth at most once, in order
+        if total == 0:
+            assert lines == ["x: 100 % (0 of 0)"]
+        else:
+            assert lines[0] == f"x: 0 % (0 of {total})"
+        if total >= 50:  # enough reports to pass every tenth
+            assert percents == list(range(0, 101, 10))

@@ -3,6 +3,8 @@
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
+
 from vitals.chairs import Chair
 from vitals.engine import CLINICAL, Episode
 from vitals.reading import Param, Reading, utc_now
@@ -104,3 +106,59 @@ def test_what_if_reruns_the_engine_with_other_thresholds(db_path: Path) -> None:
     ]
     stricter = what_if(conn, session, rules.changed("sbp-high", Level.WARNING, 175))
     assert stricter[stricter.rule == "sbp-high"].empty  # 170 and 172 stay below 175
+
+
+def _session_with_sbp(
+    db_path: Path, patient: str, start_min: float, sbp_by_minute: list[tuple[float, float]]
+) -> int:
+    """A session on c1 from ``start_min`` with a 10-min pre-dose period and the given SBPs."""
+    writer = StoreWriter(db_path)
+    writer.write_chairs([Chair("c1", "Chair 1", "x", "ge-s5")])
+    for minute, sbp in sbp_by_minute:
+        writer.write_readings(
+            [
+                Reading(p, float(v)).stamped("c1", at(start_min + minute), "t")
+                for p, v in ((Param.SBP, sbp), (Param.DBP, sbp - 40), (Param.MAP, sbp - 25))
+            ]
+        )
+    writer.close()
+    session = commands.start_session(
+        db_path, "c1", patient, "iv-ketamine", "Nurse Ada", weight_kg=70, at=at(start_min)
+    )
+    commands.add_event(db_path, session, "infusion-start", "Nurse Ada", at=at(start_min + 10))
+    return session
+
+
+def test_course_of_one_patient_across_sessions(db_path: Path) -> None:
+    from vitals.review import course, patients
+
+    # baseline 120 (margin 20): above 140 until minute 35, back at 45 = 35 min after the dose
+    first = _session_with_sbp(db_path, "P-9", 0, [(5, 120), (15, 150), (35, 165), (45, 135)])
+    commands.add_event(db_path, first, "dissociation", "Nurse Ada", "CADSS", 12, at(20))
+    commands.add_event(db_path, first, "dissociation", "Nurse Ada", "CADSS", 20, at(30))
+    commands.add_event(db_path, first, "symptom", "Nurse Ada", "nausea", 3, at(25))
+    commands.add_event(db_path, first, "symptom", "Nurse Ada", "dizziness", at=at(26))
+    commands.end_session(db_path, first, "Nurse Ada", "done", at=at(50))
+    # never more than 20 above its baseline of 130: back from the start
+    second = _session_with_sbp(db_path, "P-9", 60, [(5, 130), (20, 149), (40, 140)])
+    commands.end_session(db_path, second, "Nurse Ada", "done", at=at(110))
+    # still high at its last reading: not back within the session
+    third = _session_with_sbp(db_path, "P-9", -115, [(5, 110), (30, 160)])
+    commands.end_session(db_path, third, "Nurse Ada", "done", at=at(-75))
+    other = _session_with_sbp(db_path, "Q-1", 120, [(5, 120)])
+
+    conn = connect_readonly(db_path)
+    assert patients(conn) == ["P-9", "Q-1"]
+    rows = course(conn, "P-9", utc_now())
+    assert rows.session.tolist() == [third, first, second]  # oldest first, Q-1 left out
+    assert other not in rows.session.tolist()
+    assert rows.baseline_sbp.tolist() == [110.0, 120.0, 130.0]
+    assert rows.baseline_dbp.tolist() == [70.0, 80.0, 90.0]
+    assert rows.rise_sbp.tolist() == [50.0, 45.0, 19.0]
+    assert rows.rise_dbp.tolist() == [50.0, 45.0, 19.0]
+    assert [None if pd.isna(v) else v for v in rows.back_to_baseline_min] == [None, 35.0, 0.0]
+    first_row = rows.iloc[1]
+    assert first_row.dissociation_max == 20.0
+    assert first_row.side_effects == "nausea (3); dizziness"
+    assert first_row.side_effect_max == 3.0
+    assert rows.iloc[2].side_effects == "" and pd.isna(rows.iloc[2].dissociation_max)

@@ -2,6 +2,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import query
@@ -86,6 +87,10 @@ def test_latest_and_window_queries(fresh_store: StoreWriter, db_path: Path) -> N
     )
     assert window.value.tolist() == [62.0, 63.0, 64.0]
     assert str(window.time.dt.tz) == "UTC"
+    chart = queries.chart_readings(conn, "c1", T0 + timedelta(seconds=2), T0 + timedelta(seconds=5))
+    columns = ["time", "param", "value", "quality"]
+    pd.testing.assert_frame_equal(chart, window[columns], check_dtype=False)
+    assert queries.chart_readings(conn, "c3", T0).columns.tolist() == columns
     assert queries.chairs(conn).chair.tolist() == ["c1", "c2"]
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from vitals.chairs import Chair
 from vitals.errors import ConfigError
+from vitals.exchange.progress import Progress, tracked
 from vitals.reading import UNITS, Param, Quality, Reading
 from vitals.store import StoreWriter, connect_readonly, queries
 from vitals.times import iso_utc, to_us
@@ -59,6 +60,7 @@ def export_csv(
     start: datetime,
     end: datetime | None = None,
     session: int | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Write readings.csv, events.csv and episodes.csv into ``out``; returns rows per file."""
     out.mkdir(parents=True, exist_ok=True)
@@ -69,7 +71,11 @@ def export_csv(
     if end is not None:
         episodes = episodes[episodes.started < pd.Timestamp(end)]
     return {
-        "readings.csv": _write(out / "readings.csv", READING_COLUMNS, map(_reading_row, readings)),
+        "readings.csv": _write(
+            out / "readings.csv",
+            READING_COLUMNS,
+            map(_reading_row, tracked(readings, "readings.csv", progress)),
+        ),
         "events.csv": _write(
             out / "events.csv", EVENT_COLUMNS, map(_event_row, events.itertuples())
         ),

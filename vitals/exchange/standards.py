@@ -16,6 +16,7 @@ from itertools import groupby
 from typing import Any
 
 from vitals.codes import BP_PANEL, LOINC, UCUM
+from vitals.exchange.progress import Progress, tracked
 from vitals.reading import NIBP_PARAMS, Quality, Reading
 from vitals.times import iso_utc
 
@@ -37,10 +38,16 @@ def _moments(readings: Iterable[Reading]) -> list[tuple[datetime, list[Reading]]
     return [(time, list(group)) for time, group in groupby(valid, key=lambda r: r.time)]
 
 
-def hl7_messages(readings: Iterable[Reading], patient: str, device: str = "CHAIRSIDE") -> list[str]:
+def hl7_messages(
+    readings: Iterable[Reading],
+    patient: str,
+    device: str = "CHAIRSIDE",
+    progress: Progress | None = None,
+) -> list[str]:
     """One ORU^R01 (v2.6, LOINC-coded OBX) per moment; segments end with CR."""
     messages = []
-    for number, (time, group) in enumerate(_moments(readings), start=1):
+    moments = tracked(_moments(readings), "HL7 messages", progress)
+    for number, (time, group) in enumerate(moments, start=1):
         stamp = time.strftime("%Y%m%d%H%M%S+0000")
         segments = [
             f"MSH|^~\\&|CHAIRSIDE|{device}|||{stamp}||ORU^R01^ORU_R01|CS{number:08d}|P|2.6",
@@ -56,10 +63,12 @@ def hl7_messages(readings: Iterable[Reading], patient: str, device: str = "CHAIR
     return messages
 
 
-def fhir_bundle(readings: Iterable[Reading], patient: str) -> dict[str, Any]:
+def fhir_bundle(
+    readings: Iterable[Reading], patient: str, progress: Progress | None = None
+) -> dict[str, Any]:
     """A FHIR R4 collection Bundle of vital-sign Observations for one pseudonymous patient."""
     entries = []
-    for time, group in _moments(readings):
+    for time, group in tracked(_moments(readings), "FHIR observations", progress):
         nibp = [r for r in group if r.param in NIBP_PARAMS]
         if nibp:
             entries.append(_observation(BP_PANEL, time, patient, components=nibp))

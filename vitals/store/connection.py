@@ -47,3 +47,29 @@ def connect_readonly(path: Path, check_same_thread: bool = True) -> sqlite3.Conn
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open database {path} for reading: {exc}") from None
     return conn
+
+
+def copy_store(source: Path, target: Path) -> None:
+    """Start ``target`` as a copy of the recorded database ``source`` (the sample, a colleague's
+    recording), through SQLite's backup so the copy is consistent even while ``source`` is read.
+
+    Refuses to overwrite: a clinic's recordings are never replaced by a sample.
+    """
+    target = Path(target)
+    if target.exists():
+        raise StoreError(f"database {target} already exists: it is never overwritten")
+    if not Path(source).is_file():
+        raise StoreError(f"cannot copy {source}: no such database file")
+    reader = connect_readonly(source)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy = sqlite3.connect(target)
+        try:
+            reader.backup(copy)
+        finally:
+            copy.close()
+    except (sqlite3.Error, OSError) as exc:
+        target.unlink(missing_ok=True)
+        raise StoreError(f"cannot copy {source} to {target}: {exc}") from None
+    finally:
+        reader.close()

@@ -1,0 +1,174 @@
+"""The committed sample: three weeks of a small clinic's ended sessions, made offline.
+
+Review and Course work on a fresh clone from ``data/samples/clinic-sample.db``, and the demo
+starts from a copy of it so it opens with history. The readings take the real encoder and
+decoder path (``simulators.offline``), the alerts come from the same engine as live, and the
+nurses' part (doses, dissociation scores, side effects, acknowledgments, ending the session) is
+written through the same commands as the dashboard's. ``python -m simulators.sample_clinic``
+rewrites the file; a test checks that the committed one is what this module makes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from simulators.offline import recorded_session
+from simulators.physiology import IV_INFUSION_S, PRE_DOSE_S, Baseline
+from simulators.scenarios import scenario
+from vitals.chairs import Chair
+from vitals.engine import evaluate
+from vitals.store import StoreWriter, commands, connect_readonly, queries
+from vitals.verdict import discharge_verdict, session_baselines
+
+SAMPLE_DB = Path(__file__).resolve().parent.parent / "data" / "samples" / "clinic-sample.db"
+FIRST_DAY = datetime(2026, 10, 5, 8, 30, tzinfo=UTC)  # a Monday
+INTERVAL_S = 30  # seconds between monitor records: a small file, still a readable trend
+NURSES = ("Nurse Ada", "Nurse Ben")
+CHAIRS = [Chair(f"chair-{n}", f"Chair {n}", f"/dev/ttyUSB{n - 1}", "ge-s5") for n in (1, 2, 3)]
+OBSERVED_MIN = {"iv": 50, "nasal": 120}  # after the infusion ends / after the nasal dose
+
+
+@dataclass(frozen=True)
+class Patient:
+    ref: str
+    protocol: str
+    baseline: Baseline
+    weight_kg: float | None = None
+    dose_mg: float | None = None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One session of the sample: who, when, where, what the drug did, what the nurse noted."""
+
+    patient: Patient
+    day: int
+    hour: float
+    chair: str
+    scenario: str
+    dissociation: tuple[float, ...]  # CADSS totals, 20 and 40 min after the dose
+    symptoms: tuple[tuple[str, float], ...] = ()  # side effect, severity 0-10
+    missed: int = 0  # its last alerts nobody acknowledged: what an auditor must find
+
+
+IV = Patient("P-2041", "iv-ketamine", Baseline(128, 82, 76, 97.6), weight_kg=72)
+NASAL = Patient("P-3310", "esketamine-nasal", Baseline(118, 74, 68, 98.0), dose_mg=56)
+TACHY = Patient("P-1187", "iv-ketamine", Baseline(136, 86, 88, 97.2), weight_kg=91)
+PLAN = (
+    Planned(IV, 0, 0, "chair-1", "typical", (18, 24), (("nausea", 3),)),
+    Planned(NASAL, 1, 1, "chair-2", "esketamine", (10, 14), (("dizziness", 2),)),
+    Planned(TACHY, 2, 2, "chair-3", "tachycardia", (22, 30), (("anxiety", 4),), missed=1),
+    Planned(IV, 3, 0, "chair-1", "hypertensive", (20, 26), (("headache", 5), ("nausea", 2))),
+    Planned(IV, 7, 0, "chair-1", "typical", (16, 20)),
+    Planned(NASAL, 8, 1, "chair-2", "esketamine", (12, 15), (("dysgeusia", 1),)),
+    Planned(TACHY, 9, 2, "chair-3", "typical", (20, 22)),
+    Planned(IV, 10, 0, "chair-1", "typical", (14, 18)),
+    Planned(IV, 14, 0, "chair-2", "typical", (12, 15)),
+    Planned(NASAL, 15, 1, "chair-2", "esketamine", (9, 11)),
+)
+
+
+def build_sample(db: Path) -> int:
+    """Write the sample into a new database at ``db``; returns the number of sessions."""
+    rng = random.Random(7)
+    writer = StoreWriter(db)
+    writer.write_chairs(CHAIRS)
+    writer.close()
+    for seed, planned in enumerate(PLAN, start=1):
+        _record(db, planned, seed, rng)
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to commit
+    conn.execute("VACUUM")
+    conn.close()
+    return len(PLAN)
+
+
+def _record(db: Path, planned: Planned, seed: int, rng: random.Random) -> None:
+    patient, nurse = planned.patient, NURSES[seed % 2]
+    route = scenario(planned.scenario).route
+    start = FIRST_DAY + timedelta(days=planned.day, hours=planned.hour)
+    dose = start + timedelta(seconds=PRE_DOSE_S)
+    end = dose + timedelta(minutes=OBSERVED_MIN[route])
+    if route == "iv":
+        end += timedelta(seconds=IV_INFUSION_S)
+    readings = recorded_session(
+        planned.chair,
+        planned.scenario,
+        seed,
+        start,
+        int((end - start).total_seconds()),
+        INTERVAL_S,
+        baseline=patient.baseline,
+    )
+    writer = StoreWriter(db)
+    writer.write_readings(readings)
+    writer.close()
+    session = commands.start_session(
+        db,
+        planned.chair,
+        patient.ref,
+        patient.protocol,
+        nurse,
+        at=start,
+        weight_kg=patient.weight_kg,
+        dose_mg=patient.dose_mg,
+    )
+    if route == "iv":
+        commands.add_event(db, session, "infusion-start", nurse, at=dose)
+        stop = dose + timedelta(seconds=IV_INFUSION_S)
+        commands.add_event(db, session, "infusion-stop", nurse, at=stop)
+    else:
+        commands.add_event(db, session, "dose", nurse, "nasal spray", patient.dose_mg, dose)
+    for minutes, score in zip((20, 40), planned.dissociation, strict=True):
+        at = dose + timedelta(minutes=minutes)
+        commands.add_event(db, session, "dissociation", nurse, "CADSS", score, at)
+    for n, (symptom, severity) in enumerate(planned.symptoms):
+        at = dose + timedelta(minutes=25 + 5 * n)
+        commands.add_event(db, session, "symptom", nurse, symptom, severity, at)
+    _alerts(db, session, readings, nurse, rng, planned.missed)
+    conn = connect_readonly(db)
+    verdict = discharge_verdict(conn, session, end)
+    conn.close()
+    commands.end_session(db, session, nurse, str(verdict), at=end)
+
+
+def _alerts(
+    db: Path, session_id: int, readings: list, nurse: str, rng: random.Random, missed: int
+) -> None:
+    """The episodes the live engine would have raised, answered a few minutes later but for
+    the last ``missed`` ones."""
+    conn = connect_readonly(db)
+    session = queries.session_by_id(conn, session_id)
+    baselines = {p: b.value for p, b in session_baselines(conn, session).items()}
+    conn.close()
+    episodes = evaluate(session.rules, readings, baselines, session.dose_time)
+    writer = StoreWriter(db)
+    writer.write_episodes(session.chair, session_id, episodes)
+    writer.close()
+    conn = connect_readonly(db)
+    raised = queries.episodes(conn, session=session_id)
+    conn.close()
+    answered = raised[raised.level.isin(["warning", "critical"])]
+    for episode in answered.iloc[: len(answered) - missed].itertuples():
+        after = timedelta(seconds=rng.randint(40, 6 * 60))
+        comment = "re-checked, physician informed" if episode.level == "critical" else ""
+        commands.acknowledge(db, episode.id, nurse, comment, at=episode.started + after)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=SAMPLE_DB, help=f"default {SAMPLE_DB.name}")
+    args = parser.parse_args()
+    args.out.unlink(missing_ok=True)
+    sessions = build_sample(args.out)
+    print(f"{sessions} sessions written to {args.out} ({args.out.stat().st_size // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""The committed sample is what the code makes, and it is a usable history."""
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from simulators.sample_clinic import PLAN, SAMPLE_DB, build_sample
+from vitals.errors import StoreError
+from vitals.review import course, patients, session_list
+from vitals.store import StoreWriter, connect_readonly, copy_store
+
+LATER = datetime(2027, 1, 1, tzinfo=UTC)  # every sample session has ended by then
+TABLES = {
+    "readings": "chair, t_us, device_us, param, value, unit, quality, source",
+    "sessions": "*",
+    "events": "id, session, chair, t_us, kind, text, value, by",  # not when it was typed
+    "episodes": "*",
+    "acknowledgments": "*",
+}
+
+
+def rows(db: Path, table: str) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(f"SELECT {TABLES[table]} FROM {table} ORDER BY 1, 2").fetchall()
+    finally:
+        conn.close()
+
+
+def test_the_committed_sample_is_what_the_generator_makes(tmp_path: Path) -> None:
+    rebuilt = tmp_path / "sample.db"
+    assert build_sample(rebuilt) == len(PLAN)
+    for table in TABLES:
+        assert rows(rebuilt, table) == rows(SAMPLE_DB, table), (
+            f"{table} differs: run `python -m simulators.sample_clinic` and commit the result"
+        )
+    assert SAMPLE_DB.stat().st_size < 1_500_000  # small enough to commit
+
+
+def test_the_sample_is_a_course_to_review() -> None:
+    conn = connect_readonly(SAMPLE_DB)
+    listed = session_list(conn, LATER)
+    assert len(listed) == len(PLAN) and listed.discharge.str.len().min() > 0
+    assert set(patients(conn)) == {p.patient.ref for p in PLAN}
+    assert listed.alerts_critical.sum() >= 1 and listed.unacknowledged.sum() >= 1
+    iv = course(conn, "P-2041", LATER)
+    assert len(iv) == sum(p.patient.ref == "P-2041" for p in PLAN)
+    assert iv.started.is_monotonic_increasing
+    assert iv.rise_sbp.notna().all() and iv.dissociation_max.notna().all()
+    assert iv.side_effects.str.contains("headache").any()
+
+
+def test_copy_store_starts_a_new_database_and_never_overwrites(tmp_path: Path) -> None:
+    target = tmp_path / "new.db"
+    copy_store(SAMPLE_DB, target)
+    StoreWriter(target).close()  # opens, migrates and can write
+    assert rows(target, "sessions") == rows(SAMPLE_DB, "sessions")
+    with pytest.raises(StoreError, match="never overwritten"):
+        copy_store(SAMPLE_DB, target)
+    with pytest.raises(StoreError, match="no such database"):
+        copy_store(tmp_path / "missing.db", tmp_path / "other.db")

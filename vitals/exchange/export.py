@@ -1,0 +1,88 @@
+"""One export, whoever asks for it: the command line writes it into a folder, the Review page
+offers its main file as a download; both see the same files and the same progress."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from vitals.errors import ConfigError
+from vitals.exchange.csv_io import export_csv
+from vitals.exchange.pdf_report import session_report
+from vitals.exchange.progress import Progress
+from vitals.exchange.standards import fhir_bundle, fhir_json, hl7_messages
+from vitals.store import queries
+
+FORMATS = ("csv", "pdf", "hl7", "fhir")
+MAIN_FILE = {
+    "csv": "readings.csv",
+    "pdf": "report.pdf",
+    "hl7": "messages.hl7",
+    "fhir": "bundle.json",
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """What to export: a chair between two times, and the session it is, if it is one."""
+
+    chair: str
+    start: datetime
+    end: datetime | None
+    patient: str
+    session: int | None = None
+
+
+def session_window(conn: sqlite3.Connection, session_id: int) -> Window:
+    session = queries.session_by_id(conn, session_id)
+    if session is None:
+        raise ConfigError(f"no session {session_id}")
+    return Window(session.chair, session.started, session.ended, session.patient, session.id)
+
+
+def chair_window(chair: str, start: datetime, end: datetime | None) -> Window:
+    return Window(chair, start, end, f"chair-{chair}")
+
+
+def export(
+    conn: sqlite3.Connection,
+    form: str,
+    window: Window,
+    out: Path,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Write ``form`` of ``window`` into the folder ``out``; returns entries per file written."""
+    out.mkdir(parents=True, exist_ok=True)
+    if form == "csv":
+        return export_csv(
+            conn, out, window.chair, window.start, window.end, window.session, progress
+        )
+    if form == "pdf":
+        if window.session is None:
+            raise ConfigError("a PDF report is per session: give --session ID")
+        _stage(progress, MAIN_FILE[form], 0)
+        pages = session_report(conn, window.session, out / MAIN_FILE[form])
+        _stage(progress, MAIN_FILE[form], 1)
+        return {MAIN_FILE[form]: pages}
+    if form not in FORMATS:
+        raise ConfigError(f"unknown export format {form!r}; known: {', '.join(FORMATS)}")
+    _stage(progress, "reading the store", 0)
+    readings = queries.stored_readings(conn, window.chair, window.start, window.end)
+    _stage(progress, "reading the store", 1)
+    if form == "hl7":
+        messages = hl7_messages(readings, window.patient, progress=progress)
+        (out / MAIN_FILE[form]).write_text("\n".join(messages), encoding="utf-8")
+        return {MAIN_FILE[form]: len(messages)}
+    bundle = fhir_bundle(readings, window.patient, progress)
+    _stage(progress, MAIN_FILE[form], 0)
+    (out / MAIN_FILE[form]).write_text(fhir_json(bundle), encoding="utf-8")
+    _stage(progress, MAIN_FILE[form], 1)
+    return {MAIN_FILE[form]: len(bundle["entry"])}
+
+
+def _stage(progress: Progress | None, stage: str, done: int) -> None:
+    """A step that cannot be split: reported as begun (0 of 1) and done (1 of 1)."""
+    if progress is not None:
+        progress(stage, done, 1)
