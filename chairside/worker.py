@@ -59,6 +59,7 @@ class ChairWorker:
         self.readings_stored = 0
         self._state_written_at = 0.0
         self._frame_error = ""
+        self._problem_shown = ""
         self.alerts = alerts or ChairAlerts(chair.id, writer)
         self._alerts_at = 0.0
         self._link_episode = None
@@ -124,9 +125,10 @@ class ChairWorker:
                 if chunk:
                     bytes_seen = True
                     self._ingest(self.adapter.feed(chunk))
-                    reply = self.adapter.take_output()
-                    if reply:
-                        port.write(reply)
+                owed = self.adapter.take_output() + self.adapter.due(now)
+                if owed:
+                    port.write(owed)
+                self._show_link_problem()
                 # Data means valid frames: a device sending only garbage is not "connected".
                 if self.adapter.counts.frames_ok != frames_ok:
                     frames_ok, last_data, bytes_seen = self.adapter.counts.frames_ok, now, False
@@ -145,6 +147,15 @@ class ChairWorker:
                 self._publish()
         except (serial.SerialException, OSError) as exc:
             self._set(LinkState.DISCONNECTED, f"port {self.device.port} failed: {exc}")
+
+    def _show_link_problem(self) -> None:
+        """A protocol session that is down (an association aborted, refused) is no data, with
+        the protocol's reason, from the moment the adapter knows it."""
+        problem = self.adapter.link_problem
+        if problem != self._problem_shown:
+            self._problem_shown = problem
+            if problem:
+                self._set(LinkState.NO_DATA, problem)
 
     def _ingest(self, readings: list[Reading]) -> None:
         if readings:

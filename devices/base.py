@@ -47,6 +47,9 @@ class DeviceAdapter(abc.ABC):
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.counts = AdapterCounts()
         self.outbox = bytearray()  # replies the protocol owes the device (e.g. HL7 ACKs)
+        # Why the protocol's session is down while the port is open ("" when it is not):
+        # the recorder shows it as the device's state instead of a bare "no data".
+        self.link_problem = ""
 
     def take_output(self) -> bytes:
         """Bytes ``feed`` queued for the device; the worker writes them after each chunk."""
@@ -60,6 +63,13 @@ class DeviceAdapter(abc.ABC):
     @abc.abstractmethod
     def feed(self, chunk: bytes) -> list[Reading]:
         """Decode what arrived; returns the readings of every frame completed by ``chunk``."""
+
+    def due(self, now: float) -> bytes:
+        """Bytes owed to the device by ``now`` (monotonic seconds): polls, keep-alives.
+
+        Streaming monitors owe nothing; a polled protocol answers here between chunks.
+        """
+        return b""
 
     def on_silence(self) -> bytes:
         """Bytes to send when the monitor has been quiet too long; by default repeat the request."""
@@ -75,10 +85,18 @@ class DeviceAdapter(abc.ABC):
 
 
 class MonitorSide(Protocol):
-    """The monitor's end of a protocol, for simulators: answers requests, encodes values."""
+    """The monitor's end of a protocol, for simulators: answers requests, encodes values.
+
+    A streaming monitor sends a frame every ``interval_s`` once asked; a ``polled`` one sends
+    one frame for each request ``feed`` reports. ``take_replies`` hands out what the
+    protocol answers by itself (association results and the like).
+    """
 
     protocol: ClassVar[str]
+    polled: ClassVar[bool]
     interval_s: int | None  # seconds between frames once streaming; None while silent
+
+    def take_replies(self) -> bytes: ...
 
     def chair_options(self, interval_s: int) -> dict[str, Any]: ...
 
@@ -89,3 +107,12 @@ class MonitorSide(Protocol):
     def encode(
         self, time_s: int, values: Mapping[Param, float | None], artifact: str = ""
     ) -> tuple[bytes, dict]: ...
+
+
+class StreamingMonitor:
+    """What a monitor that streams on its own has in common: no polls, no replies owed."""
+
+    polled: ClassVar[bool] = False
+
+    def take_replies(self) -> bytes:
+        return b""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ESCAPE_XOR = 0x20
+FRAMING_ERROR = "frame error: broken escape, lost flag or oversize frame"
 
 
 @dataclass
@@ -29,6 +30,7 @@ class EscapedFramer:
         self._buffer = bytearray()
         self._in_frame = False
         self._escaped = False
+        self._bad_told = 0
 
     def feed(self, chunk: bytes) -> list[bytes]:
         frames = []
@@ -37,6 +39,12 @@ class EscapedFramer:
             if frame is not None:
                 frames.append(frame)
         return frames
+
+    def take_bad(self) -> int:
+        """Frames discarded since the last call, for the adapter to count with a reason."""
+        fresh = self.counts.bad_frames - self._bad_told
+        self._bad_told = self.counts.bad_frames
+        return fresh
 
     def reset(self) -> None:
         """Forget a partial frame, e.g. after the port was reopened."""

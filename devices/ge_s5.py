@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from devices.base import DeviceAdapter, SerialSettings
-from devices.framing import EscapedFramer, escape
+from devices.base import DeviceAdapter, SerialSettings, StreamingMonitor
+from devices.framing import FRAMING_ERROR, EscapedFramer, escape
 from vitals.errors import ConfigError
 from vitals.reading import Param, Quality, Reading
 
@@ -162,7 +162,6 @@ class GeS5Adapter(DeviceAdapter):
         super().__init__(options)
         self.interval_s = _interval(dict(options or {}))
         self._framer = EscapedFramer(FLAG, FLAG, ESCAPE, MAX_FRAME)
-        self._framing_bad = 0
         self._last_nibp: tuple[int, ...] | None = None
 
     def on_connect(self) -> bytes:
@@ -176,14 +175,9 @@ class GeS5Adapter(DeviceAdapter):
             )
 
     def feed(self, chunk: bytes) -> list[Reading]:
-        readings: list[Reading] = []
-        for frame in self._framer.feed(chunk):
-            readings.extend(self._frame(frame))
-        if self._framer.counts.bad_frames != self._framing_bad:
-            lost = self._framer.counts.bad_frames - self._framing_bad
-            self._framing_bad = self._framer.counts.bad_frames
-            for _ in range(lost):
-                self.bad_frame("frame error: broken escape, lost flag or oversize frame")
+        readings = [r for frame in self._framer.feed(chunk) for r in self._frame(frame)]
+        for _ in range(self._framer.take_bad()):
+            self.bad_frame(FRAMING_ERROR)
         return readings
 
     def _frame(self, frame: bytes) -> list[Reading]:
@@ -245,7 +239,7 @@ def _interval(options: dict[str, Any]) -> int:
     return interval
 
 
-class GeS5Monitor:
+class GeS5Monitor(StreamingMonitor):
     """Monitor side of the interface, for the simulator: answers requests, encodes records."""
 
     protocol: ClassVar[str] = "ge-s5"

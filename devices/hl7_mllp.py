@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 import hl7
 
-from devices.base import DeviceAdapter, SerialSettings
+from devices.base import DeviceAdapter, SerialSettings, StreamingMonitor
 from vitals.codes import LOINC, MDC, UCUM
 from vitals.errors import ConfigError
 from vitals.reading import Param, Quality, Reading
@@ -210,7 +210,7 @@ OUT_CODES = {param: (*MDC[param], UCUM[param]) for param in MDC}  # what the gat
 NIBP = (Param.SBP, Param.DBP, Param.MAP)
 
 
-class Hl7MllpMonitor:
+class Hl7MllpMonitor(StreamingMonitor):
     """A gateway's side for the simulator: pushes an ORU^R01 every interval, reads ACKs."""
 
     protocol: ClassVar[str] = "hl7-mllp"

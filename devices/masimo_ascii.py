@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from devices.base import DeviceAdapter, SerialSettings
+from devices.base import DeviceAdapter, SerialSettings, StreamingMonitor
 from vitals.errors import ConfigError
 from vitals.reading import Param, Quality, Reading
 
@@ -126,7 +126,7 @@ def _number(text: str) -> float | None:
     return float(int(text))
 
 
-class MasimoAsciiMonitor:
+class MasimoAsciiMonitor(StreamingMonitor):
     """The oximeter's side for the simulator: it streams every second without being asked."""
 
     protocol: ClassVar[str] = "masimo-ascii"

@@ -8,14 +8,15 @@ from typing import Any
 from devices.base import DeviceAdapter, MonitorSide
 from devices.ge_s5 import GeS5Adapter, GeS5Monitor
 from devices.hl7_mllp import Hl7MllpAdapter, Hl7MllpMonitor
+from devices.intellivue import IntelliVueAdapter, IntelliVueMonitor
 from devices.masimo_ascii import MasimoAsciiAdapter, MasimoAsciiMonitor
 from vitals.errors import UnknownProtocol
 
 ADAPTERS: dict[str, type[DeviceAdapter]] = {
-    a.protocol: a for a in (GeS5Adapter, Hl7MllpAdapter, MasimoAsciiAdapter)
+    a.protocol: a for a in (GeS5Adapter, Hl7MllpAdapter, IntelliVueAdapter, MasimoAsciiAdapter)
 }
 MONITORS: dict[str, type[MonitorSide]] = {
-    m.protocol: m for m in (GeS5Monitor, Hl7MllpMonitor, MasimoAsciiMonitor)
+    m.protocol: m for m in (GeS5Monitor, Hl7MllpMonitor, IntelliVueMonitor, MasimoAsciiMonitor)
 }
 
 

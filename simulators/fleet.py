@@ -7,6 +7,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devices.intellivue import MIN_POLL_S
 from devices.registry import new_monitor
 from simulators.links import Link, PtyLink, TcpLink
 from simulators.monitor import EventHook, SimClock, SimulatedMonitor
@@ -76,6 +77,10 @@ class Fleet:
         self.models[chair_id] = model
         clock = SimClock(spec.speed)
         devices = []
+        # A streaming monitor keeps the simulated cadence itself; a polled one answers the
+        # recorder, whose polls run on the wall clock: ask it to poll at the simulated rate.
+        wall_interval = spec.interval_s / spec.speed
+        slowest = wall_interval
         for position, protocol in enumerate(spec.protocols):
             link = self._link(chair_id if position == 0 else f"{chair_id}-{protocol}")
             encoder = new_monitor(protocol)
@@ -85,10 +90,15 @@ class Fleet:
                     chair_id, model, encoder, link, spec.speed, self.truth, hook, clock
                 )
             )
-            options = encoder.chair_options(spec.interval_s) | spec.options
+            if encoder.polled:
+                poll_s = max(MIN_POLL_S, round(wall_interval, 2))
+                slowest = max(slowest, poll_s)
+                options = encoder.chair_options(poll_s) | spec.options
+            else:
+                options = encoder.chair_options(spec.interval_s) | spec.options
             devices.append(Device(link.url, protocol, options, protocol if position else ""))
         # Silence is judged in wall-clock seconds: three frame intervals at this speed.
-        no_data_after = max(1.0, round(3 * spec.interval_s / spec.speed, 2))
+        no_data_after = max(1.0, round(3 * slowest, 2))
         main, *more = devices
         self.chairs.append(
             Chair(

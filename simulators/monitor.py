@@ -63,6 +63,7 @@ class SimulatedMonitor:
         self._unplugged = False
         self._muted = False
         self._last_nibp: tuple = ()
+        self._soon: list[Callable[[], None]] = []
         self._milestones = self._schedule_milestones()
 
     def start(self) -> None:
@@ -87,6 +88,11 @@ class SimulatedMonitor:
         else:
             self._muted = True
 
+    def call_soon(self, action: Callable[[], None]) -> None:
+        """Run ``action`` in the monitor's own thread (e.g. the monitor ends an association),
+        so it never races the protocol state the thread is using."""
+        self._soon.append(action)
+
     def replug(self) -> None:
         self._unplugged = self._muted = False
         self._muted = False
@@ -99,10 +105,18 @@ class SimulatedMonitor:
             self.model.advance_to(int(sim_now))
             self._reach_milestones(epoch)
             self._follow_outage()
+            while self._soon:
+                self._soon.pop(0)()
+                self._reply()
             wait = (next_frame_at - sim_now) / self.speed if self.encoder.interval_s else 0.2
             incoming = self.link.read(timeout=min(0.2, max(0.0, wait)))
             streaming = self.encoder.interval_s
-            if incoming and self.encoder.feed(incoming) and not streaming:
+            requested = bool(incoming) and self.encoder.feed(incoming)
+            if incoming:
+                self._reply()
+            if requested and self.encoder.polled:
+                self._answer_polls(int(epoch + sim_now))
+            elif requested and not streaming:
                 next_frame_at = sim_now  # a first request is answered at once; a repeat
                 # keeps the cadence, so no two records carry the same device time
             if self.encoder.interval_s and sim_now >= next_frame_at and not self._link_down():
@@ -112,6 +126,20 @@ class SimulatedMonitor:
                 next_frame_at = max(
                     next_frame_at + self.encoder.interval_s, sim_now - self.encoder.interval_s
                 )
+
+    def _reply(self) -> None:
+        """What the protocol answers by itself (an association result), lost if the line is."""
+        replies = self.encoder.take_replies()
+        if replies and not self._link_down():
+            self.link.write(replies)
+
+    def _answer_polls(self, time_s: int) -> None:
+        """One frame for each waiting poll; with the cable out the answers are lost."""
+        while self.encoder.feed(b""):
+            if self._link_down():
+                self.encoder.encode(time_s, {})
+            else:
+                self._send(time_s)
 
     def _schedule_milestones(self) -> list[tuple[int, str]]:
         """Dose (or infusion start and stop) at the scenario's times, in simulated seconds."""

@@ -158,3 +158,24 @@ def test_readings_wait_while_the_store_refuses_writes(start_fleet, db_path, monk
         worker._stop.set()
         worker.join(5)
         writer.close()
+
+
+@pytest.mark.parametrize("how", ["abort", "release"])
+def test_a_monitor_dropping_the_association_is_shown_and_reassociated(
+    start_fleet, run_recorder, db_path, how: str
+) -> None:
+    fleet = start_fleet(chairs=1, speed=60, protocol="intellivue")
+    run_recorder(fleet.chairs)
+    wait_for(lambda: count(db_path) > 10, what="first readings")
+    monitor = fleet.monitors[0]
+    monitor.call_soon(lambda: monitor.encoder.drop_association(how))
+    ended = "aborted" if how == "abort" else "released"
+    wait_for(
+        lambda: state_of(db_path, "chair-1")[2] == f"association {ended} by the monitor",
+        what="the dropped association in the device state",
+    )
+    technical = query(db_path, "SELECT rule, reason FROM episodes WHERE kind = 'technical'")
+    assert ("no-data", f"Chair 1 (typical): association {ended} by the monitor") in technical
+    before = count(db_path)
+    wait_for(lambda: count(db_path) > before + 10, what="readings after re-association")
+    wait_for(lambda: state_of(db_path, "chair-1")[0] == "connected", what="connected again")
