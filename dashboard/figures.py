@@ -145,7 +145,7 @@ def course_figure(course: pd.DataFrame) -> go.Figure:
         row=2,
         col=1,
     )
-    not_back = back.isna()
+    not_back = course.still_raised_at_end.astype(bool)
     fig.add_trace(
         go.Scatter(
             x=[label for label, missing in zip(labels, not_back, strict=True) if missing],

@@ -51,7 +51,8 @@ def session_summary(conn: sqlite3.Connection, session_id: int, now: datetime) ->
     for param in (Param.SBP, Param.DBP):
         base, peak = row[f"baseline_{param.value}"], row[f"peak_{param.value}"]
         row[f"rise_{param.value}"] = None if base is None or peak is None else peak - base
-    row["back_to_baseline_min"] = _back_to_baseline(readings, session, row["baseline_sbp"])
+    back, still_raised = _back_to_baseline(readings, session, row["baseline_sbp"])
+    row["back_to_baseline_min"], row["still_raised_at_end"] = back, still_raised
     row |= _time_above(readings, session, end)
     row |= _alerts(conn, session)
     row |= _scores(queries.events(conn, session.id))
@@ -95,21 +96,24 @@ def _peaks(readings: list[Reading], session: Session) -> dict[str, Any]:
 
 def _back_to_baseline(
     readings: list[Reading], session: Session, baseline_sbp: float | None
-) -> float | None:
+) -> tuple[float | None, bool]:
     """Minutes after the dose from which SBP stayed within the protocol's discharge margin of
-    its baseline: 0 if it never left it, None if it was not back by the end of the session."""
+    its baseline (0 if it never left it), and whether it was still above at the last reading.
+
+    (None, False) when there is no dose, no baseline or no margin to judge by.
+    """
     protocol = load_protocol(session.protocol)
     if baseline_sbp is None or session.dose_time is None or protocol.discharge is None:
-        return None
+        return None, False
     margin = protocol.discharge.within_baseline_mmhg
     after = [r for r in readings if r.param is Param.SBP and r.time >= session.dose_time]
     above = [i for i, r in enumerate(after) if r.value > baseline_sbp + margin]
     if not above:
-        return 0.0
+        return 0.0, False
     if above[-1] == len(after) - 1:
-        return None
+        return None, True
     back = after[above[-1] + 1].time
-    return round((back - session.dose_time).total_seconds() / 60, 1)
+    return round((back - session.dose_time).total_seconds() / 60, 1), False
 
 
 def _scores(events: pd.DataFrame) -> dict[str, Any]:

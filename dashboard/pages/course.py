@@ -21,6 +21,7 @@ COURSE_COLUMNS = {
     "peak_dbp": "Peak DBP",
     "rise_dbp": "DBP rise",
     "back_to_baseline_min": "Back near baseline (min after dose)",
+    "still_raised_at_end": "Still raised at the end",
     "alerts_advisory": "Advisory",
     "alerts_warning": "Warning",
     "alerts_critical": "Critical",
@@ -43,8 +44,8 @@ def course_page() -> None:
         return
     st.caption(
         f"{len(rows)} session(s). Rise = peak minus the pre-dose baseline; back near baseline = "
-        "from when SBP stayed within the protocol's discharge margin of its baseline (blank: "
-        "not back before the session ended)."
+        "from when SBP stayed within the protocol's discharge margin of its baseline (0: it "
+        "never left it; blank: not back before the session ended, or no dose or baseline)."
     )
     st.plotly_chart(course_figure(rows), key=f"course-{patient}", width="stretch")
     table = rows[list(COURSE_COLUMNS)].rename(columns=COURSE_COLUMNS)

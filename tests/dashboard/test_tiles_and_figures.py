@@ -141,6 +141,7 @@ def test_course_figure_marks_a_session_whose_bp_did_not_come_back() -> None:
             "rise_sbp": [50.0, 15.0],
             "rise_dbp": [20.0, 8.0],
             "back_to_baseline_min": [None, 0.0],
+            "still_raised_at_end": [True, False],
             "alerts_advisory": [1, 0],
             "alerts_warning": [1, 0],
             "alerts_critical": [0, 0],

@@ -157,6 +157,7 @@ def test_course_of_one_patient_across_sessions(db_path: Path) -> None:
     assert rows.rise_sbp.tolist() == [50.0, 45.0, 19.0]
     assert rows.rise_dbp.tolist() == [50.0, 45.0, 19.0]
     assert [None if pd.isna(v) else v for v in rows.back_to_baseline_min] == [None, 35.0, 0.0]
+    assert rows.still_raised_at_end.tolist() == [True, False, False]
     first_row = rows.iloc[1]
     assert first_row.dissociation_max == 20.0
     assert first_row.side_effects == "nausea (3); dizziness"
