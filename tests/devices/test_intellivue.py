@@ -341,3 +341,24 @@ def test_random_bytes_never_raise(noise: bytes) -> None:
     adapter = IntelliVueAdapter()
     adapter.feed(noise)
     adapter.feed(b"\xc0" + noise + b"\xc1")
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(list(Param)),
+        st.none() | st.integers(0, 30000).map(lambda centi: centi / 100),
+    ),
+    st.sampled_from(["", "motion", "lead-off"]),
+)
+def test_what_the_monitor_sends_is_what_the_adapter_reads(values: dict, artifact: str) -> None:
+    frame, sent = IntelliVueMonitor().encode(1_790_000_000, values, artifact)
+    read = {r.param: r for r in IntelliVueAdapter().feed(frame)}
+    assert set(read) == set(values) == set(sent)
+    assert {p: r.value for p, r in read.items()} == sent
+    for param, reading in read.items():
+        if sent[param] is None:
+            assert reading.quality is Quality.INVALID
+        elif artifact == "motion" and param in (Param.SPO2, Param.PULSE):
+            assert reading.quality is Quality.ARTIFACT
+        else:
+            assert reading.quality is Quality.OK

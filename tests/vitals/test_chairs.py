@@ -51,7 +51,8 @@ def test_the_committed_example_config_is_valid() -> None:
     from tests.conftest import ROOT
 
     chairs = load_chairs(ROOT / "data" / "chairs.example.toml")
-    assert [c.id for c in chairs] == ["chair-1", "chair-2"]
+    assert [c.id for c in chairs] == ["chair-1", "chair-2", "chair-3", "chair-4"]
+    assert [d.protocol for d in chairs[3].devices] == ["ge-s5", "masimo-ascii"]
 
 
 def test_a_chair_with_several_devices(tmp_path: Path) -> None:
