@@ -19,7 +19,8 @@ diastolic and mean (0x4A05/06/07, a compound numeric) in bpm, %, mmHg (kPa is co
 Measurement states INVALID or UNAVAILABLE, FLOAT-Type NaN/NRes/infinities, demo or test data
 and an unexpected unit are quality ``invalid``; QUESTIONABLE is ``artifact``. The numerics
 repeat the last NIBP in every poll, so a new measurement is recognised when the triple
-changes, as for the GE S/5.
+changes, as for the GE S/5. The monitor's clock is local wall time without a zone, so
+readings carry no device time; the recorder's receipt time stamps them.
 
 Wire format and sources: see ``devices/intellivue_wire.py``.
 """
@@ -215,7 +216,7 @@ class IntelliVueAdapter(DeviceAdapter):
         for obs in reply.observations:
             param = PHYSIO.get(obs.physio_id)
             if param is not None and param not in found:
-                found[param] = self._reading(param, obs, reply.time)
+                found[param] = self._reading(param, obs)
         nibp = tuple(found[p].value if p in found else None for p in NIBP_PARAMS)
         if any(p in found for p in NIBP_PARAMS):
             if nibp == self._last_nibp:
@@ -224,20 +225,22 @@ class IntelliVueAdapter(DeviceAdapter):
             self._last_nibp = nibp
         return list(found.values())
 
-    def _reading(self, param: Param, obs: wire.NuObs, at: datetime | None) -> Reading:
+    def _reading(self, param: Param, obs: wire.NuObs) -> Reading:
+        """No device time: the monitor's clock is local wall time without a zone, so the
+        recorder's receipt time is the only trustworthy stamp."""
         value = wire.float_value(obs.raw)
         if obs.state & (wire.DEMO_DATA | wire.TEST_DATA):
             self.counts.last_error = "the monitor sends demo or test data, not a patient's"
-            return Reading(param, None, Quality.INVALID, at)
+            return Reading(param, None, Quality.INVALID)
         if obs.state & (wire.INVALID | wire.UNAVAILABLE) or value is None:
-            return Reading(param, None, Quality.INVALID, at)
+            return Reading(param, None, Quality.INVALID)
         if obs.unit == KPA and UNIT_OF[param] == MMHG:
             value = round(value * MMHG_PER_KPA, 1)
         elif obs.unit != UNIT_OF[param]:
             self.counts.last_error = f"{param.value} came in unit code 0x{obs.unit:04X}"
-            return Reading(param, None, Quality.INVALID, at)
+            return Reading(param, None, Quality.INVALID)
         quality = Quality.ARTIFACT if obs.state & wire.QUESTIONABLE else Quality.OK
-        return Reading(param, value, quality, at)
+        return Reading(param, value, quality)
 
 
 def _interval(options: dict[str, Any]) -> float:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from devices.framing import escape
 
@@ -197,7 +197,8 @@ def bcd_time(moment: datetime) -> bytes:
 
 
 def time_of_bcd(raw: bytes) -> datetime | None:
-    """The AbsoluteTime's moment (taken as UTC), or None when the monitor does not set it."""
+    """The AbsoluteTime as the monitor's wall clock shows it (local time, no zone), or None
+    when the monitor does not set it."""
     digits = []
     for byte in raw:
         high, low = byte >> 4, byte & 0x0F
@@ -206,9 +207,7 @@ def time_of_bcd(raw: bytes) -> datetime | None:
         digits.append(high * 10 + low)
     century, year, month, day, hour, minute, second, hundredths = digits
     try:
-        return datetime(
-            century * 100 + year, month, day, hour, minute, second, hundredths * 10_000, UTC
-        )
+        return datetime(century * 100 + year, month, day, hour, minute, second, hundredths * 10_000)
     except ValueError:
         return None
 

@@ -104,7 +104,7 @@ def test_association_then_polls_then_numerics() -> None:
     readings = {r.param: r for r in answer(adapter, monitor)}
     assert {p: r.value for p, r in readings.items()} == VALUES
     assert all(r.quality is Quality.OK for r in readings.values())
-    assert readings[Param.HR].device_time == datetime.fromtimestamp(1_790_000_000, UTC)
+    assert readings[Param.HR].device_time is None  # the monitor's clock has no time zone
     assert adapter.counts.frames_ok == 1 and adapter.link_problem == ""
     clock.now += 1.0
     assert adapter.due(clock.now) == b""  # the next poll is 2 s after the last
@@ -362,3 +362,10 @@ def test_what_the_monitor_sends_is_what_the_adapter_reads(values: dict, artifact
             assert reading.quality is Quality.ARTIFACT
         else:
             assert reading.quality is Quality.OK
+
+
+def test_the_monitor_clock_is_read_as_its_wall_time() -> None:
+    moment = datetime(2026, 3, 1, 9, 30, 15, 250_000)
+    assert wire.time_of_bcd(wire.bcd_time(moment)) == moment
+    assert wire.time_of_bcd(b"\xff" * 8) is None  # not kept by this monitor
+    assert wire.time_of_bcd(bytes.fromhex("2026133200000000")) is None  # month 13
