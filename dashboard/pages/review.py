@@ -59,15 +59,16 @@ def review_page() -> None:
 
 def filtered(sessions: pd.DataFrame) -> pd.DataFrame:
     """The session list narrowed by the nurse's or auditor's filters."""
-    cols = st.columns(5)
-    first = sessions.started.min().date()
-    since = cols[0].date_input("From", value=first)
-    chairs = cols[1].multiselect("Chair", sorted(sessions.chair.unique()))
-    patient = cols[2].text_input("Patient reference")
-    protocols = cols[3].multiselect("Protocol", sorted(sessions.protocol.unique()))
-    critical = cols[4].checkbox("Had a critical alert")
-    open_acks = cols[4].checkbox("Unacknowledged alerts")
-    keep = sessions.started.dt.date >= since
+    cols = st.columns(6)
+    days = sessions.started.dt.date
+    since = cols[0].date_input("From", value=days.min())
+    until = cols[1].date_input("To", value=days.max())
+    chairs = cols[2].multiselect("Chair", sorted(sessions.chair.unique()))
+    patient = cols[3].text_input("Patient reference")
+    protocols = cols[4].multiselect("Protocol", sorted(sessions.protocol.unique()))
+    critical = cols[5].checkbox("Had a critical alert")
+    open_acks = cols[5].checkbox("Unacknowledged alerts")
+    keep = (days >= since) & (days <= until)
     if chairs:
         keep &= sessions.chair.isin(chairs)
     if patient.strip():

@@ -1,6 +1,7 @@
 """Every page through Streamlit's AppTest on a simulator-filled store: what a nurse sees and
 what each click writes."""
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,8 @@ def test_course_and_review_work_on_the_committed_sample(
     review.run()
     assert not review.exception, review.exception
     assert len(review.dataframe[0].value) == len(PLAN)
+    first_week = [p for p in PLAN if p.day < 7]
+    review.date_input[1].set_value(date(2026, 10, 11)).run()  # "To": the first week only
+    assert len(review.dataframe[0].value) == len(first_week)
+    review.checkbox[1].check().run()  # "Unacknowledged alerts": what an auditor must see
+    assert review.dataframe[0].value.patient.tolist() == ["P-1187"]
