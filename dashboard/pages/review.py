@@ -28,17 +28,29 @@ LIST_COLUMNS = [
     "started",
     "duration_min",
     "baseline_sbp",
+    "baseline_dbp",
+    "baseline_hr",
     "peak_sbp",
     "peak_sbp_min",
     "peak_dbp",
+    "peak_dbp_min",
     "peak_hr",
+    "peak_hr_min",
+    "alerts_advisory",
     "alerts_warning",
     "alerts_critical",
     "unacknowledged",
     "ack_median_min",
     "ack_max_min",
-    "discharge",
 ]
+
+
+def list_columns(sessions: pd.DataFrame) -> list[str]:
+    """The list's columns: the figures of every session, then minutes above each threshold
+    (per protocol's rules, so blank where a session's protocol has no such rule), then the
+    discharge verdict last, where the text has room."""
+    above = sorted(c for c in sessions.columns if c.startswith("min_above_"))
+    return [*LIST_COLUMNS, *above, "discharge"]
 
 
 def review_page() -> None:
@@ -50,7 +62,7 @@ def review_page() -> None:
         st.info("No sessions recorded yet.")
         return
     shown = filtered(sessions)
-    st.dataframe(shown[LIST_COLUMNS], hide_index=True, width="stretch")
+    st.dataframe(shown[list_columns(shown)], hide_index=True, width="stretch")
     if shown.empty:
         return
     chosen = st.selectbox("Session", list(shown.session), format_func=lambda s: _label(shown, s))

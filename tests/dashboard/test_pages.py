@@ -182,6 +182,9 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     at = signed_in(page("review", "review_page"))
     [listing, *_] = at.dataframe
     assert listing.value.session.tolist() == [1] and listing.value.patient.tolist() == ["P-0001"]
+    shown = listing.value.columns.tolist()
+    assert {"peak_hr_min", "alerts_advisory", "min_above_sbp-high_critical"} <= set(shown)
+    assert shown[-1] == "discharge"
     assert len(at.get("plotly_chart")) == 1
     prepare = [b.label for b in at.button if b.label.startswith("Prepare")]
     assert prepare == ["Prepare CSV", "Prepare PDF", "Prepare HL7", "Prepare FHIR"]
