@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from tsdownsample import MinMaxLTTBDownsampler
+
+from vitals.thinning import keep_indices
 
 MAX_POINTS = 2000  # per trace; beyond it a long review is thinned, peaks kept
 
@@ -197,16 +198,12 @@ def course_figure(course: pd.DataFrame) -> go.Figure:
 
 
 def thin(series: pd.DataFrame, most: int = MAX_POINTS) -> pd.DataFrame:
-    """At most ``most`` points, chosen by MinMaxLTTB so every peak and dip stays visible.
-
-    A day at 1 Hz is 86 400 points a trace; the browser draws 2 000 as fast as 200, and the
-    one-sample spike a nurse must see is kept by the min/max preselection.
-    """
+    """At most ``most`` points of a trace, every peak and dip kept (the browser draws 2 000
+    points as fast as 200)."""
     if len(series) <= most:
         return series
     x = ((series.time - series.time.iloc[0]) // pd.Timedelta(1, "ms")).to_numpy(dtype=np.int64)
-    keep = MinMaxLTTBDownsampler().downsample(x, series.value.to_numpy(dtype=float), n_out=most)
-    return series.iloc[np.sort(keep)]
+    return series.iloc[keep_indices(x, series.value.to_numpy(dtype=float), most)]
 
 
 def _line(series: pd.DataFrame, name: str, mode: str, colour: str) -> go.Scatter:

@@ -13,15 +13,18 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from fpdf import FPDF
 
 from vitals.reading import Param, Quality
 from vitals.store import queries
+from vitals.thinning import keep_indices
 from vitals.verdict import discharge_verdict, session_baselines
 
 SPELLED = {"≥": ">=", "≤": "<=", "—": "-", "–": "-", "₂": "2", "·": "-", "→": "->"}
 CHART_W, CHART_H = 180, 60
+CHART_POINTS = 1000  # about six a millimetre: more would only make the file heavier
 
 
 def session_report(conn: sqlite3.Connection, session_id: int, out: Path) -> int:
@@ -124,8 +127,11 @@ def _chart(pdf: FPDF, readings, start: datetime, end: datetime) -> None:
         if len(pair) == 2:
             pdf.line(*xy(time, pair[Param.SBP]), *xy(time, pair[Param.DBP]))
     pdf.set_draw_color(46, 125, 50)
-    hr = [xy(r.time, r.value) for r in valid if r.param is Param.HR]
-    for (ax, ay), (bx, by) in pairwise(hr):
+    hr = [r for r in valid if r.param is Param.HR]
+    ms = np.array([(r.time - start).total_seconds() * 1000 for r in hr], dtype=np.int64)
+    values = np.array([r.value for r in hr], dtype=float)
+    drawn = [xy(hr[i].time, hr[i].value) for i in keep_indices(ms, values, CHART_POINTS)]
+    for (ax, ay), (bx, by) in pairwise(drawn):
         pdf.line(ax, ay, bx, by)
     pdf.set_xy(x0, y0 + CHART_H + 1)
     _line(pdf, f"0 to {span / 60:.0f} min from the session start", 7)
