@@ -298,23 +298,24 @@ class IntelliVueMonitor:
         return bool(self._polls)
 
     def _message(self, user_data: bytes) -> None:
-        spdu = user_data[:1]
-        if spdu == bytes((wire.ASSOC_REQUEST,)):
+        spdu = user_data[0] if user_data else None
+        if spdu == wire.ASSOC_REQUEST:
             self._polls.clear()
             self._replies += wire.frame(wire.association_result())
             moment = datetime.now(UTC)
             self._replies += wire.frame(wire.mds_create_event(1, moment, self._relative()))
-        elif spdu in (bytes((wire.ABORT,)), bytes((wire.RELEASE_RESULT,))):
+        elif spdu in (wire.ABORT, wire.RELEASE_RESULT):
             self.associated = False
-        elif spdu == bytes((wire.RELEASE_REQUEST,)):
+        elif spdu == wire.RELEASE_REQUEST:
             self.associated = False
             self._replies += wire.frame(wire.release(wire.RELEASE_RESULT))
-        elif spdu == bytes((wire.DATA_EXPORT,)):
+        elif spdu == wire.DATA_EXPORT:
             op = wire.operation(user_data)
             if op.kind == wire.RORS and op.command == wire.CMD_CONFIRMED_EVENT_REPORT:
-                self.associated = True
-            elif (
-                self.associated and op.kind == wire.ROIV and op.command == wire.CMD_CONFIRMED_ACTION
+                self.associated = True  # the client answered the MDS create event
+            elif self.associated and (op.kind, op.command) == (
+                wire.ROIV,
+                wire.CMD_CONFIRMED_ACTION,
             ):
                 self._polls.append((op.invoke_id, *wire.parse_poll_request(op.body)))
 
@@ -325,7 +326,8 @@ class IntelliVueMonitor:
         self, time_s: int, values: Mapping[Param, float | None], artifact: str = ""
     ) -> tuple[bytes, dict]:
         """The answer to the oldest waiting poll (or an unasked one) and the values it carries."""
-        invoke_id, number, code = self._polls.pop(0) if self._polls else (0, 0, 0x0006)
+        unasked = (0, 0, wire.NOM_MOC_VMO_METRIC_NU)
+        invoke_id, number, code = self._polls.pop(0) if self._polls else unasked
         moment = datetime.fromtimestamp(time_s, UTC)
         sent: dict[Param, float | None] = {}
         objects = []

@@ -161,11 +161,9 @@ def float_type(value: float | None) -> int:
     """FLOAT-Type of ``value`` with the fewest decimals (up to two) that hold it; None is NaN."""
     if value is None:
         return NAN
-    for exponent in (0, -1, -2):
-        mantissa = round(value * 10**-exponent)
-        if abs(mantissa * 10**exponent - value) < 1e-9 or exponent == -2:
-            return ((exponent & 0xFF) << 24) | (mantissa & 0xFFFFFF)
-    raise AssertionError("unreachable")
+    exponent = next((e for e in (0, -1) if abs(round(value * 10**-e) * 10**e - value) < 1e-9), -2)
+    mantissa = round(value * 10**-exponent)
+    return ((exponent & 0xFF) << 24) | (mantissa & 0xFFFFFF)
 
 
 def float_value(raw: int) -> float | None:
