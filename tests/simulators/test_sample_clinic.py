@@ -10,6 +10,7 @@ from simulators.sample_clinic import PLAN, SAMPLE_DB, build_sample
 from vitals.errors import StoreError
 from vitals.review import course, patients, session_list
 from vitals.store import StoreWriter, connect_readonly, copy_store
+from vitals.store.migrations import MIGRATIONS
 
 LATER = datetime(2027, 1, 1, tzinfo=UTC)  # every sample session has ended by then
 TABLES = {
@@ -22,9 +23,13 @@ TABLES = {
 
 
 def rows(db: Path, table: str) -> list[tuple]:
+    return rows_of(db, f"SELECT {TABLES[table]} FROM {table} ORDER BY 1, 2")
+
+
+def rows_of(db: Path, sql: str) -> list[tuple]:
     conn = sqlite3.connect(db)
     try:
-        return conn.execute(f"SELECT {TABLES[table]} FROM {table} ORDER BY 1, 2").fetchall()
+        return conn.execute(sql).fetchall()
     finally:
         conn.close()
 
@@ -56,6 +61,8 @@ def test_copy_store_starts_a_new_database_and_never_overwrites(tmp_path: Path) -
     target = tmp_path / "new.db"
     copy_store(SAMPLE_DB, target)
     StoreWriter(target).close()  # opens, migrates and can write
+    applied = [name for (name,) in rows_of(target, "SELECT name FROM migrations")]
+    assert applied == [m.__name__ for m in MIGRATIONS]  # the sample is at the current schema
     assert rows(target, "sessions") == rows(SAMPLE_DB, "sessions")
     with pytest.raises(StoreError, match="never overwritten"):
         copy_store(SAMPLE_DB, target)
