@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 from devices import intellivue_wire as wire
 from devices.base import DeviceAdapter, SerialSettings
 from devices.framing import FRAMING_ERROR, EscapedFramer
-from vitals.errors import ConfigError
+from vitals.errors import ChecksumError, ConfigError, FrameError
 from vitals.reading import NIBP_PARAMS, Param, Quality, Reading
 
 PHYSIO: dict[int, Param] = {
@@ -166,13 +166,13 @@ class IntelliVueAdapter(DeviceAdapter):
         try:
             user_data = wire.unframe(content)
             if not user_data:
-                raise wire.Malformed("empty message")
+                raise FrameError("empty message")
             spdu = user_data[0]
             if spdu == wire.DATA_EXPORT:
                 return self._data_export(user_data)
             self._session(spdu)
-        except wire.Malformed as exc:
-            self.bad_frame(str(exc) if "error" in str(exc) else f"frame error: {exc}")
+        except FrameError as exc:
+            self.bad_frame(str(exc) if isinstance(exc, ChecksumError) else f"frame error: {exc}")
         return []
 
     def _session(self, spdu: int) -> None:
@@ -189,14 +189,12 @@ class IntelliVueAdapter(DeviceAdapter):
         elif spdu == wire.RELEASE_RESULT:
             self._enter(Phase.IDLE)
         else:
-            raise wire.Malformed(f"unknown session message 0x{spdu:02X}")
+            raise FrameError(f"unknown session message 0x{spdu:02X}")
 
     def _data_export(self, user_data: bytes) -> list[Reading]:
         op = wire.operation(user_data)
         if op.kind == wire.ROER:
-            raise wire.Malformed(
-                f"the monitor answered invoke {op.invoke_id} with error {op.command}"
-            )
+            raise FrameError(f"the monitor answered invoke {op.invoke_id} with error {op.command}")
         if op.kind == wire.ROIV and op.command == wire.CMD_CONFIRMED_EVENT_REPORT:
             if wire.event_type(op.body) == wire.NOM_NOTI_MDS_CREAT:
                 self.outbox += self._send(wire.mds_create_result(op.invoke_id))
@@ -293,7 +291,7 @@ class IntelliVueMonitor:
         for content in self._framer.feed(chunk):
             try:
                 self._message(wire.unframe(content))
-            except wire.Malformed:
+            except FrameError:
                 continue  # the monitor ignores what it cannot read
         return bool(self._polls)
 

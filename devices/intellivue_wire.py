@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from devices.framing import escape
+from vitals.errors import ChecksumError, FrameError
 
 BOF, EOF, ESC = 0xC0, 0xC1, 0x7D
 SPECIALS = frozenset((BOF, EOF, ESC))
@@ -106,10 +107,6 @@ POLL_EXT_PERIOD_NU_1SEC, POLL_EXT_PERIOD_RTSA, POLL_EXT_ENUM = 0x80000000, 0x080
 TICKS_PER_S = 8000  # RelativeTime counts 1/8 ms
 
 
-class Malformed(ValueError):
-    """A message that does not hold together; the text says where."""
-
-
 def _fcs_table() -> list[int]:
     table = []
     for byte in range(256):
@@ -140,17 +137,19 @@ def frame(user_data: bytes) -> bytes:
 
 
 def unframe(content: bytes) -> bytes:
-    """The user data of an unescaped frame content; Malformed says what is wrong."""
+    """The user data of an unescaped frame content; FrameError says what is wrong."""
     if len(content) < HEADER.size + 2:
-        raise Malformed(f"frame of {len(content)} bytes is shorter than header and checksum")
+        raise FrameError(f"frame of {len(content)} bytes is shorter than header and checksum")
     body, (sent,) = content[:-2], struct.unpack("<H", content[-2:])
     if fcs(body) != sent:
-        raise Malformed(f"checksum error: frame says 0x{sent:04X}, contents give 0x{fcs(body):04X}")
+        raise ChecksumError(
+            f"checksum error: frame says 0x{sent:04X}, contents give 0x{fcs(body):04X}"
+        )
     protocol, kind, length = HEADER.unpack_from(body)
     if (protocol, kind) != (PROTOCOL_ID, MESSAGE_TYPE):
-        raise Malformed(f"header 0x{protocol:02X} 0x{kind:02X} is not a data export frame")
+        raise FrameError(f"header 0x{protocol:02X} 0x{kind:02X} is not a data export frame")
     if length != len(body) - HEADER.size:
-        raise Malformed(f"header says {length} bytes of data, the frame holds {len(body) - 4}")
+        raise FrameError(f"header says {length} bytes of data, the frame holds {len(body) - 4}")
     return body[HEADER.size :]
 
 
@@ -214,14 +213,14 @@ def time_of_bcd(raw: bytes) -> datetime | None:
 
 
 class Cursor:
-    """Reads big-endian fields off a message; running short is Malformed, never IndexError."""
+    """Reads big-endian fields off a message; running short is FrameError, never IndexError."""
 
     def __init__(self, data: bytes, what: str) -> None:
         self.data, self.at, self.what = data, 0, what
 
     def take(self, size: int) -> bytes:
         if size < 0 or self.at + size > len(self.data):
-            raise Malformed(f"{self.what}: needs {size} bytes at {self.at}, has {self.left}")
+            raise FrameError(f"{self.what}: needs {size} bytes at {self.at}, has {self.left}")
         part = self.data[self.at : self.at + size]
         self.at += size
         return part
@@ -258,17 +257,17 @@ def operation(user_data: bytes) -> Operation:
     cursor = Cursor(user_data, "data export message")
     session, _context = cursor.u16(), cursor.u16()
     if session != 0xE100:
-        raise Malformed(f"session id 0x{session:04X} is not 0xE100")
+        raise FrameError(f"session id 0x{session:04X} is not 0xE100")
     kind, length = cursor.u16(), cursor.u16()
     if length != cursor.left:
-        raise Malformed(f"remote operation says {length} bytes, {cursor.left} follow")
+        raise FrameError(f"remote operation says {length} bytes, {cursor.left} follow")
     if kind == ROLRS:
         cursor.take(2)  # linked id: state and count
     elif kind not in (ROIV, RORS, ROER):
-        raise Malformed(f"unknown remote operation type {kind}")
+        raise FrameError(f"unknown remote operation type {kind}")
     invoke_id, command, length = cursor.u16(), cursor.u16(), cursor.u16()
     if length != cursor.left:
-        raise Malformed(f"operation says {length} bytes, {cursor.left} follow")
+        raise FrameError(f"operation says {length} bytes, {cursor.left} follow")
     return Operation(kind, invoke_id, command, cursor.take(cursor.left))
 
 
@@ -310,9 +309,9 @@ def poll_reply(body: bytes) -> PollReply:
     cursor.take(6)  # managed object
     action, length = cursor.u16(), cursor.u16()
     if action != NOM_ACT_POLL_MDIB_DATA:
-        raise Malformed(f"action 0x{action:04X} is not a poll")
+        raise FrameError(f"action 0x{action:04X} is not a poll")
     if length != cursor.left:
-        raise Malformed(f"poll result says {length} bytes, {cursor.left} follow")
+        raise FrameError(f"poll result says {length} bytes, {cursor.left} follow")
     poll_number, _relative = cursor.u16(), cursor.u32()
     moment = time_of_bcd(cursor.take(8))
     _partition, code, _group = cursor.u16(), cursor.u16(), cursor.u16()
@@ -341,7 +340,7 @@ def _list(cursor: Cursor, what: str) -> tuple[int, Cursor]:
 
 def _done(cursor: Cursor) -> None:
     if cursor.left:
-        raise Malformed(f"{cursor.what}: {cursor.left} bytes beyond its entries")
+        raise FrameError(f"{cursor.what}: {cursor.left} bytes beyond its entries")
 
 
 def _attribute(cursor: Cursor) -> list[NuObs]:
@@ -456,7 +455,7 @@ def parse_poll_request(body: bytes) -> tuple[int, int]:
     cursor.take(6 + 4)  # managed object, scope
     action, length = cursor.u16(), cursor.u16()
     if action != NOM_ACT_POLL_MDIB_DATA or length != cursor.left or length < 8:
-        raise Malformed(f"action 0x{action:04X} of {length} bytes is not a poll request")
+        raise FrameError(f"action 0x{action:04X} of {length} bytes is not a poll request")
     poll_number, _partition, code = cursor.u16(), cursor.u16(), cursor.u16()
     return poll_number, code
 
