@@ -266,8 +266,9 @@ class IntelliVueMonitor:
         self.associated = False
         self._started = time.monotonic()
 
-    def chair_options(self, interval_s: int) -> dict[str, Any]:
-        return {"interval_s": interval_s}
+    def chair_options(self, interval_s: float) -> dict[str, Any]:
+        """Poll every ``interval_s`` wall-clock seconds, but not faster than the adapter may."""
+        return {"interval_s": max(MIN_POLL_S, interval_s)}
 
     def reset(self) -> None:
         """A power cycle: the association and any pending poll are gone."""

@@ -7,7 +7,6 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devices.intellivue import MIN_POLL_S
 from devices.registry import new_monitor
 from simulators.links import Link, PtyLink, TcpLink
 from simulators.monitor import EventHook, SimClock, SimulatedMonitor
@@ -91,9 +90,8 @@ class Fleet:
                 )
             )
             if encoder.polled:
-                poll_s = max(MIN_POLL_S, round(wall_interval, 2))
-                slowest = max(slowest, poll_s)
-                options = encoder.chair_options(poll_s) | spec.options
+                options = encoder.chair_options(round(wall_interval, 2)) | spec.options
+                slowest = max(slowest, options["interval_s"])
             else:
                 options = encoder.chair_options(spec.interval_s) | spec.options
             devices.append(Device(link.url, protocol, options, protocol if position else ""))
