@@ -2,9 +2,11 @@
 
 Which rules apply comes from the store (an open session's protocol and overrides, or the
 monitor limits when no session is open), so the command line and the dashboard can change
-them while the recorder runs. On every change of rules, dose time or session, and at start,
-the engine is rebuilt and the relevant stored readings replayed through it: the same code
-as review, so a restarted recorder continues its episodes instead of inventing new ones.
+them while the recorder runs. On every change of rules, protocol, baseline, dose time or
+session, and at start, the engine is rebuilt from the session's own readings (the same code
+as review) and every alarm still open is re-judged: one that still holds under the new rules
+continues without a gap, one that no longer holds ends and says why. No change of settings
+ever silently ends an alarm.
 """
 
 from __future__ import annotations
@@ -19,14 +21,19 @@ from vitals.clinical import NO_SESSION, load_protocol
 from vitals.engine import TECHNICAL, AlertEngine, Episode
 from vitals.reading import Param, Quality, Reading
 from vitals.rules import Level
-from vitals.schedule import overdue_checks
+from vitals.schedule import Overdue, overdue_checks
 from vitals.sessions import Session
 from vitals.store import StoreWriter, connect_readonly, queries
-from vitals.times import to_us
-from vitals.verdict import session_baselines
+from vitals.verdict import engine_inputs
 
 REFRESH_S = 1.0
 NO_SESSION_REPLAY = timedelta(hours=2)
+OVERDUE = "nibp-overdue"
+UNBUILT = ("unbuilt",)
+RESTARTED, DOSED = "the recorder restarted", "the dose was logged"
+# Causes that leave the rules as they were: an alarm the replay ended, it ended when and as
+# the replay says (a pre-dose alert at the dose, naming who dosed).
+SAME_RULES = (RESTARTED, DOSED)
 
 
 class ChairAlerts:
@@ -38,7 +45,7 @@ class ChairAlerts:
         self._reader: sqlite3.Connection | None = None
         self.session: Session | None = None
         self.engine = AlertEngine(load_protocol(NO_SESSION).rules)
-        self._signature: tuple | None = ("unbuilt",)
+        self._signature: tuple | None = UNBUILT
         self._nibp_checks: list[datetime] = []
         self._overdue_written: dict[datetime, datetime | None] = {}
 
@@ -53,77 +60,127 @@ class ChairAlerts:
             self._reader.close()
 
     def refresh(self, now: datetime) -> None:
-        """Pick up session and rule changes; raise or end overdue BP checks."""
+        """Pick up session and rule changes; pass the dose; raise or end overdue BP checks."""
         with self.lock:
             self._refresh(now)
 
     def _refresh(self, now: datetime) -> None:
         session = queries.active_session(self._conn, self.chair)
-        signature = (session.id, session.rules_changed, session.dose_time) if session else None
+        signature = _signature(session)
         if signature != self._signature:
-            self._rebuild(session, now)
+            cause = _cause(self._signature, signature)
+            self._rebuild(session, now, cause)
             self._signature = signature
+        self._write(self.engine.tick(now))
         self._check_schedule(now)
 
     def feed(self, readings: list[Reading]) -> None:
         """Judge committed readings; every changed episode is written before this returns."""
         with self.lock:
-            self._feed(readings)
-
-    def _feed(self, readings: list[Reading]) -> None:
-        changed = self.engine.feed_many(readings)
-        self._nibp_checks += [r.time for r in readings if _is_check(r)]
-        if changed:
-            self.writer.write_episodes(self.chair, self.session_id, changed)
+            self._write(self.engine.feed_many(readings))
+            self._nibp_checks += [r.time for r in readings if _is_check(r)]
 
     @property
     def session_id(self) -> int | None:
         return self.session.id if self.session else None
 
-    def _rebuild(self, session: Session | None, now: datetime) -> None:
-        why = "alert rules reloaded"
-        if session is None:
-            why = "session ended" if self.session else "recorder restarted"
-        self.writer.close_engine_episodes(self.chair, to_us(now), why)
+    def _write(self, episodes: list[Episode]) -> None:
+        if episodes:
+            self.writer.write_episodes(self.chair, self.session_id, episodes)
+
+    def _rebuild(self, session: Session | None, now: datetime, cause: str) -> None:
+        """A new engine over the session's readings; open alarms continued or ended, with why."""
         self.session = session
-        start = self._replay_start(session, now)
-        history = queries.stored_readings(self._conn, self.chair, start)
-        self.engine = self._engine(session)
+        history = queries.stored_readings(self._conn, self.chair, self._replay_start(session, now))
+        inputs = engine_inputs(self._conn, session, self.chair)
+        rules = session.rules if session else load_protocol(NO_SESSION).rules
+        self.engine = AlertEngine(rules, inputs.baselines, inputs.dose, inputs.heart_rate)
+        replayed = {e.key: e for e in self.engine.feed_many(history) + self.engine.tick(now)}
         self._nibp_checks = [r.time for r in history if _is_check(r)]
         self._overdue_written.clear()
-        changed = self.engine.feed_many(history)
-        if changed:
-            self.writer.write_episodes(self.chair, self.session_id, changed)
+        overdue = {o.started: o for o in self._overdue(now)}
+        written: list[Episode] = []
+        for stored_session, stored in queries.open_engine_episodes(self._conn, self.chair):
+            continued = None
+            if stored_session == self.session_id:
+                continued = (
+                    self._continued_overdue(stored, overdue)
+                    if stored.rule == OVERDUE
+                    else self.engine.adopt(stored)
+                )
+            ended_in_replay = replayed.get(stored.key) if cause in SAME_RULES else None
+            written.append(
+                continued
+                or ended_in_replay
+                or _ended(stored, now, cause, stored_session, self.session)
+            )
+        kept = {e.key for e in written}
+        written += [e for e in self.engine.open_episodes() if e.key not in kept]
+        self._write(written)
+
+    def _continued_overdue(self, stored: Episode, overdue: dict) -> Episode | None:
+        found = overdue.get(stored.started)
+        return None if found is None or found.ended is not None else stored
 
     def _replay_start(self, session: Session | None, now: datetime) -> datetime:
+        """A session's alarms are judged on its own readings, from its start."""
         if session is not None:
-            return max(session.started, session.rules_changed)
+            return session.started
         ended = queries.last_session_end(self._conn, self.chair)
         start = now - NO_SESSION_REPLAY
         return max(start, ended) if ended else start
 
-    def _engine(self, session: Session | None) -> AlertEngine:
-        if session is None:
-            return AlertEngine(load_protocol(NO_SESSION).rules)
-        found = session_baselines(self._conn, session)
-        baselines = {p: b.value for p, b in found.items() if b.value is not None}
-        return AlertEngine(session.rules, baselines, session.dose_time)
-
-    def _check_schedule(self, now: datetime) -> None:
+    def _overdue(self, now: datetime) -> list[Overdue]:
         session = self.session
         if session is None or session.dose_time is None:
-            return
+            return []
         schedule = load_protocol(session.protocol).schedule
         if schedule is None:
-            return
+            return []
+        return overdue_checks(schedule, session.dose_time, self._nibp_checks, now)
+
+    def _check_schedule(self, now: datetime) -> None:
         changed = []
-        for overdue in overdue_checks(schedule, session.dose_time, self._nibp_checks, now):
+        for overdue in self._overdue(now):
             if self._overdue_written.get(overdue.started, "new") == overdue.ended:
                 continue
             self._overdue_written[overdue.started] = overdue.ended
-            changed.append(_overdue_episode(overdue, schedule.grace_min, schedule.overdue_level))
-        if changed:
-            self.writer.write_episodes(self.chair, session.id, changed)
+            changed.append(_overdue_episode(overdue, self.session))
+        self._write(changed)
+
+
+def _signature(session: Session | None) -> tuple | None:
+    """What the engine is built from: a change of any of these rebuilds it."""
+    if session is None:
+        return None
+    baseline = tuple(sorted(session.baseline_entered.items()))
+    return (session.id, session.protocol, session.rules_changed, session.dose_time, baseline)
+
+
+def _cause(before: tuple | None, after: tuple | None) -> str:
+    """Why the engine was rebuilt, in a nurse's words, for the episodes it ends."""
+    if before == UNBUILT:
+        return RESTARTED
+    if after is None:
+        return "the session ended"
+    if before is None or before[0] != after[0]:
+        return "a session started"
+    if before[1] != after[1]:
+        return "the protocol changed"
+    if before[3] != after[3]:
+        return DOSED
+    if before[4] != after[4]:
+        return "a baseline was entered"
+    return "the alert thresholds changed"
+
+
+def _ended(
+    stored: Episode, now: datetime, cause: str, stored_session: int | None, session: Session | None
+) -> Episode:
+    """A stored alarm the rebuilt engine does not hold: it ends now and says why."""
+    same = session is not None and stored_session == session.id
+    why = f"no longer holds after {cause}" if same else cause
+    return replace(stored, ended=max(now, stored.started), reason=f"{stored.reason} (ended: {why})")
 
 
 def _is_check(reading: Reading) -> bool:
@@ -132,15 +189,22 @@ def _is_check(reading: Reading) -> bool:
     )
 
 
-def _overdue_episode(overdue, grace_min: float, level: Level) -> Episode:
+def _overdue_episode(overdue: Overdue, session: Session) -> Episode:
+    schedule = load_protocol(session.protocol).schedule
+    minutes = (overdue.due - session.dose_time).total_seconds() / 60
+    reason = (
+        f"BP check due {minutes:g} min after the dose not taken within {schedule.grace_min:g} min"
+    )
+    if overdue.missed > 1:
+        reason += f"; {overdue.missed} checks missed in a row"
     return Episode(
-        rule="nibp-overdue",
+        rule=OVERDUE,
         kind=TECHNICAL,
-        level=level,
+        level=schedule.overdue_level,
         started=overdue.started,
         param=Param.SBP,
         ended=overdue.ended,
-        reason=f"BP check due at {overdue.due:%H:%M:%S} UTC not taken within {grace_min:g} min",
+        reason=reason,
     )
 
 

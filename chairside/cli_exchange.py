@@ -46,6 +46,7 @@ def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
         help="import readings recorded elsewhere",
         description="Store readings from a CSV with the columns chair,time_utc,param,value,"
         "unit,quality[,source,device_time_utc], or from a VitalDB .vital file for one --chair; "
+        "implausible values are stored flagged invalid, rows repeated in the file once, and "
         "readings already stored are skipped.",
     )
     imported.add_argument(
@@ -95,8 +96,8 @@ def run_import(args: argparse.Namespace) -> int:
         readings = read_readings_csv(args.file)
     writer = StoreWriter(args.db)
     try:
-        added, skipped = import_readings(writer, readings)
+        summary = import_readings(writer, readings)
     finally:
         writer.close()
-    print(f"{added} readings imported from {args.file}; {skipped} already stored")
+    print(f"{args.file}: {summary}")
     return 0

@@ -55,6 +55,24 @@ def add_session_parser(commands_: argparse._SubParsersAction) -> None:
     _which_session(threshold)
     threshold.add_argument("--set", required=True, metavar="RULE.LEVEL=VALUE")
 
+    protocol = _action(
+        actions, "protocol", "put an open session under another protocol preset", run_protocol
+    )
+    _which_session(protocol)
+    protocol.add_argument("--protocol", required=True, help="iv-ketamine or esketamine-nasal")
+    protocol.add_argument("--weight", type=float, help="kg, when the new protocol doses by weight")
+    protocol.add_argument("--dose", type=float, help="mg, when the new protocol has fixed doses")
+
+    baseline = _action(actions, "baseline", "enter a session's baseline by hand", run_baseline)
+    _which_session(baseline)
+    baseline.add_argument(
+        "--set",
+        action="append",
+        required=True,
+        metavar="PARAM=VALUE",
+        help="a baseline value, e.g. sbp=128 (repeat for dbp, hr)",
+    )
+
     end = _action(actions, "end", "end a session and print the discharge verdict", run_end)
     _which_session(end)
 
@@ -132,6 +150,24 @@ def run_threshold(args: argparse.Namespace) -> int:
     rule, level, value = parse_override(args.set)
     change = commands.change_threshold(args.db, session, rule, level, value, args.by)
     print(f"session {session}: {change}")
+    return 0
+
+
+def run_protocol(args: argparse.Namespace) -> int:
+    session = _session_of(args)
+    change = commands.change_protocol(
+        args.db, session, args.protocol, args.by, weight_kg=args.weight, dose_mg=args.dose
+    )
+    print(f"session {session}: {change}")
+    return 0
+
+
+def run_baseline(args: argparse.Namespace) -> int:
+    session = _session_of(args)
+    values = dict(parse_baseline(b) for b in args.set)
+    commands.enter_baseline(args.db, session, values, args.by)
+    shown = ", ".join(f"{p.value} {v:g}" for p, v in values.items())
+    print(f"session {session}: baseline entered by hand ({shown})")
     return 0
 
 

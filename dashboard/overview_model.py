@@ -10,7 +10,7 @@ import pandas as pd
 
 from dashboard.tiles import Shown, by_param, format_age, link_banner, shown_nibp, shown_value
 from vitals.clinical import load_protocol
-from vitals.schedule import next_due
+from vitals.schedule import next_check
 from vitals.store import queries
 
 SPARK_WINDOW = timedelta(minutes=30)
@@ -126,8 +126,11 @@ def _bp_check(
     dose = session.dose.to_pydatetime()
     sbp = latest.get("sbp")
     last = sbp.time.to_pydatetime() if sbp is not None and sbp.quality == "ok" else None
-    due = next_due(schedule, dose, last if last and last >= dose else None)
+    found = next_check(schedule, dose, last, now.to_pydatetime())
+    if found is None:
+        return "", False
+    due, overdue = found
     seconds = (pd.Timestamp(due) - now).total_seconds()
-    if seconds >= 0:
+    if not overdue:
         return f"BP check in {format_age(seconds).removesuffix(' ago')}", False
     return f"BP check OVERDUE by {format_age(-seconds).removesuffix(' ago')}", True

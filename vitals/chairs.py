@@ -8,6 +8,7 @@ The file is TOML so a clinic's IT person can edit it by hand. A chair with one m
     port = "/dev/ttyUSB0"     # any pyserial URL: COM3, socket://10.0.0.5:4001, rfc2217://...
     protocol = "ge-s5"        # a registered device protocol
     no_data_after_s = 15      # silence (wall-clock seconds) before a device shows "no data"
+    heart_rate = ["hr", "pulse"]  # heart-rate sources, best first (default: ECG, then oximeter)
     [chairs.options]          # protocol settings, e.g. the DRI transmission interval
     interval_s = 5
 
@@ -22,6 +23,10 @@ A chair with several devices (an NIBP monitor and a pulse oximeter) lists them i
     [[chairs.devices]]
     port = "/dev/ttyUSB2"
     protocol = "masimo-ascii"
+
+``heart_rate`` lists where the chair's one heart rate comes from, best first: ``hr`` (ECG),
+``pulse`` (the oximeter's pulse rate), or a parameter of one named device (``pulse@cuff``, the
+pulse rate an NIBP device reports). One heart-rate alarm watches the best valid source.
 """
 
 from __future__ import annotations
@@ -35,9 +40,19 @@ from typing import Any
 import tomli_w
 
 from vitals.errors import ConfigError
+from vitals.heart_rate import DEFAULT_ORDER, HeartRateSources
 
 CHAIR_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-CHAIR_KEYS = {"id", "name", "port", "protocol", "options", "no_data_after_s", "devices"}
+CHAIR_KEYS = {
+    "id",
+    "name",
+    "port",
+    "protocol",
+    "options",
+    "no_data_after_s",
+    "devices",
+    "heart_rate",
+}
 DEVICE_KEYS = {"name", "port", "protocol", "options"}
 
 
@@ -67,6 +82,7 @@ class Chair:
     no_data_after_s: float = 15.0
     more_devices: tuple[Device, ...] = ()
     device_name: str = ""
+    heart_rate: tuple[str, ...] = DEFAULT_ORDER
 
     @property
     def devices(self) -> tuple[Device, ...]:
@@ -74,6 +90,11 @@ class Chair:
             Device(self.port, self.protocol, self.options, self.device_name),
             *self.more_devices,
         )
+
+    @property
+    def heart_rate_sources(self) -> HeartRateSources:
+        """The heart-rate sources, with the chair's silence limit as their staleness."""
+        return HeartRateSources.parse(self.heart_rate, self.no_data_after_s)
 
 
 def load_chairs(path: Path) -> list[Chair]:
@@ -112,6 +133,7 @@ def _parse_chair(entry: Any, where: str) -> Chair:
     labels = [d.label for d in devices]
     if len(labels) != len(set(labels)):
         raise ConfigError(f"{where}: device names {labels} must differ (set name = ...)")
+    heart_rate = _heart_rate(entry.get("heart_rate", list(DEFAULT_ORDER)), labels, where)
     return Chair(
         id=chair_id,
         name=str(entry.get("name") or chair_id),
@@ -121,7 +143,23 @@ def _parse_chair(entry: Any, where: str) -> Chair:
         no_data_after_s=_positive_seconds(entry.get("no_data_after_s", 15.0), where),
         more_devices=tuple(more),
         device_name=main.name,
+        heart_rate=heart_rate,
     )
+
+
+def _heart_rate(entries: Any, labels: list[str], where: str) -> tuple[str, ...]:
+    """Each source must parse, and a named device must be one of the chair's."""
+    try:
+        sources = HeartRateSources.parse(entries)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    for source in sources.order:
+        if source.device and source.device not in labels:
+            raise ConfigError(
+                f"{where}: heart_rate source {str(source)!r} names no device of this chair;"
+                f" devices: {labels}"
+            )
+    return tuple(sources.names())
 
 
 def _parse_devices(entry: dict[str, Any], where: str) -> list[Device]:
@@ -180,6 +218,8 @@ def dump_chairs(chairs: list[Chair]) -> str:
         else:
             row |= _device_row(chair.devices[0])
         row["no_data_after_s"] = chair.no_data_after_s
+        if chair.heart_rate != DEFAULT_ORDER:
+            row["heart_rate"] = list(chair.heart_rate)
         rows.append(row)
     return tomli_w.dumps({"chairs": rows})
 

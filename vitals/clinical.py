@@ -28,6 +28,7 @@ class BaselineSpec:
     min_readings: int
     params: tuple[Param, ...]
     source: str
+    required_before_dose: Level | None = None  # alert level when the dose has no BP before it
 
 
 @dataclass(frozen=True)
@@ -39,27 +40,30 @@ class SchedulePhase:
 
 @dataclass(frozen=True)
 class Schedule:
+    """BP checks due at fixed minutes after the dose: each phase repeats ``every_min`` from its
+    start up to its end (the last phase until the session ends). A check taken from
+    ``early_min`` before to ``grace_min`` after a due time counts for it."""
+
     phases: tuple[SchedulePhase, ...]
     grace_min: float
     overdue_level: Level
     source: str
-
-    def every_min(self, minutes_after_dose: float) -> float:
-        for phase in self.phases:
-            if phase.from_min <= minutes_after_dose and (
-                phase.until_min is None or minutes_after_dose < phase.until_min
-            ):
-                return phase.every_min
-        return self.phases[-1].every_min
+    early_min: float = 0.0
 
 
 @dataclass(frozen=True)
 class DischargeCriteria:
+    """When a patient may go home: the protocol's minimum observation, a BP after the expected
+    peak, a recent BP, the last ones settled (within a margin of baseline or not above the
+    absolute limits), and no alarm waiting for a nurse."""
+
     min_minutes_after_dose: float
+    peak_min: float
+    max_bp_age_min: float
     last_readings: int
-    within_baseline_mmhg: float
-    sbp_below: float
-    dbp_below: float
+    within_baseline_pct: float
+    sbp_max: float
+    dbp_max: float
     source: str
 
 
@@ -137,6 +141,7 @@ def _protocol(data: dict[str, Any]) -> ClinicalProtocol:
             base["min_readings"],
             tuple(Param(p) for p in base["params"]),
             base["source"],
+            Level.parse(base["required_before_dose"]) if "required_before_dose" in base else None,
         ),
         schedule=Schedule(
             tuple(
@@ -146,6 +151,7 @@ def _protocol(data: dict[str, Any]) -> ClinicalProtocol:
             sched["grace_min"],
             Level.parse(sched["overdue_level"]),
             sched["source"],
+            sched.get("early_min", 0.0),
         ),
         discharge=DischargeCriteria(**dis),
         source=data["source"],

@@ -14,6 +14,11 @@ Semantics, per rule:
   tier fires; it never de-escalates. It ends at the first reading back beyond the lowest
   threshold by the hysteresis. Critical episodes stay visible until acknowledged (latching is
   a display property: see ``Episode.latched``).
+- Heart-rate rules judge one stream per chair: the best valid of the chair's heart-rate
+  sources (``vitals.heart_rate``), so one heartbeat never rings two alarms, and a chair whose
+  only heart rate is the oximeter's pulse is watched like one with an ECG.
+- Pre-dose rules end at the dose, saying who dosed despite them; a protocol that asks for a
+  blood pressure before the dose raises a warning at the dose when none was taken.
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from vitals.heart_rate import HeartRateSelector, HeartRateSources
 from vitals.reading import Param, Quality, Reading
 from vitals.rules import Direction, Level, Rule, RuleSet
 
 CLINICAL = "clinical"
 TECHNICAL = "technical"
+NO_PRE_DOSE_BP = "no-pre-dose-bp"
+SWITCHED = "; heart rate now from "
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,17 @@ class Episode:
         return self.level is Level.CRITICAL and self.ended is not None and not acknowledged
 
 
+@dataclass(frozen=True)
+class Dose:
+    """The session's dose as the engine needs it: when, by whom, and the protocol's pre-dose
+    BP requirement (the level to raise when no BP was taken before it, or None)."""
+
+    time: datetime
+    by: str = ""
+    bp_required: Level | None = None
+    bp_entered: bool = False  # a pre-dose BP was entered by hand (taken elsewhere)
+
+
 @dataclass
 class _Run:
     start: datetime
@@ -69,31 +88,31 @@ class _Run:
 class RuleTracker:
     """State of one clinical rule over one stream."""
 
-    def __init__(
-        self, rule: Rule, baseline: float | None = None, dose_time: datetime | None = None
-    ) -> None:
+    def __init__(self, rule: Rule, baseline: float | None = None, dose: Dose | None = None) -> None:
         self.rule = rule
-        self.dose_time = dose_time
+        self.dose = dose
         self.offset = baseline if rule.relative else 0.0
         self.active = not rule.relative or baseline is not None
         self.runs: dict[Level, _Run] = {}
         self.episode: Episode | None = None
+        self.via = ""  # the heart-rate source of the newest judged reading
 
     def threshold(self, level: Level) -> float:
         return self.rule.threshold(level) + (self.offset or 0.0)
 
-    def _beyond(self, value: float, line: float) -> bool:
-        return value >= line if self.rule.direction is Direction.HIGH else value <= line
+    def feed(self, reading: Reading, via: str = "") -> Episode | None:
+        """Judge one reading of this rule's parameter; returns the episode if it changed.
 
-    def feed(self, reading: Reading) -> Episode | None:
-        """Judge one reading of this rule's parameter; returns the episode if it changed."""
+        ``via`` names the heart-rate source the reading came from, for the reason."""
         if not self.active or reading.quality is not Quality.OK or reading.value is None:
             return None
         if not self._in_phase(reading.time):
             return None
         value, time = reading.value, reading.time
+        switched = bool(self.episode) and via != self.via
+        self.via = via
         for level, _ in self.rule.tiers:
-            if self._beyond(value, self.threshold(level)):
+            if self.rule.beyond(value, self.threshold(level)):
                 run = self.runs.setdefault(level, _Run(time))
                 run.count += 1
                 run.times.append(time)
@@ -103,11 +122,25 @@ class RuleTracker:
         fired = [level for level in self.runs if self._fired(level, time)]
         if self.episode is None:
             return self._open(max(fired), value, time) if fired else None
-        return self._update(max(fired) if fired else None, value, time)
+        return self._update(max(fired) if fired else None, value, time, switched)
+
+    def pass_dose(self) -> Episode | None:
+        """A pre-dose rule's open episode ends at the dose, recording who dosed despite it."""
+        if self.rule.phase != "pre-dose" or self.episode is None or self.dose is None:
+            return None
+        who = f"given by {self.dose.by} " if self.dose.by else "given "
+        ended = replace(
+            self.episode,
+            ended=self.dose.time,
+            reason=f"{self.episode.reason} (ended at the dose, {who}despite this alert)",
+        )
+        self.episode = None
+        self.runs.clear()
+        return ended
 
     def _in_phase(self, time: datetime) -> bool:
         """Pre-dose rules judge readings until the dose is given, post-dose rules after it."""
-        dosed = self.dose_time is not None and time >= self.dose_time
+        dosed = self.dose is not None and time >= self.dose.time
         phase = self.rule.phase
         return phase == "any" or (phase == "post-dose") == dosed
 
@@ -140,20 +173,18 @@ class RuleTracker:
         )
         return self.episode
 
-    def _update(self, fired: Level | None, value: float, time: datetime) -> Episode | None:
+    def _update(
+        self, fired: Level | None, value: float, time: datetime, switched: bool
+    ) -> Episode | None:
         episode = self.episode
         changes: dict = {}
         if self._more_extreme(value, episode.peak_value):
             changes |= {"peak_value": value, "peak_time": time}
         if fired is not None and fired > episode.level:
             changes |= {"level": fired, "reason": self._reason(fired, value)}
-        lowest = self.threshold(self.rule.tiers[0][0])
-        clear = (
-            lowest - self.rule.hysteresis
-            if self.rule.direction is Direction.HIGH
-            else lowest + self.rule.hysteresis
-        )
-        if not self._beyond(value, clear):
+        elif switched:  # the heart rate now comes from another source: say which
+            changes["reason"] = episode.reason.split(SWITCHED)[0] + f"{SWITCHED}{self.via}"
+        if self._cleared(value):
             changes["ended"] = time
         if not changes:
             return None
@@ -164,6 +195,13 @@ class RuleTracker:
             return ended
         return self.episode
 
+    def _cleared(self, value: float) -> bool:
+        """Back beyond the lowest threshold by the hysteresis (strictly), so the episode ends."""
+        lowest = self.threshold(self.rule.tiers[0][0])
+        if self.rule.direction is Direction.HIGH:
+            return value < lowest - self.rule.hysteresis
+        return value > lowest + self.rule.hysteresis
+
     def _more_extreme(self, value: float, peak: float | None) -> bool:
         if peak is None:
             return True
@@ -171,16 +209,16 @@ class RuleTracker:
 
     def _reason(self, level: Level, value: float) -> str:
         rule = self.rule
-        op = "≥" if rule.direction is Direction.HIGH else "≤"
         line = f"{self.threshold(level):g}"
         if rule.relative:
             sign = "+" if rule.threshold(level) >= 0 else "-"
             line = f"baseline {self.offset:g} {sign} {abs(rule.threshold(level)):g} = {line}"
+        name = rule.param.value.upper() + (f" ({self.via})" if self.via else "")
         run = self.runs[level]
         span = f"{run.count} reading" + ("s" if run.count != 1 else "")
         if rule.persist_s > 0 and run.count > 1:
             span += f" over {(run.times[-1] - run.start).total_seconds():.0f} s"
-        return f"{rule.param.value.upper()} {value:g} {op} {line} for {span} ({level.label})"
+        return f"{name} {value:g} {rule.operator} {line} for {span} ({level.label})"
 
 
 class InvalidTracker:
@@ -210,6 +248,56 @@ class InvalidTracker:
         return None
 
 
+class PreDoseBpCheck:
+    """A dose given with no blood pressure taken before it (in the session, or entered by
+    hand): an alarm at the dose that ends at the first blood pressure after it."""
+
+    def __init__(self, dose: Dose | None) -> None:
+        self.dose = dose
+        self.seen = dose is None or dose.bp_required is None or dose.bp_entered
+        self.passed = False
+        self.episode: Episode | None = None
+
+    def feed(self, reading: Reading) -> Episode | None:
+        is_bp = _valid(reading) and reading.param is Param.SBP
+        if self.dose is None or reading.time < self.dose.time:
+            self.seen = self.seen or is_bp
+            return None
+        opened = self.pass_dose()
+        if self.episode is not None and is_bp:
+            ended = replace(
+                self.episode,
+                ended=reading.time,
+                reason=f"{self.episode.reason}; first BP after the dose: SBP {reading.value:g}",
+            )
+            self.episode = None
+            return ended
+        return opened
+
+    def pass_dose(self) -> Episode | None:
+        if self.passed or self.dose is None:
+            return None
+        self.passed = True
+        if self.seen:
+            return None
+        who = f" by {self.dose.by}" if self.dose.by else ""
+        self.episode = Episode(
+            rule=NO_PRE_DOSE_BP,
+            kind=CLINICAL,
+            level=self.dose.bp_required,
+            started=self.dose.time,
+            param=Param.SBP,
+            reason=f"dose given{who} with no blood pressure taken before it; relative alerts "
+            "stay off until a baseline is entered by hand",
+            triggers=(self.dose.time,),
+        )
+        return self.episode
+
+
+def _valid(reading: Reading) -> bool:
+    return reading.quality is Quality.OK and reading.value is not None
+
+
 class AlertEngine:
     """All trackers of one chair's stream. ``feed`` returns the episodes that changed."""
 
@@ -217,36 +305,92 @@ class AlertEngine:
         self,
         rules: RuleSet,
         baselines: Mapping[Param, float | None] | None = None,
-        dose_time: datetime | None = None,
+        dose: Dose | datetime | None = None,
+        heart_rate: HeartRateSources | None = None,
     ) -> None:
         baselines = baselines or {}
+        self.dose = Dose(dose) if isinstance(dose, datetime) else dose
         self.trackers: dict[Param, list[RuleTracker]] = {}
         for rule in rules.rules:
-            tracker = RuleTracker(rule, baselines.get(rule.param), dose_time)
+            tracker = RuleTracker(rule, baselines.get(rule.param), self.dose)
             self.trackers.setdefault(rule.param, []).append(tracker)
         self.invalid = {param: InvalidTracker(param) for param in Param}
+        self.pre_dose = PreDoseBpCheck(self.dose)
+        self.heart_rate = HeartRateSelector(heart_rate or HeartRateSources())
+        self._dose_passed = self.dose is None
 
     def feed(self, reading: Reading) -> list[Episode]:
-        changed = [t.feed(reading) for t in self.trackers.get(reading.param, [])]
+        changed = self.tick(reading.time)
+        if reading.param is not Param.HR:  # hr rules judge the chair's selected heart rate
+            changed += [t.feed(reading) for t in self.trackers.get(reading.param, [])]
+        chosen = self.heart_rate.feed(reading)
+        if chosen is not None:
+            changed += [t.feed(chosen, chosen.source) for t in self.trackers.get(Param.HR, [])]
         changed.append(self.invalid[reading.param].feed(reading))
+        changed.append(self.pre_dose.feed(reading))
         return [e for e in changed if e is not None]
 
     def feed_many(self, readings: Iterable[Reading]) -> list[Episode]:
         return [episode for r in readings for episode in self.feed(r)]
 
+    def tick(self, now: datetime) -> list:
+        """Changes that time alone makes: at the dose, pre-dose episodes end (and a missing
+        pre-dose BP is raised). The recorder calls this every second; readings call it too."""
+        if self._dose_passed or now < self.dose.time:
+            return []
+        self._dose_passed = True
+        trackers = [t for ts in self.trackers.values() for t in ts]
+        changed = [t.pass_dose() for t in trackers] + [self.pre_dose.pass_dose()]
+        return [e for e in changed if e is not None]
+
+    def _all(self) -> list:
+        trackers = [t for ts in self.trackers.values() for t in ts]
+        return [*trackers, *self.invalid.values(), self.pre_dose]
+
     def open_episodes(self) -> list[Episode]:
-        trackers = [t for ts in self.trackers.values() for t in ts] + list(self.invalid.values())
-        return [t.episode for t in trackers if t.episode is not None]
+        return [t.episode for t in self._all() if t.episode is not None]
+
+    def adopt(self, stored: Episode) -> Episode | None:
+        """Continue a stored open episode when the same rule holds now (after a rule change or
+        a restart): the stored start, level and peak are kept, so the alarm has no gap and
+        never de-escalates. None when the rule no longer holds."""
+        for tracker in self._all():
+            fresh = tracker.episode
+            if fresh is None or fresh.rule != stored.rule:
+                continue
+            low = isinstance(tracker, RuleTracker) and tracker.rule.direction is Direction.LOW
+            tracker.episode = _continued(stored, fresh, high=not low)
+            return tracker.episode
+        return None
+
+
+def _continued(stored: Episode, fresh: Episode, high: bool) -> Episode:
+    higher = fresh.level > stored.level
+    peak_value, peak_time = stored.peak_value, stored.peak_time
+    if fresh.peak_value is not None and (
+        peak_value is None
+        or (fresh.peak_value > peak_value if high else fresh.peak_value < peak_value)
+    ):
+        peak_value, peak_time = fresh.peak_value, fresh.peak_time
+    return replace(
+        stored,
+        ended=None,
+        level=max(stored.level, fresh.level),
+        reason=fresh.reason if higher else stored.reason,
+        peak_value=peak_value,
+        peak_time=peak_time,
+    )
 
 
 def evaluate(
     rules: RuleSet,
     readings: Iterable[Reading],
     baselines: Mapping[Param, float | None] | None = None,
-    dose_time: datetime | None = None,
+    dose: Dose | datetime | None = None,
+    heart_rate: HeartRateSources | None = None,
 ) -> list[Episode]:
     """Every episode a stream raises, in order of start: the review path."""
     latest: dict[tuple, Episode] = {}
-    for episode in AlertEngine(rules, baselines, dose_time).feed_many(readings):
+    for episode in AlertEngine(rules, baselines, dose, heart_rate).feed_many(readings):
         latest[episode.key] = episode
     return sorted(latest.values(), key=lambda e: (e.started, e.rule))

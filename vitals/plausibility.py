@@ -46,3 +46,16 @@ def assess(readings: Sequence[Reading]) -> list[Reading]:
             reading = replace(reading, quality=Quality.INVALID)
         out.append(reading)
     return out
+
+
+def judge_by_moment(readings: Sequence[Reading]) -> list[Reading]:
+    """Judge readings recorded elsewhere as a live frame is judged: the values of one chair at
+    one moment together (so an NIBP triple stands or falls as one), in the order given."""
+    moments: dict[tuple, list[int]] = {}
+    for i, reading in enumerate(readings):
+        moments.setdefault((reading.chair, reading.time), []).append(i)
+    judged = list(readings)
+    for indices in moments.values():
+        for i, reading in zip(indices, assess([readings[i] for i in indices]), strict=True):
+            judged[i] = reading
+    return judged

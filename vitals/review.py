@@ -19,7 +19,7 @@ from vitals.reading import Param, Quality, Reading
 from vitals.rules import Direction, RuleSet
 from vitals.sessions import Session
 from vitals.store import queries
-from vitals.verdict import discharge_verdict, session_baselines
+from vitals.verdict import discharge_verdict, engine_inputs, session_baselines
 
 PEAKS = (Param.SBP, Param.DBP, Param.HR)
 
@@ -105,9 +105,9 @@ def _back_to_baseline(
     protocol = load_protocol(session.protocol)
     if baseline_sbp is None or session.dose_time is None or protocol.discharge is None:
         return None, False
-    margin = protocol.discharge.within_baseline_mmhg
+    limit = baseline_sbp * (1 + protocol.discharge.within_baseline_pct / 100)
     after = [r for r in readings if r.param is Param.SBP and r.time >= session.dose_time]
-    above = [i for i, r in enumerate(after) if r.value > baseline_sbp + margin]
+    above = [i for i, r in enumerate(after) if r.value > limit]
     if not above:
         return 0.0, False
     if above[-1] == len(after) - 1:
@@ -180,12 +180,9 @@ def what_if(conn: sqlite3.Connection, session_id: int, rules: RuleSet) -> pd.Dat
         raise ValueError(f"no session {session_id}")
     end = session.ended or datetime.now(session.started.tzinfo)
     readings = queries.stored_readings(conn, session.chair, session.started, end)
-    baselines = {
-        p: b.value for p, b in session_baselines(conn, session).items() if b.value is not None
-    }
-    episodes = [
-        e for e in evaluate(rules, readings, baselines, session.dose_time) if e.kind == "clinical"
-    ]
+    inputs = engine_inputs(conn, session, session.chair)
+    found = evaluate(rules, readings, inputs.baselines, inputs.dose, inputs.heart_rate)
+    episodes = [e for e in found if e.kind == "clinical"]
     return pd.DataFrame(
         [
             {

@@ -57,6 +57,11 @@ class Rule:
     an episode; a critical tier fires at once. The episode ends only when a reading is back
     beyond the lowest threshold by ``hysteresis``. With ``relative`` the thresholds are offsets
     from the session's baseline (e.g. SBP >= baseline + 40).
+
+    ``inclusive`` says whether a value *at* a threshold breaches it (">= 160", as NICE states
+    its stages) or only beyond it ("> 120", as monitors state their limits): each preset keeps
+    the comparison its source uses, so the edge is the source's edge. ``persistence`` says why
+    the rule waits as long as it does, in time (a cuff result is itself a 30-40 s measurement).
     """
 
     name: str
@@ -69,6 +74,8 @@ class Rule:
     relative: bool = False
     phase: str = "any"  # "any", "pre-dose" or "post-dose": when the rule judges readings
     source: str = ""
+    inclusive: bool = True
+    persistence: str = ""
 
     def __post_init__(self) -> None:
         if self.phase not in PHASES:
@@ -97,6 +104,19 @@ class Rule:
 
     def threshold(self, level: Level) -> float:
         return dict(self.tiers)[level]
+
+    @property
+    def operator(self) -> str:
+        """How a reason prints the comparison: ≥ / > for high rules, ≤ / < for low ones."""
+        if self.direction is Direction.HIGH:
+            return "≥" if self.inclusive else ">"
+        return "≤" if self.inclusive else "<"
+
+    def beyond(self, value: float, line: float) -> bool:
+        """Whether ``value`` breaches ``line`` in this rule's direction and comparison."""
+        if self.direction is Direction.HIGH:
+            return value >= line if self.inclusive else value > line
+        return value <= line if self.inclusive else value < line
 
     def with_threshold(self, level: Level, value: float) -> Rule:
         tiers = dict(self.tiers)
@@ -130,6 +150,8 @@ class Rule:
                 relative=bool(data.get("relative", False)),
                 phase=str(data.get("phase", "any")),
                 source=str(data.get("source", "")),
+                inclusive=bool(data.get("inclusive", True)),
+                persistence=str(data.get("persistence", "")),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise ConfigError(f"rule {name!r} is malformed: {exc}") from None

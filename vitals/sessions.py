@@ -22,6 +22,7 @@ EVENT_KINDS = (
     "note",
     "bp-check",
     "threshold",
+    "protocol",
     "baseline",
     "session-start",
     "session-end",
@@ -44,6 +45,7 @@ class Session:
     weight_kg: float | None = None
     dose_mg: float | None = None
     baseline_entered: dict[Param, float] = field(default_factory=dict)
+    dosed_by: str = ""  # who logged the dose (or infusion start) that set ``dose_time``
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def chair_live(chair: str, name: str, window: str) -> None:
         for base in baselines.values():
             shown = "none" if base.value is None else f"{base.value:g}"
             st.caption(f"Baseline {base.param.value.upper()} {shown}: {base.source}")
-        st.caption(f"Discharge: {verdict}")
+        st.caption(_verdict_text(verdict))
     rules = session.rules.rules if session else ()
     thresholds = [
         (r.param.value, lvl.label, r.threshold(lvl))
@@ -98,13 +98,23 @@ def _chair_data(conn, chair: str, window: str, now: pd.Timestamp) -> tuple:
         session,
         start,
         queries.chart_readings(conn, chair, start.to_pydatetime()),
-        queries.episodes(conn, chair=chair),
+        queries.live_episodes(conn, chair),
         visible[visible.chair == chair],
         queries.device_states(conn),
         queries.events(conn, session.id) if session else _no_events(),
         session_baselines(conn, session) if session else {},
         discharge_verdict(conn, session.id, now.to_pydatetime()) if session else None,
     )
+
+
+def _verdict_text(verdict) -> str:
+    """Discharge in one line: ready, or every condition still unmet."""
+    if verdict.ready:
+        return f"Discharge: {verdict}"
+    text = "Discharge: not yet — " + "; ".join(verdict.unmet)
+    if verdict.ready_after_min is not None:
+        text += f" (every other condition met since +{verdict.ready_after_min:.0f} min)"
+    return text
 
 
 def _window_start(window: str, session, now: pd.Timestamp) -> pd.Timestamp:
@@ -118,12 +128,39 @@ def _no_events() -> pd.DataFrame:
     return pd.DataFrame({"time": pd.Series(dtype="datetime64[ns, UTC]"), "kind": []})
 
 
+def baseline_prompt(session) -> None:
+    """Too few pre-dose readings: say so and let the nurse enter the baseline by hand."""
+    baselines = read_store(lambda conn: session_baselines(conn, session)) or {}
+    missing = [b for b in baselines.values() if b.needs_entry]
+    if not missing:
+        return
+    names = ", ".join(b.param.value.upper() for b in missing)
+    st.warning(f"Baseline {names}: too few readings before the dose. Enter it by hand.")
+    with st.form("baseline-form", clear_on_submit=True):
+        values = {
+            b.param: st.number_input(
+                f"Baseline {b.param.value.upper()}", value=None, min_value=1.0, max_value=300.0
+            )
+            for b in missing
+        }
+        entered = {p: v for p, v in values.items() if v is not None}
+        if st.form_submit_button("Enter baseline") and entered:
+            run_action(
+                commands.enter_baseline,
+                session.id,
+                entered,
+                current_user(),
+                success="Baseline entered",
+            )
+
+
 def session_actions(chair: str) -> None:
     """Log events in one click; end the session with its discharge verdict."""
     session = read_store(lambda conn: queries.active_session(conn, chair))
     if session is None:
         st.info("No session on this chair: start one on the Sessions page.")
         return
+    baseline_prompt(session)
     st.subheader("Log an event")
     buttons = st.columns(len(ONE_CLICK_EVENTS))
     for column, (label, kind) in zip(buttons, ONE_CLICK_EVENTS.items(), strict=True):

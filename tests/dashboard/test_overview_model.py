@@ -32,10 +32,10 @@ def test_status_prefers_clinical_severity_then_technical_then_link() -> None:
 def test_bp_check_due_and_overdue_by_the_protocol_schedule() -> None:
     session = pd.Series({"protocol": "iv-ketamine", "dose": NOW - pd.Timedelta(minutes=15)})
     Row = namedtuple("Row", "time quality")
-    fresh = {"sbp": Row(NOW - pd.Timedelta(minutes=4), "ok")}  # next due 6 min from now
-    assert _bp_check(session, fresh, NOW) == ("BP check in 6 min", False)
-    late = {"sbp": Row(NOW - pd.Timedelta(minutes=13), "ok")}  # was due 3 min ago
-    assert _bp_check(session, late, NOW) == ("BP check OVERDUE by 3 min", True)
+    fresh = {"sbp": Row(NOW - pd.Timedelta(minutes=4), "ok")}  # took the 10-min one at 11
+    assert _bp_check(session, fresh, NOW) == ("BP check in 5 min", False)  # 20, not 21
+    late = {"sbp": Row(NOW - pd.Timedelta(minutes=13), "ok")}  # at 2: the one due at 10 missed
+    assert _bp_check(session, late, NOW) == ("BP check OVERDUE by 5 min", True)
     assert _bp_check(None, fresh, NOW) == ("", False)
 
 

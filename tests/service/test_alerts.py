@@ -75,9 +75,12 @@ def test_overdue_bp_check_opens_and_ends_at_the_next_check(
     [overdue] = [e for e in episodes(db_path) if e[0] == "nibp-overdue"]
     assert overdue[1:4] == ("technical", "warning", session)
     assert overdue[4].startswith(
-        (dose + timedelta(minutes=17)).strftime("%Y-%m-%dT%H:%M")
-    )  # 5 + 10 + 2 grace
-    assert overdue[5] is None and "not taken within 2 min" in overdue[6]
+        (dose + timedelta(minutes=12)).strftime("%Y-%m-%dT%H:%M")
+    )  # due at 10 (the check at 5 is no check for it) + 2 grace
+    assert overdue[5] is None
+    assert overdue[6] == (
+        "BP check due 10 min after the dose not taken within 2 min; 2 checks missed in a row"
+    )
     store_and_feed(chair_store, alerts, sbp(125, now))
     alerts.refresh(now + timedelta(seconds=1))
     [overdue] = [e for e in episodes(db_path) if e[0] == "nibp-overdue"]
@@ -85,7 +88,7 @@ def test_overdue_bp_check_opens_and_ends_at_the_next_check(
     alerts.close()
 
 
-def test_rule_change_ends_the_open_episode_and_restart_continues_it(
+def test_rule_changes_re_judge_open_alarms_and_a_restart_continues_them(
     chair_store: StoreWriter, db_path: Path
 ) -> None:
     now = utc_now()
@@ -101,20 +104,104 @@ def test_rule_change_ends_the_open_episode_and_restart_continues_it(
     alerts = ChairAlerts("c1", chair_store)
     alerts.refresh(now - timedelta(minutes=9))
     store_and_feed(chair_store, alerts, sbp(170, now - timedelta(minutes=8)))
-    store_and_feed(chair_store, alerts, sbp(171, now - timedelta(minutes=7)))
     assert [(e[0], e[2], e[5]) for e in episodes(db_path)] == [("sbp-high", "warning", None)]
     restarted = ChairAlerts("c1", chair_store)  # a recorder restart replays the session
     restarted.refresh(now)
     assert [(e[0], e[2], e[5]) for e in episodes(db_path)] == [("sbp-high", "warning", None)]
-    commands.change_threshold(db_path, session, "sbp-high", Level.WARNING, 175, "Dr Lee")
+    commands.change_threshold(db_path, session, "sbp-high", Level.WARNING, 165, "Dr Lee")
     restarted.refresh(now + timedelta(seconds=1))
+    assert [(e[0], e[2], e[5]) for e in episodes(db_path)] == [("sbp-high", "warning", None)]
+    commands.change_threshold(db_path, session, "sbp-high", Level.WARNING, 175, "Dr Lee")
+    restarted.refresh(now + timedelta(seconds=2))
     [(_, _, _, _, _, ended, reason)] = episodes(db_path)
-    assert ended is not None and reason.endswith("(ended: alert rules reloaded)")
-    assert query(db_path, "SELECT rule_json LIKE '%165%' FROM episodes") == [
-        (1,)
-    ]  # raised under 165
+    assert ended is not None
+    assert reason.endswith("(ended: no longer holds after the alert thresholds changed)")
+    assert query(db_path, "SELECT rule_json LIKE '%160%' FROM episodes") == [(1,)]  # raised so
     alerts.close()
     restarted.close()
+
+
+def test_a_threshold_change_at_the_cuffs_cadence_never_drops_an_alarm(
+    chair_store: StoreWriter, db_path: Path
+) -> None:
+    """IV infusion from 09:00 (10 min ago, as the clock goes), cuff every 10 min.
+    +10 cuff 162/92: warning at once. +15 the doctor raises the warning line to 170: the alarm
+    no longer holds and ends, saying so. +20 cuff 172/94: a new warning. +25 the line goes back
+    to 160: the +20 alarm continues, no gap, no second row. +30 cuff 150/90: it ends."""
+    dose = utc_now().replace(microsecond=0) - timedelta(minutes=40)
+
+    def at(minutes: float):
+        return dose + timedelta(minutes=minutes)
+
+    session = commands.start_session(
+        db_path, "c1", "P-3", "iv-ketamine", "Nurse Ada", weight_kg=70, at=at(-10)
+    )
+    commands.add_event(db_path, session, "infusion-start", "Nurse Ada", at=dose)
+    alerts = ChairAlerts("c1", chair_store)
+    alerts.refresh(at(1))
+    store_and_feed(chair_store, alerts, sbp(162, at(10)))
+    commands.change_threshold(db_path, session, "sbp-high", Level.WARNING, 170, "Dr Lee", at(15))
+    alerts.refresh(at(15))
+    store_and_feed(chair_store, alerts, sbp(172, at(20)))
+    commands.change_threshold(db_path, session, "sbp-high", Level.WARNING, 160, "Dr Lee", at(25))
+    alerts.refresh(at(25))
+    rows = query(
+        db_path,
+        "SELECT started_us, ended_us, reason FROM episodes WHERE rule = 'sbp-high' ORDER BY id",
+    )
+    first, second = rows
+    assert first[:2] == (to_us(at(10)), to_us(at(15)))
+    assert first[2].endswith("(ended: no longer holds after the alert thresholds changed)")
+    assert second[:2] == (to_us(at(20)), None)  # continued across the change, one row
+    store_and_feed(chair_store, alerts, sbp(150, at(30)))
+    assert query(db_path, "SELECT ended_us FROM episodes WHERE rule = 'sbp-high'")[-1] == (
+        to_us(at(30)),
+    )
+    alerts.close()
+
+
+def test_the_dose_ends_pre_dose_advisories_naming_who_dosed(
+    chair_store: StoreWriter, db_path: Path
+) -> None:
+    start = utc_now().replace(microsecond=0) - timedelta(minutes=20)
+    session = commands.start_session(
+        db_path, "c1", "P-4", "esketamine-nasal", "Nurse Ada", dose_mg=56, at=start
+    )
+    alerts = ChairAlerts("c1", chair_store)
+    alerts.refresh(start)
+    store_and_feed(chair_store, alerts, sbp(152, start + timedelta(minutes=5)))
+    dose = start + timedelta(minutes=10)
+    commands.add_event(db_path, session, "dose", "Nurse Ben", at=dose)
+    alerts.refresh(dose + timedelta(seconds=1))
+    [(ended, reason)] = query(
+        db_path, "SELECT ended_us, reason FROM episodes WHERE rule = 'pre-dose-sbp'"
+    )
+    assert ended == to_us(dose)
+    assert reason.endswith("(ended at the dose, given by Nurse Ben despite this alert)")
+    alerts.close()
+
+
+def test_a_protocol_change_keeps_the_alarms_that_still_hold(
+    chair_store: StoreWriter, db_path: Path
+) -> None:
+    start = utc_now().replace(microsecond=0) - timedelta(minutes=20)
+    session = commands.start_session(
+        db_path, "c1", "P-5", "esketamine-nasal", "Nurse Ada", dose_mg=56, at=start
+    )
+    alerts = ChairAlerts("c1", chair_store)
+    alerts.refresh(start)
+    store_and_feed(chair_store, alerts, sbp(185, start + timedelta(minutes=5)))
+    commands.change_protocol(db_path, session, "iv-ketamine", "Dr Lee", weight_kg=70)
+    alerts.refresh(start + timedelta(minutes=6))
+    rows = query(db_path, "SELECT rule, level, ended_us FROM episodes ORDER BY rule")
+    assert ("sbp-high", "critical", None) in rows  # common to both protocols: continues
+    [(ended, reason)] = query(
+        db_path, "SELECT ended_us, reason FROM episodes WHERE rule = 'pre-dose-sbp'"
+    )
+    assert ended is not None and reason.endswith("after the protocol changed)")
+    text = query(db_path, "SELECT text FROM events WHERE kind = 'protocol'")
+    assert text == [("protocol esketamine-nasal -> iv-ketamine",)]
+    alerts.close()
 
 
 def test_hypertensive_scenario_raises_a_warning_that_escalates_to_critical(

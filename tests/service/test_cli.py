@@ -123,7 +123,10 @@ def test_session_commands_from_start_to_discharge_verdict(capsys, tmp_path: Path
         main(["session", "threshold", "--session", "1", "--set", "sbp-high.warning=170", *base])
         == 0
     )
-    assert "sbp-high warning 165 -> 170" in capsys.readouterr().out
+    assert "sbp-high warning 160 -> 170" in capsys.readouterr().out
+    baseline = ["session", "baseline", "--chair", "c1", "--set", "sbp=128", "--set", "dbp=80"]
+    assert main([*baseline, *base]) == 0
+    assert "baseline entered by hand (sbp 128, dbp 80)" in capsys.readouterr().out
     writer.write_episodes(
         "c1", 1, [Episode("sbp-high", CLINICAL, Level.WARNING, utc_now(), Param.SBP, reason="r")]
     )
@@ -133,7 +136,7 @@ def test_session_commands_from_start_to_discharge_verdict(capsys, tmp_path: Path
     out = capsys.readouterr().out
     assert "episode 1 acknowledged by Nurse Ada" in out
     assert "session 1 ended; not yet ready for discharge: 0 of 120 min observed" in out
-    assert "open alerts: sbp-high" in out
+    assert "no alert waiting for a nurse" in out  # acknowledged: seen, no longer holding her
 
 
 def test_session_errors_are_one_line(capsys, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from simulators.sample_clinic import PLAN, SAMPLE_DB, build_sample
 from vitals.errors import StoreError
 from vitals.review import course, patients, session_list
-from vitals.store import StoreWriter, connect_readonly, copy_store
+from vitals.store import StoreWriter, connect_readonly, copy_store, queries
 from vitals.store.migrations import MIGRATIONS
 
 LATER = datetime(2027, 1, 1, tzinfo=UTC)  # every sample session has ended by then
@@ -68,3 +68,13 @@ def test_copy_store_starts_a_new_database_and_never_overwrites(tmp_path: Path) -
         copy_store(SAMPLE_DB, target)
     with pytest.raises(StoreError, match="no such database"):
         copy_store(tmp_path / "missing.db", tmp_path / "other.db")
+
+
+def test_the_sample_leaves_no_alarm_open() -> None:
+    """Every session of the sample has ended, and so has every episode in it: nothing open
+    to be carried into the next start and shade the live chart, review or report."""
+    assert rows_of(SAMPLE_DB, "SELECT count(*) FROM sessions WHERE ended_us IS NULL") == [(0,)]
+    assert rows_of(SAMPLE_DB, "SELECT count(*) FROM episodes WHERE ended_us IS NULL") == [(0,)]
+    assert rows_of(SAMPLE_DB, "SELECT count(*) FROM episodes WHERE ended_us < started_us") == [(0,)]
+    conn = connect_readonly(SAMPLE_DB)
+    assert queries.visible_episodes(conn).empty  # a demo opens on calm chairs, not old alarms

@@ -101,3 +101,46 @@ def test_a_chair_with_several_devices(tmp_path: Path) -> None:
 def test_bad_device_lists(chair: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_chairs({"chairs": [chair]})
+
+
+def test_heart_rate_sources_are_configured_per_chair(tmp_path: Path) -> None:
+    """An oximeter-and-cuff chair watches the oximeter's pulse first, then the cuff's."""
+    document = {
+        "chairs": [
+            {
+                "id": "c1",
+                "no_data_after_s": 10,
+                "heart_rate": ["pulse@oxi", "pulse@cuff"],
+                "devices": [
+                    {"name": "cuff", "port": "/dev/ttyUSB0", "protocol": "hl7-mllp"},
+                    {"name": "oxi", "port": "/dev/ttyUSB1", "protocol": "masimo-ascii"},
+                ],
+            },
+            {"id": "c2", "port": "/dev/ttyUSB2", "protocol": "ge-s5"},
+        ]
+    }
+    one, two = parse_chairs(document)
+    assert one.heart_rate_sources.names() == ["pulse@oxi", "pulse@cuff"]
+    assert one.heart_rate_sources.stale_s == 10
+    assert [s.label for s in one.heart_rate_sources.order] == ["pulse from oxi", "pulse from cuff"]
+    assert two.heart_rate == ("hr", "pulse")  # ECG first, then the oximeter
+    path = tmp_path / "c.toml"
+    path.write_text(dump_chairs([one, two]))
+    assert load_chairs(path) == [one, two]
+
+
+@pytest.mark.parametrize(
+    ("heart_rate", "message"),
+    [
+        (["spo2"], "heart-rate source 'spo2'"),
+        ("hr", "non-empty list"),
+        ([], "non-empty list"),
+        (["hr", "hr"], "twice"),
+        (["pulse@"], "heart-rate source 'pulse@'"),
+        (["pulse@oximeter"], "names no device of this chair"),
+    ],
+)
+def test_bad_heart_rate_sources_name_the_problem(heart_rate, message: str) -> None:
+    chair = {"id": "c", "port": "x", "protocol": "p", "heart_rate": heart_rate}
+    with pytest.raises(ConfigError, match=message):
+        parse_chairs({"chairs": [chair]})

@@ -292,3 +292,41 @@ def test_progress_is_told_in_tenths_whatever_the_length() -> None:
             assert lines[0] == f"x: 0 % (0 of {total})"
         if total >= 50:  # enough reports to pass every tenth
             assert percents == list(range(0, 101, 10))
+
+
+def test_imports_are_judged_like_live_readings(tmp_path: Path, capsys) -> None:
+    """HR 0, SpO2 101 and a cuff result of 120/130 are stored flagged invalid (no alarm
+    follows); a row the file repeats is stored once; the summary counts both."""
+    rows = [
+        "chair,time_utc,param,value,unit,quality",
+        "c9,2026-03-01T09:00:00Z,hr,0,bpm,ok",
+        "c9,2026-03-01T09:00:00Z,spo2,101,%,ok",
+        "c9,2026-03-01T09:00:05Z,hr,72,bpm,ok",
+        "c9,2026-03-01T09:00:05Z,hr,72,bpm,ok",
+        "c9,2026-03-01T09:05:00Z,sbp,120,mmHg,ok",
+        "c9,2026-03-01T09:05:00Z,dbp,130,mmHg,ok",
+        "c9,2026-03-01T09:05:00Z,map,127,mmHg,ok",
+        "c9,2026-03-01T09:10:00Z,sbp,170,mmHg,ok",
+        "c9,2026-03-01T09:10:00Z,dbp,95,mmHg,ok",
+    ]
+    path = tmp_path / "in.csv"
+    path.write_text("\n".join(rows) + "\n")
+    db = tmp_path / "i.db"
+    assert main(["import", "--db", str(db), "--file", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"{path}: 8 readings imported; 0 already stored; 1 repeated in the file, stored once; "
+        "5 flagged invalid as implausible"
+    )
+    stored = query(db, "SELECT param, value, quality FROM readings ORDER BY t_us, param")
+    assert stored == [
+        ("hr", 0.0, "invalid"),
+        ("spo2", 101.0, "invalid"),
+        ("hr", 72.0, "ok"),
+        ("dbp", 130.0, "invalid"),  # systolic at or below diastolic: the whole result
+        ("map", 127.0, "invalid"),
+        ("sbp", 120.0, "invalid"),
+        ("dbp", 95.0, "ok"),
+        ("sbp", 170.0, "ok"),
+    ]
+    assert main(["import", "--db", str(db), "--file", str(path)]) == 0
+    assert "0 readings imported; 8 already stored; 1 repeated" in capsys.readouterr().out

@@ -195,3 +195,59 @@ def test_incremental_equals_batch(points: list, data: st.DataObject) -> None:
             if e.rule == rule
         ]
         assert all(a_end <= b_start for (_, a_end), (b_start, _) in pairwise(spans))
+
+
+HR_HIGH = Rule(
+    "hr-high",
+    Param.HR,
+    Direction.HIGH,
+    ((W, 120), (C, 150)),
+    persist_s=30,
+    hysteresis=5,
+    inclusive=False,
+)
+beat_st = st.tuples(
+    st.sampled_from([Param.HR, Param.PULSE]),
+    st.one_of(st.none(), st.integers(30, 200)),
+    st.integers(0, 20),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(beat_st, max_size=80), st.data())
+def test_heart_rate_from_two_sources_is_one_alarm_live_and_in_review(
+    beats: list, data: st.DataObject
+) -> None:
+    """ECG HR and oximeter pulse in any mix, valid or not: the recorder's incremental episodes
+    are review's, and one heartbeat never has two heart-rate alarms at once."""
+    readings, t = [], T0
+    for param, value, gap in beats:
+        t += timedelta(seconds=gap)
+        quality = Quality.OK if value is not None else Quality.INVALID
+        readings.append(Reading(param, value, quality).stamped("c1", t, "t"))
+    rules = RuleSet((HR_HIGH,))
+    engine, stored = AlertEngine(rules), {}
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(readings)), max_size=8)))
+    for start, end in zip([0, *cuts], [*cuts, len(readings)], strict=True):
+        for episode in engine.feed_many(readings[start:end]):
+            stored[episode.key] = episode
+    batch = evaluate(rules, readings)
+    assert sorted(stored.values(), key=lambda e: (e.started, e.rule)) == batch
+    spans = [
+        (e.started, e.ended or datetime.max.replace(tzinfo=UTC))
+        for e in batch
+        if e.rule == "hr-high"
+    ]
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in pairwise(spans))
+
+
+def test_a_stored_alarm_is_continued_by_a_rebuilt_engine_never_lowered() -> None:
+    """After a rule change the new engine adopts the stored open episode: same start, the
+    higher of the two levels, the more extreme peak."""
+    stored = episodes(SBP_HIGH, [185, 170])[0]  # critical, still open at 170
+    lowered = SBP_HIGH.with_threshold(W, 168)
+    engine = AlertEngine(RuleSet((lowered,)))
+    engine.feed_many(stream(Param.SBP, [171, 172], step_s=60))  # 2-reading persistence
+    continued = engine.adopt(stored)
+    assert (continued.started, continued.level, continued.peak_value) == (T0, C, 185)
+    assert engine.adopt(episodes(SBP_RISE, [200], baseline=100)[0]) is None  # no such rule open

@@ -66,7 +66,7 @@ def test_summary_of_a_constructed_session(db_path: Path) -> None:
     assert row["min_above_hr-high_warning"] == 0.0
     assert (row["alerts_advisory"], row["alerts_warning"], row["alerts_critical"]) == (1, 1, 1)
     assert (row["ack_median_min"], row["ack_max_min"], row["unacknowledged"]) == (4.0, 5.0, 0)
-    assert row["discharge"].startswith("not yet ready for discharge: 30 of 70 min")
+    assert row["discharge"].startswith("not yet ready for discharge: 30 of 130 min")
     assert session_list(conn, utc_now()).session.tolist() == [session]
 
 

@@ -14,6 +14,7 @@ from vitals.errors import ConfigError, StoreError
 from vitals.reading import Param, utc_now
 from vitals.rules import Level
 from vitals.store import StoreWriter, commands, connect_readonly, queries
+from vitals.times import to_us
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def test_start_session_records_protocol_dose_rules_and_event(store: Path) -> Non
     kinds = queries.events(conn, session)[["kind", "text", "by"]].values.tolist()
     assert kinds == [
         ["session-start", "IV ketamine 0.5 mg/kg over 40 min; patient P-0042", "Nurse Ada"],
-        ["threshold", "sbp-high warning 165 -> 170", "Nurse Ada"],
+        ["threshold", "sbp-high warning 160 -> 170", "Nurse Ada"],
         ["baseline", "sbp baseline entered", "Nurse Ada"],
     ]
     assert query(store, "SELECT * FROM sessions_v")[0][:4] == (
@@ -196,3 +197,82 @@ def test_store_errors_are_store_errors(tmp_path: Path) -> None:
     bad.mkdir()
     with pytest.raises(StoreError):
         commands.open_session_id(bad, "c1")
+
+
+def test_ending_a_session_ends_its_open_alarms_with_it(
+    store: Path, fresh_store: StoreWriter
+) -> None:
+    """Nothing the engine raised is left open to span weeks and shade later views; link
+    episodes belong to the chair and stay with the link."""
+    session = start(store)
+    t0 = utc_now() - timedelta(minutes=30)
+    open_ones = [
+        Episode("sbp-high", CLINICAL, Level.WARNING, t0, Param.SBP, reason="SBP 170"),
+        Episode("nibp-overdue", "technical", Level.WARNING, t0, Param.SBP, reason="late"),
+        Episode("device-disconnected", "technical", Level.WARNING, t0, reason="cable"),
+    ]
+    fresh_store.write_episodes("c1", session, open_ones)
+    end = utc_now()
+    commands.end_session(store, session, "Nurse Ada", "ready", at=end)
+    rows = query(store, "SELECT rule, ended_us, reason FROM episodes ORDER BY rule")
+    assert rows == [
+        ("device-disconnected", None, "cable"),
+        ("nibp-overdue", to_us(end), "late (ended: session ended)"),
+        ("sbp-high", to_us(end), "SBP 170 (ended: session ended)"),
+    ]
+
+
+def test_live_views_show_only_the_chairs_present(store: Path, fresh_store: StoreWriter) -> None:
+    """An old session's unacknowledged critical is for review, not for today's tile; alarms
+    raised under the monitor limits since the last session are today's."""
+    now = utc_now()
+    old = start(store, at=now - timedelta(days=7))
+    crit = Episode(
+        "sbp-high",
+        CLINICAL,
+        Level.CRITICAL,
+        now - timedelta(days=7),
+        Param.SBP,
+        ended=now - timedelta(days=7, minutes=-5),
+        reason="old critical",
+    )
+    fresh_store.write_episodes("c1", old, [crit])
+    commands.end_session(store, old, "Nurse Ada", "done", at=now - timedelta(days=7, minutes=-90))
+    between = Episode(
+        "spo2-low",
+        CLINICAL,
+        Level.WARNING,
+        now - timedelta(hours=1),
+        Param.SPO2,
+        reason="between sessions",
+    )
+    fresh_store.write_episodes("c1", None, [between])
+    current = start(store, at=now - timedelta(minutes=10))
+    mine = Episode(
+        "sbp-high", CLINICAL, Level.WARNING, now - timedelta(minutes=5), Param.SBP, reason="today"
+    )
+    fresh_store.write_episodes("c1", current, [mine])
+    conn = connect_readonly(store)
+    assert set(queries.visible_episodes(conn).reason) == {"between sessions", "today"}
+    assert set(queries.live_episodes(conn, "c1").reason) == {"between sessions", "today"}
+    assert len(queries.episodes(conn, session=old)) == 1  # review still has it
+    commands.end_session(store, current, "Nurse Ada", "done")
+    assert queries.visible_episodes(conn).empty  # the chair has no present alarm now
+
+
+def test_a_baseline_entered_by_hand_and_a_protocol_change_are_audited(store: Path) -> None:
+    session = start(store, protocol_name="esketamine-nasal", weight_kg=None, dose_mg=56)
+    commands.enter_baseline(store, session, {Param.SBP: 128, Param.DBP: 82}, "Nurse Ada")
+    with pytest.raises(ConfigError, match="needs the patient's weight"):
+        commands.change_protocol(store, session, "iv-ketamine", "Dr Lee")
+    commands.change_protocol(store, session, "iv-ketamine", "Dr Lee", weight_kg=80)
+    s = queries.active_session(connect_readonly(store), "c1")
+    assert s.baseline_entered == {Param.SBP: 128, Param.DBP: 82}
+    assert (s.protocol, s.weight_kg, s.dose_mg) == ("iv-ketamine", 80, 40.0)
+    assert s.rules.by_name("sbp-rise").threshold(Level.WARNING) == 40
+    events = queries.events(connect_readonly(store), session)[["kind", "text", "by"]]
+    assert events.values.tolist()[-3:] == [
+        ["baseline", "sbp baseline entered", "Nurse Ada"],
+        ["baseline", "dbp baseline entered", "Nurse Ada"],
+        ["protocol", "protocol esketamine-nasal -> iv-ketamine", "Dr Lee"],
+    ]

@@ -13,6 +13,7 @@ import csv
 import io
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import pandas as pd
 from vitals.chairs import Chair
 from vitals.errors import ConfigError
 from vitals.exchange.progress import Progress, tracked
+from vitals.plausibility import judge_by_moment
 from vitals.reading import UNITS, Param, Quality, Reading
 from vitals.store import StoreWriter, connect_readonly, queries
 from vitals.times import iso_utc, to_us
@@ -173,24 +175,62 @@ def _write(path: Path, header: list[str], rows: Iterable[list[Any]]) -> int:
     return count
 
 
-def import_readings(writer: StoreWriter, readings: list[Reading]) -> tuple[int, int]:
-    """Store readings made elsewhere; ones already stored are skipped, so importing the same
-    file twice stores each reading once. Returns (added, skipped)."""
-    if not readings:
-        return 0, 0
-    conn = connect_readonly(writer.path)
-    try:
-        known = set(queries.chairs(conn).chair)
-        stored = _stored_keys(conn, readings)
-        fresh = [r for r in readings if (r.chair, to_us(r.time), r.param.value) not in stored]
-    finally:
-        conn.close()
-    new_chairs = sorted({r.chair for r in fresh} - known)
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import did with a file's readings, for the one line the user reads."""
+
+    added: int
+    already_stored: int
+    repeated: int  # rows the file itself holds twice (same chair, time and parameter)
+    flagged: int  # readings judged implausible and stored ``invalid``
+
+    def __str__(self) -> str:
+        return (
+            f"{self.added} readings imported; {self.already_stored} already stored; "
+            f"{self.repeated} repeated in the file, stored once; "
+            f"{self.flagged} flagged invalid as implausible"
+        )
+
+
+def import_readings(writer: StoreWriter, readings: list[Reading]) -> ImportSummary:
+    """Store readings made elsewhere, judged as live ones are (every format comes through
+    here): implausible values are kept but flagged ``invalid`` (an NIBP triple judged
+    together), a row repeated in the file is stored once, and readings already stored are
+    skipped, so importing the same file twice stores each reading once."""
+    unique, keys = [], set()
+    for r in readings:
+        key = (r.chair, to_us(r.time), r.param.value)
+        if key not in keys:
+            keys.add(key)
+            unique.append(r)
+    judged = judge_by_moment(unique)
+    flagged = sum(1 for a, b in zip(unique, judged, strict=True) if a.quality is not b.quality)
+    fresh = _not_stored(writer, judged)
+    new_chairs = sorted({r.chair for r in fresh} - _known_chairs(writer))
     if new_chairs:
         writer.write_chairs([Chair(c, c, "imported", "import") for c in new_chairs])
     for start in range(0, len(fresh), IMPORT_BATCH):
         writer.write_readings(fresh[start : start + IMPORT_BATCH])
-    return len(fresh), len(readings) - len(fresh)
+    return ImportSummary(len(fresh), len(unique) - len(fresh), len(readings) - len(unique), flagged)
+
+
+def _not_stored(writer: StoreWriter, readings: list[Reading]) -> list[Reading]:
+    if not readings:
+        return []
+    conn = connect_readonly(writer.path)
+    try:
+        stored = _stored_keys(conn, readings)
+    finally:
+        conn.close()
+    return [r for r in readings if (r.chair, to_us(r.time), r.param.value) not in stored]
+
+
+def _known_chairs(writer: StoreWriter) -> set[str]:
+    conn = connect_readonly(writer.path)
+    try:
+        return set(queries.chairs(conn).chair)
+    finally:
+        conn.close()
 
 
 def _stored_keys(conn: sqlite3.Connection, readings: list[Reading]) -> set[tuple[str, int, str]]:

@@ -4,19 +4,18 @@ A .vital file holds tracks named ``DEVICE/TRACK`` with time-stamped values. Nume
 whose name ends in a known parameter are imported for one chair: by default the names used
 by VitalDB's own recordings (e.g. ``Solar8000/HR``, ``Solar8000/NIBP_SBP``,
 ``Solar8000/PLETH_SPO2``); other names can be mapped with ``tracks``. Waveforms and unknown
-tracks are left out. Values keep the file's time stamps; plausibility is judged as for live
-readings, so an implausible imported value is stored ``invalid``, never dropped.
+tracks are left out. Values keep the file's time stamps; the import judges plausibility as
+for live readings (``csv_io.import_readings``), so an implausible imported value is stored
+``invalid``, never dropped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from itertools import groupby
 from pathlib import Path
 
 from vitals.errors import ConfigError
-from vitals.plausibility import assess
 from vitals.reading import Param, Reading
 
 TRACKS: dict[str, Param] = {
@@ -56,5 +55,4 @@ def read_vital(path: Path, chair: str, tracks: Mapping[str, Param] | None = None
             reading = Reading(param, float(record["val"]), device_time=moment)
             readings.append(reading.stamped(chair, moment, source))
     readings.sort(key=lambda r: r.time)
-    # judge each moment's values together, as a live frame (an NIBP triple shares a time)
-    return [r for _, same in groupby(readings, key=lambda r: r.time) for r in assess(list(same))]
+    return readings

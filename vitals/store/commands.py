@@ -172,7 +172,72 @@ def change_threshold(
     return text
 
 
+def change_protocol(
+    db: Path,
+    session: int,
+    protocol_name: str,
+    by: str,
+    weight_kg: float | None = None,
+    dose_mg: float | None = None,
+    at: datetime | None = None,
+) -> str:
+    """Put an open session under another protocol preset (its rules, schedule and discharge
+    criteria; per-session overrides are dropped). The recorder re-judges open alerts under
+    the new rules; the change is kept as an event."""
+    by, at = check_person(by), at or utc_now()
+    protocol = load_protocol(protocol_name)
+    with transaction(db) as conn:
+        chair, _ = _open_session(conn, session)
+        old, weight, mg = conn.execute(
+            "SELECT protocol, weight_kg, dose_mg FROM sessions WHERE id = ?", (session,)
+        ).fetchone()
+        weight = weight_kg if weight_kg is not None else weight
+        mg = _dose(protocol, weight, dose_mg if dose_mg is not None else _kept_dose(protocol, mg))
+        conn.execute(
+            "UPDATE sessions SET protocol = ?, rules_json = ?, rules_changed_us = ?,"
+            " weight_kg = ?, dose_mg = ? WHERE id = ?",
+            (protocol.name, rules_json(protocol.rules), to_us(at), weight, mg, session),
+        )
+        text = f"protocol {old} -> {protocol.name}"
+        _event(conn, session, chair, at, "protocol", by, text)
+    return text
+
+
+def _kept_dose(protocol: ClinicalProtocol, dose_mg: float | None) -> float | None:
+    """A fixed dose carries over only where the new protocol allows it; a weight-based one is
+    worked out again from the weight."""
+    if protocol.dose_mg_per_kg:
+        return None
+    return dose_mg if dose_mg in protocol.allowed_doses_mg else None
+
+
+def enter_baseline(
+    db: Path, session: int, values: Mapping[Param, float], by: str, at: datetime | None = None
+) -> None:
+    """Enter baseline values by hand (a BP taken before the session, or too few readings);
+    they replace the computed ones and the recorder re-judges the session's alerts."""
+    by, at = check_person(by), at or utc_now()
+    if not values:
+        raise ConfigError("enter at least one baseline value, e.g. sbp=128")
+    with transaction(db) as conn:
+        chair, _ = _open_session(conn, session)
+        (stored,) = conn.execute(
+            "SELECT baseline_json FROM sessions WHERE id = ?", (session,)
+        ).fetchone()
+        merged = json.loads(stored) | {p.value: v for p, v in values.items()}
+        conn.execute(
+            "UPDATE sessions SET baseline_json = ?, rules_changed_us = ? WHERE id = ?",
+            (json.dumps(merged), to_us(at), session),
+        )
+        for param, value in values.items():
+            _event(
+                conn, session, chair, at, "baseline", by, f"{param.value} baseline entered", value
+            )
+
+
 def end_session(db: Path, session: int, by: str, verdict: str, at: datetime | None = None) -> None:
+    """End a session; alerts still open in it end with it (never left open to shade later
+    views), in the same transaction."""
     by, at = check_person(by), at or utc_now()
     with transaction(db) as conn:
         chair, _ = _open_session(conn, session)
@@ -180,7 +245,17 @@ def end_session(db: Path, session: int, by: str, verdict: str, at: datetime | No
             "UPDATE sessions SET ended_us = ?, ended_by = ?, discharge = ? WHERE id = ?",
             (to_us(at), by, verdict, session),
         )
+        conn.execute(END_SESSION_EPISODES, (to_us(at), session))
         _event(conn, session, chair, at, "session-end", by, verdict)
+
+
+# The alert engine's episodes (clinical, invalid readings, overdue checks) end with their
+# session; link episodes belong to the chair and end when the link recovers.
+END_SESSION_EPISODES = """
+    UPDATE episodes SET ended_us = max(started_us, ?), reason = reason || ' (ended: session ended)'
+    WHERE session = ? AND ended_us IS NULL
+      AND (kind = 'clinical' OR rule GLOB 'invalid-*' OR rule = 'nibp-overdue')
+"""
 
 
 def acknowledge(

@@ -207,10 +207,30 @@ def m003_device_state_per_device(conn: sqlite3.Connection) -> None:
     )
 
 
+def m004_chair_heart_rate_and_episode_hygiene(conn: sqlite3.Connection) -> None:
+    """A chair's heart-rate sources (best first), so review re-runs the engine as live did;
+    and episodes the engine left open in sessions that have ended are ended with them."""
+    _run_script(
+        conn,
+        """
+        ALTER TABLE chairs ADD COLUMN heart_rate_json TEXT NOT NULL
+            DEFAULT '{"order": ["hr", "pulse"], "stale_s": 15.0}';
+        UPDATE episodes SET
+            ended_us = max(started_us,
+                           (SELECT ended_us FROM sessions s WHERE s.id = episodes.session)),
+            reason = reason || ' (ended: session ended)'
+        WHERE ended_us IS NULL
+          AND (kind = 'clinical' OR rule GLOB 'invalid-*' OR rule = 'nibp-overdue')
+          AND (SELECT ended_us FROM sessions s WHERE s.id = episodes.session) IS NOT NULL;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
     m003_device_state_per_device,
+    m004_chair_heart_rate_and_episode_hygiene,
 ]
 
 

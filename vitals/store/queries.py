@@ -11,7 +11,10 @@ from datetime import datetime
 
 import pandas as pd
 
+from vitals.engine import Episode
+from vitals.heart_rate import HeartRateSources
 from vitals.reading import Param, Quality, Reading
+from vitals.rules import Level
 from vitals.sessions import Session
 from vitals.store.sql import rules_from_json
 from vitals.times import from_us, to_us
@@ -123,7 +126,9 @@ def heartbeat(conn: sqlite3.Connection) -> dict | None:
 
 SESSION_SELECT = (
     "SELECT id, chair, patient, protocol, started_us, started_by, rules_json, rules_changed_us,"
-    " ended_us, dose_us, weight_kg, dose_mg, baseline_json FROM sessions"
+    " ended_us, dose_us, weight_kg, dose_mg, baseline_json,"
+    " (SELECT by FROM events WHERE session = sessions.id AND kind IN ('dose', 'infusion-start')"
+    "  ORDER BY t_us, id LIMIT 1) FROM sessions"
 )
 
 
@@ -142,7 +147,7 @@ def session_by_id(conn: sqlite3.Connection, session: int) -> Session | None:
 
 def _session(row: tuple) -> Session:
     (sid, chair, patient, protocol, started, by, rules, changed, ended, dose, weight, mg, base) = (
-        row
+        row[:13]
     )
     return Session(
         id=sid,
@@ -158,6 +163,7 @@ def _session(row: tuple) -> Session:
         weight_kg=weight,
         dose_mg=mg,
         baseline_entered={Param(k): v for k, v in json.loads(base).items()},
+        dosed_by=row[13] or "",
     )
 
 
@@ -195,16 +201,80 @@ def episodes(
     )
 
 
+# The chair's present: episodes of its open session; those raised under the monitor limits
+# (no session) since its last session ended, which may be the patient now in the chair; and
+# any technical episode still open (a link down now is down now). Live views show nothing
+# else, so an old session's episodes never shade today's chart or ring today's alarm.
+CURRENT = """
+    ((e.kind = 'technical' AND e.ended_us IS NULL)
+     OR (e.session IS NOT NULL AND e.session IS
+         (SELECT id FROM sessions s WHERE s.chair = e.chair AND s.ended_us IS NULL))
+     OR (e.session IS NULL AND e.started_us >= coalesce(
+         (SELECT max(ended_us) FROM sessions s WHERE s.chair = e.chair), 0)))
+"""
+
+
 def visible_episodes(conn: sqlite3.Connection) -> pd.DataFrame:
-    """What needs a nurse: open episodes, and critical ones not yet acknowledged (latched)."""
+    """What needs a nurse now: the current episodes that are open, and the current critical
+    ones not yet acknowledged (latched)."""
     return _frame(
         conn,
         # constant fragments only; every value is a bound parameter
         EPISODE_SELECT  # noqa: S608
-        + " WHERE e.ended_us IS NULL OR (e.level = 'critical' AND NOT EXISTS"
-        " (SELECT 1 FROM acknowledgments WHERE episode = e.id)) ORDER BY e.started_us, e.id",
+        + " WHERE (e.ended_us IS NULL OR (e.level = 'critical' AND NOT EXISTS"
+        " (SELECT 1 FROM acknowledgments WHERE episode = e.id))) AND"
+        + CURRENT
+        + " ORDER BY e.started_us, e.id",
         **EPISODE_TIMES,
     )
+
+
+def live_episodes(conn: sqlite3.Connection, chair: str) -> pd.DataFrame:
+    """A chair's current episodes, open or ended, oldest first: the chair page's chart and list."""
+    return _frame(
+        conn,
+        EPISODE_SELECT + " WHERE e.chair = ? AND" + CURRENT + " ORDER BY e.started_us, e.id",
+        (chair,),
+        **EPISODE_TIMES,
+    )
+
+
+def open_engine_episodes(conn: sqlite3.Connection, chair: str) -> list[tuple[int | None, Episode]]:
+    """(session, episode) of every open episode the alert engine owns on ``chair``: what a
+    rebuilt engine must continue or end, never silently drop."""
+    rows = conn.execute(
+        "SELECT e.session, e.rule, e.kind, e.level, e.started_us, e.param, e.peak_value,"
+        " e.peak_us, e.reason, e.triggers_json, e.rule_json FROM episodes e"
+        " WHERE e.chair = ? AND e.ended_us IS NULL"
+        " AND (e.kind = 'clinical' OR e.rule GLOB 'invalid-*' OR e.rule = 'nibp-overdue')",
+        (chair,),
+    ).fetchall()
+    return [(row[0], _episode(row[1:])) for row in rows]
+
+
+def _episode(row: tuple) -> Episode:
+    rule, kind, level, started, param, peak, peak_us, reason, triggers, snapshot = row
+    return Episode(
+        rule=rule,
+        kind=kind,
+        level=Level.parse(level),
+        started=from_us(started),
+        param=Param(param) if param else None,
+        peak_value=peak,
+        peak_time=from_us(peak_us) if peak_us is not None else None,
+        reason=reason,
+        triggers=tuple(from_us(t) for t in json.loads(triggers)),
+        rule_snapshot=json.loads(snapshot),
+    )
+
+
+def chair_heart_rate(conn: sqlite3.Connection, chair: str) -> HeartRateSources:
+    """The chair's heart-rate sources, best first (the default for a chair never configured)."""
+    row = conn.execute("SELECT heart_rate_json FROM chairs WHERE chair = ?", (chair,)).fetchone()
+    if row is None:
+        return HeartRateSources()
+    spec = json.loads(row[0])
+    return HeartRateSources.parse(spec["order"], spec["stale_s"])
 
 
 def events(conn: sqlite3.Connection, session: int) -> pd.DataFrame:

@@ -30,9 +30,11 @@ UPSERT_DEVICE_STATE = """
 """
 
 UPSERT_CHAIR = """
-    INSERT INTO chairs (chair, name, position, port, protocol) VALUES (?, ?, ?, ?, ?)
+    INSERT INTO chairs (chair, name, position, port, protocol, heart_rate_json)
+    VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (chair) DO UPDATE SET name = excluded.name, position = excluded.position,
-        port = excluded.port, protocol = excluded.protocol
+        port = excluded.port, protocol = excluded.protocol,
+        heart_rate_json = excluded.heart_rate_json
 """
 
 UPSERT_HEARTBEAT = """
@@ -95,13 +97,8 @@ UPSERT_EPISODE = """
         peak_us = excluded.peak_us, reason = excluded.reason, triggers_json = excluded.triggers_json
 """
 
-# Episodes the alert engine owns (clinical, invalid readings, overdue checks) and those the
-# link owns (disconnected, no data): each owner ends only its own after a restart.
-CLOSE_ENGINE_EPISODES = """
-    UPDATE episodes SET ended_us = ?, reason = reason || ?
-    WHERE chair IS ? AND ended_us IS NULL
-      AND (kind = 'clinical' OR rule GLOB 'invalid-*' OR rule = 'nibp-overdue')
-"""
+# Episodes the link owns (disconnected, no data) end when a recorder starts again: a new run
+# cannot continue them. The alert engine's own episodes are re-judged instead (chairside.alerts).
 CLOSE_LINK_EPISODES = """
     UPDATE episodes SET ended_us = ?, reason = reason || ?
     WHERE chair IS ? AND ended_us IS NULL AND rule IN ('device-disconnected', 'no-data')
@@ -138,4 +135,6 @@ def chair_row(chair: Chair, position: int) -> tuple:
     """A chair for the chairs table; several devices are listed together."""
     ports = ", ".join(d.port for d in chair.devices)
     protocols = ", ".join(d.protocol for d in chair.devices)
-    return (chair.id, chair.name, position, ports, protocols)
+    sources = chair.heart_rate_sources
+    heart_rate = json.dumps({"order": sources.names(), "stale_s": sources.stale_s})
+    return (chair.id, chair.name, position, ports, protocols, heart_rate)

@@ -70,11 +70,6 @@ class StoreWriter:
         rows = [sql.episode_row(chair, session, e) for e in episodes]
         self._submit(lambda conn: conn.executemany(sql.UPSERT_EPISODE, rows))
 
-    def close_engine_episodes(self, chair: str, at_us: int, why: str) -> None:
-        """End what a new engine cannot continue (after a restart or a rule change), saying why."""
-        row = (at_us, f" (ended: {why})", chair)
-        self._submit(lambda conn: conn.execute(sql.CLOSE_ENGINE_EPISODES, row))
-
     def close_link_episodes(self, chair: str, at_us: int, why: str) -> None:
         row = (at_us, f" (ended: {why})", chair)
         self._submit(lambda conn: conn.execute(sql.CLOSE_LINK_EPISODES, row))
