@@ -48,7 +48,13 @@ def sample_store(db_path: Path) -> Path:
     writer.write_episodes("chair-1", None, [critical])
     writer.close()
     session = commands.start_session(
-        db_path, "chair-1", "P-0001", "iv-ketamine", "Nurse Ada", weight_kg=80
+        db_path,
+        "chair-1",
+        "P-0001",
+        "iv-ketamine",
+        "Nurse Ada",
+        weight_kg=80,
+        at=now - timedelta(minutes=20),  # the baseline is her readings before the infusion
     )
     commands.add_event(
         db_path, session, "infusion-start", "Nurse Ada", at=now - timedelta(minutes=12)
