@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from vitals.heart_rate import HeartRateSelector, HeartRateSources
+from vitals.heart_rate import HEART_RATE_PARAMS, HeartRateSelector, HeartRateSources
 from vitals.reading import Param, Quality, Reading
 from vitals.rules import Direction, Level, Rule, RuleSet
 
@@ -93,6 +93,8 @@ class RuleTracker:
         self.dose = dose
         self.offset = baseline if rule.relative else 0.0
         self.active = not rule.relative or baseline is not None
+        # each tier's line, worked out once: this runs for every reading of a day
+        self.lines = tuple((level, self.threshold(level)) for level, _ in rule.tiers)
         self.runs: dict[Level, _Run] = {}
         self.episode: Episode | None = None
         self.via = ""  # the heart-rate source of the newest judged reading
@@ -111,8 +113,8 @@ class RuleTracker:
         value, time = reading.value, reading.time
         switched = bool(self.episode) and via != self.via
         self.via = via
-        for level, _ in self.rule.tiers:
-            if self.rule.beyond(value, self.threshold(level)):
+        for level, line in self.lines:
+            if self.rule.beyond(value, line):
                 run = self.runs.setdefault(level, _Run(time))
                 run.count += 1
                 run.times.append(time)
@@ -255,10 +257,12 @@ class PreDoseBpCheck:
     def __init__(self, dose: Dose | None) -> None:
         self.dose = dose
         self.seen = dose is None or dose.bp_required is None or dose.bp_entered
-        self.passed = False
+        self.passed = dose is None  # nothing to check without a dose
         self.episode: Episode | None = None
 
     def feed(self, reading: Reading) -> Episode | None:
+        if self.passed and self.episode is None:
+            return None
         is_bp = _valid(reading) and reading.param is Param.SBP
         if self.dose is None or reading.time < self.dose.time:
             self.seen = self.seen or is_bp
@@ -323,9 +327,10 @@ class AlertEngine:
         changed = self.tick(reading.time)
         if reading.param is not Param.HR:  # hr rules judge the chair's selected heart rate
             changed += [t.feed(reading) for t in self.trackers.get(reading.param, [])]
-        chosen = self.heart_rate.feed(reading)
-        if chosen is not None:
-            changed += [t.feed(chosen, chosen.source) for t in self.trackers.get(Param.HR, [])]
+        if reading.param in HEART_RATE_PARAMS:
+            chosen = self.heart_rate.feed(reading)
+            if chosen is not None:
+                changed += [t.feed(chosen, chosen.source) for t in self.trackers.get(Param.HR, [])]
         changed.append(self.invalid[reading.param].feed(reading))
         changed.append(self.pre_dose.feed(reading))
         return [e for e in changed if e is not None]

@@ -16,7 +16,7 @@ An entry is a parameter (``hr``, ``pulse``) or a parameter from one named device
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from vitals.errors import ConfigError
@@ -103,8 +103,10 @@ class HeartRateSelector:
         self._newest[rank] = (reading.time, valid)
         if not valid or self._best(reading.time) != rank:
             return None
-        source = self.sources.order[rank]
-        return replace(reading, param=Param.HR, source=source.label)
+        label = self.sources.order[rank].label
+        return Reading(
+            Param.HR, reading.value, reading.quality, None, reading.time, reading.chair, label
+        )
 
     def _best(self, now: datetime) -> int | None:
         for rank in range(len(self.sources.order)):
