@@ -1,7 +1,7 @@
 """Every page through Streamlit's AppTest on a simulator-filled store: what a nurse sees and
 what each click writes."""
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, query
 from vitals.reading import utc_now
-from vitals.store import StoreWriter
+from vitals.store import StoreWriter, commands
 from vitals.times import to_us
 from vitals.users import add_user
 
@@ -131,6 +131,39 @@ def test_chair_detail_shows_chart_alerts_and_logs_events(signed_in, sample_store
         "SELECT kind, text, value, by FROM events WHERE kind IN ('bp-check', 'medication')",
     )
     assert rows == [("bp-check", "", None, NURSE), ("medication", "clonidine 0.1 mg", 0.1, NURSE)]
+
+
+def test_too_few_pre_dose_readings_ask_for_a_baseline_by_hand(
+    signed_in, sample_store: Path
+) -> None:
+    """Chair 2's patient was dosed a minute into her session: no reading of hers before the
+    dose, so the page says so and takes the baseline by hand; the verdict lists what is unmet."""
+    now = utc_now()
+    session = commands.start_session(
+        sample_store,
+        "chair-2",
+        "P-0002",
+        "iv-ketamine",
+        NURSE,
+        weight_kg=60,
+        at=now - timedelta(minutes=10),
+    )
+    commands.add_event(
+        sample_store, session, "infusion-start", NURSE, at=now - timedelta(minutes=9)
+    )
+    at = signed_in(page("chair", "chair_page"))
+    at.selectbox[0].set_value("chair-2").run()
+    assert any("too few readings before the dose" in w.value for w in at.warning)
+    assert any(c.value.startswith("Discharge: not yet — ") for c in at.caption)
+    at.number_input[0].set_value(128.0)
+    at.number_input[1].set_value(80.0)
+    [enter] = [b for b in at.button if b.label == "Enter baseline"]
+    enter.click().run()
+    rows = query(sample_store, "SELECT kind, text, value FROM events WHERE kind = 'baseline'")
+    assert rows == [
+        ("baseline", "sbp baseline entered", 128.0),
+        ("baseline", "dbp baseline entered", 80.0),
+    ]
 
 
 def test_ending_a_session_records_the_verdict(signed_in, sample_store: Path) -> None:

@@ -160,16 +160,22 @@ def test_a_threshold_change_at_the_cuffs_cadence_never_drops_an_alarm(
     alerts.close()
 
 
+def esketamine_with_a_cuff_result(writer: StoreWriter, db: Path, systolic: float) -> tuple:
+    """An esketamine session opened 20 min ago, a cuff result 5 min into it, not yet dosed."""
+    start = utc_now().replace(microsecond=0) - timedelta(minutes=20)
+    session = commands.start_session(
+        db, "c1", "P-4", "esketamine-nasal", "Nurse Ada", dose_mg=56, at=start
+    )
+    alerts = ChairAlerts("c1", writer)
+    alerts.refresh(start)
+    store_and_feed(writer, alerts, sbp(systolic, start + timedelta(minutes=5)))
+    return session, start, alerts
+
+
 def test_the_dose_ends_pre_dose_advisories_naming_who_dosed(
     chair_store: StoreWriter, db_path: Path
 ) -> None:
-    start = utc_now().replace(microsecond=0) - timedelta(minutes=20)
-    session = commands.start_session(
-        db_path, "c1", "P-4", "esketamine-nasal", "Nurse Ada", dose_mg=56, at=start
-    )
-    alerts = ChairAlerts("c1", chair_store)
-    alerts.refresh(start)
-    store_and_feed(chair_store, alerts, sbp(152, start + timedelta(minutes=5)))
+    session, start, alerts = esketamine_with_a_cuff_result(chair_store, db_path, 152)
     dose = start + timedelta(minutes=10)
     commands.add_event(db_path, session, "dose", "Nurse Ben", at=dose)
     alerts.refresh(dose + timedelta(seconds=1))
@@ -184,13 +190,7 @@ def test_the_dose_ends_pre_dose_advisories_naming_who_dosed(
 def test_a_protocol_change_keeps_the_alarms_that_still_hold(
     chair_store: StoreWriter, db_path: Path
 ) -> None:
-    start = utc_now().replace(microsecond=0) - timedelta(minutes=20)
-    session = commands.start_session(
-        db_path, "c1", "P-5", "esketamine-nasal", "Nurse Ada", dose_mg=56, at=start
-    )
-    alerts = ChairAlerts("c1", chair_store)
-    alerts.refresh(start)
-    store_and_feed(chair_store, alerts, sbp(185, start + timedelta(minutes=5)))
+    session, start, alerts = esketamine_with_a_cuff_result(chair_store, db_path, 185)
     commands.change_protocol(db_path, session, "iv-ketamine", "Dr Lee", weight_kg=70)
     alerts.refresh(start + timedelta(minutes=6))
     rows = query(db_path, "SELECT rule, level, ended_us FROM episodes ORDER BY rule")
