@@ -41,6 +41,7 @@ from vitals.reading import Param, Reading
 
 START, END = b"\x0b", b"\x1c\x0d"
 MAX_MESSAGE = 1 << 20
+OBSERVATION_MESSAGES = {"ORU^R01", "ORU"}  # PCD-01 observations; older senders omit R01
 # What the hl7 package raises on malformed input (found by bench/fuzz_devices.py): it is
 # counted as a bad frame, never allowed to stop the worker.
 LIBRARY_ERRORS = (IndexError, KeyError, ValueError, TypeError, AttributeError, AssertionError)
@@ -122,8 +123,8 @@ class Hl7MllpAdapter(DeviceAdapter):
         return readings
 
     def _observations(self, message: hl7.Message, msh: hl7.Segment) -> list[Reading]:
-        kind = "^".join(_field(msh, 9).split("^")[:2])
-        if not kind.startswith("ORU"):
+        kind = "^".join(_field(msh, 9).split("^")[:2]).strip("^")
+        if kind not in OBSERVATION_MESSAGES:  # alarms (R40), waveforms (W01), ADT, ...
             self.not_used(f"message {kind[:20] or 'without a type'}")
             return []  # acknowledged, counted, not read
         sent_at = _hl7_time(_field(msh, 7))
