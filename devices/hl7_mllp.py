@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import hl7
 
 from devices.base import DeviceAdapter, SerialSettings, StreamingMonitor
-from devices.hl7_observations import ObservationReader, Obx
+from devices.hl7_observations import DEMO_KIND, ObservationReader, Obx
 from vitals.codes import MDC, UCUM
 from vitals.errors import ConfigError
 from vitals.reading import Param, Reading
@@ -145,6 +145,8 @@ class Hl7MllpAdapter(DeviceAdapter):
         reading, unused = self.observations.read(Obx.of(fields), observed, not_production)
         if unused:
             self.not_used(unused)
+        if unused.startswith(DEMO_KIND):  # as loud as an IntelliVue in demo mode
+            self.counts.last_error = f"the monitor sends {unused}, not a patient's"
         if reading is None:
             return None
         if observed is not None and self._seen.get(reading.param) == observed:

@@ -44,6 +44,7 @@ INVALID_MARKS = {"invalid", "not-available", "unavailable"}
 QUESTIONABLE_MARKS = {"questionable"}
 NOT_PRODUCTION = {"T": "training", "D": "debugging"}  # MSH-11, HL7 table 0103
 MAX_TEXT = 40  # of device text quoted in a kind
+DEMO_KIND = "demo or test data"
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class ObservationReader:
         no_value = Reading(param, None, Quality.INVALID, observed)
         mark = _demo_mark(obx, not_production)
         if mark:
-            return no_value, f"demo or test data ({mark})"
+            return no_value, f"{DEMO_KIND} ({mark})"
         if not obx.value:
             return no_value, ""  # "no value" said plainly, e.g. result status X
         try:

@@ -92,6 +92,10 @@ def test_demo_test_and_simulation_data_are_never_stored_as_real(segment, msh, wh
     adapter, found = read(segment, msh=msh)
     assert (found[Param.SPO2].value, found[Param.SPO2].quality) == (None, Quality.INVALID)
     assert adapter.counts.unused == {f"demo or test data ({where})": 1}
+    assert (
+        adapter.counts.last_error
+        == f"the monitor sends demo or test data ({where}), not a patient's"
+    )
 
 
 @pytest.mark.parametrize("sentinel", ["-999", "-100", "-1", "-99.9", "NaN"])
