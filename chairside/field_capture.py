@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import signal
 import threading
 import time
@@ -39,6 +40,8 @@ from vitals.store import StoreWriter
 
 SILENCE_S = 15.0  # as a chair's default no_data_after_s: then ask the monitor again
 RANDOM_CHUNK = 512
+MAX_LISTED = 12  # distinct bad-frame reasons printed
+NUMBERS = re.compile(r"0x[0-9A-Fa-f]+|-?\d+")  # reasons are grouped without their numbers
 Say = Callable[[str], None]
 
 
@@ -101,6 +104,11 @@ def run_replay(args: argparse.Namespace) -> int:
     if (args.db is None) != (args.chair is None):
         raise ConfigError("storing a replay needs both --db PATH and --chair C")
     found = read_capture(args.file)
+    if args.db is not None and found.header.started is None:
+        raise ConfigError(
+            f"{args.file} is raw bytes without receipt times: only a file made by "
+            "`python -m chairside capture` can be stored"
+        )
     if found.header.protocol and found.header.protocol != args.protocol:
         raise ConfigError(
             f"{args.file} was captured with protocol {found.header.protocol!r}; "
@@ -113,7 +121,7 @@ def run_replay(args: argparse.Namespace) -> int:
         _say("the capture's last line was cut off (an interrupted capture); it was skipped")
     tally.summary(f"replayed {args.file}")
     if args.db is not None:
-        _store(readings, args.db, args.chair, args.file, found.header.started is None)
+        _store(readings, args.db, args.chair, args.file)
     return 0
 
 
@@ -124,14 +132,16 @@ class Tally:
         self.adapter, self.say = adapter, say
         self.readings: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
-        self._bad = 0
+        counted = adapter.bad_frame
+
+        def bad_frame(message: str) -> None:  # every bad frame's reason, not only the last
+            self.errors[NUMBERS.sub("N", message)] += 1
+            counted(message)
+
+        adapter.bad_frame = bad_frame
 
     def feed(self, chunk: bytes, when: datetime | None) -> list[Reading]:
         readings = self.adapter.feed(chunk)
-        bad = self.adapter.counts.frames_bad
-        if bad > self._bad:
-            self.errors[self.adapter.counts.last_error] += bad - self._bad
-            self._bad = bad
         for reading in readings:
             self.readings[reading.param.value] += 1
             self.say(_line(reading, when))
@@ -142,8 +152,10 @@ class Tally:
         _say(f"{title}: {counts.frames_ok} frames read, {counts.frames_bad} bad")
         per_param = ", ".join(f"{p} {n}" for p, n in sorted(self.readings.items()))
         _say(f"readings: {per_param or 'none'}")
-        for message, n in self.errors.most_common():
+        for message, n in self.errors.most_common(MAX_LISTED):
             _say(f"bad frames ×{n}: {message}")
+        if len(self.errors) > MAX_LISTED:
+            _say(f"bad frames of {len(self.errors) - MAX_LISTED} other kinds not listed")
         for kind, n in sorted(counts.unused.items(), key=lambda item: (-item[1], item[0])):
             _say(f"received but not used ×{n}: {kind}")
 
@@ -199,7 +211,8 @@ def replay(
     found: Capture, protocol: str, options: Mapping[str, Any], chunk: str, say: Say
 ) -> tuple[Tally, list[Reading]]:
     """Decode a capture's received bytes; returns the tally and the readings, stamped with
-    their receipt time (or, for a raw file without times, with the time of this replay)."""
+    their receipt time (or, for a raw file without times, with the time of this replay,
+    for printing: such readings are never stored)."""
     adapter = new_adapter(protocol, options)
     now = [0.0]
     adapter.clock = lambda: now[0]  # the adapter's timeouts run on the capture's clock
@@ -218,7 +231,7 @@ def replay(
     return tally, stamped
 
 
-def _store(readings: list[Reading], db: Path, chair: str, path: Path, raw: bool) -> None:
+def _store(readings: list[Reading], db: Path, chair: str, path: Path) -> None:
     source = f"replay {path.name}"[:60]
     readings = assess([r.stamped(chair, r.time or utc_now(), source) for r in readings])
     writer = StoreWriter(db)
@@ -226,8 +239,6 @@ def _store(readings: list[Reading], db: Path, chair: str, path: Path, raw: bool)
         added, skipped = import_readings(writer, readings)
     finally:
         writer.close()
-    if raw:
-        _say("a raw file has no receipt times: its readings carry the time of this replay")
     _say(f"{added} readings stored for chair {chair} in {db}; {skipped} were already there")
 
 

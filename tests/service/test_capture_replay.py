@@ -109,6 +109,11 @@ def test_replay_stores_once_and_says_what_it_did(tmp_path: Path, capsys) -> None
             "line 2: not a record (direction 'sideways')",
         ),
         ("x", ["--protocol", "ge-s5", "--db", "x.db"], "needs both --db PATH and --chair C"),
+        (
+            "x",
+            ["--protocol", "ge-s5", "--db", "x.db", "--chair", "c"],
+            "raw bytes without receipt times: only a file made by",
+        ),
         ("x", ["--protocol", "ge-s5", "--chunk", "0"], "--chunk '0': expected"),
         ("x", ["--protocol", "hl7-mllp", "--option", "dialect=klingon"], "unknown dialect"),
     ],
