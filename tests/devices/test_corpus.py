@@ -258,7 +258,7 @@ def test_philips_information_center_hl7_in_mdil_codes() -> None:
 
 @pytest.mark.parametrize("vector", [MINDRAY_ALARM, DRAEGER_ALARM], ids=["mindray", "draeger"])
 def test_alarm_reports_are_acknowledged_and_counted_never_read_as_vitals(vector) -> None:
-    """IHE PCD-04 alarm reports (ORU^R40): Mindray's lead-off alarm from a ward, Draeger's
+    """IHE PCD-04 alarm reports (ORU^R40): Mindray's lead-off alarm from an HDU bed, Draeger's
     reference message; neither holds a vital sign to store."""
     adapter, readings = decode("hl7-mllp", mllp(external(*vector)))
     assert readings == [] and adapter.counts.unused == {"message ORU^R40": 1}
