@@ -28,8 +28,17 @@ from typing import Any
 
 import serial
 
-from chairside.capture_file import IN, OUT, Capture, CaptureWriter, Header, read_capture
+from chairside.capture_file import (
+    IN,
+    OUT,
+    Capture,
+    CaptureWriter,
+    Header,
+    Record,
+    read_capture,
+)
 from devices.base import DeviceAdapter
+from devices.hl7_mllp import START, frame_text
 from devices.ports import open_port
 from devices.registry import new_adapter, protocols
 from vitals.errors import ConfigError, PortUnavailable
@@ -114,6 +123,9 @@ def run_replay(args: argparse.Namespace) -> int:
             f"{args.file} was captured with protocol {found.header.protocol!r}; "
             f"replay it with --protocol {found.header.protocol}"
         )
+    if args.protocol == "hl7-mllp" and _plain_hl7(found):
+        _say("plain HL7 text: each message is framed as MLLP would carry it")
+        found = Capture(found.header, [Record(0.0, IN, frame_text(found.records[0].data))])
     options = dict(found.header.options) | _options(args.option)
     say = (lambda line: None) if args.quiet else _say
     tally, readings = replay(found, args.protocol, options, args.chunk, say)
@@ -240,6 +252,12 @@ def _store(readings: list[Reading], db: Path, chair: str, path: Path) -> None:
     finally:
         writer.close()
     _say(f"{added} readings stored for chair {chair} in {db}; {skipped} were already there")
+
+
+def _plain_hl7(found: Capture) -> bool:
+    """A raw file of HL7 messages saved as text, without MLLP framing."""
+    data = found.records[0].data if found.records else b""
+    return found.header.started is None and data.lstrip().startswith(b"MSH|") and START not in data
 
 
 def _chunking(spec: str) -> Callable[[bytes], Iterator[bytes]]:

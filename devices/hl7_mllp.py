@@ -51,6 +51,18 @@ def frame(message: str) -> bytes:
     return START + message.encode("utf-8") + END
 
 
+def frame_text(text: bytes) -> bytes:
+    """Messages as published (plain text, a segment per line, no MLLP) as they travel on the
+    line: each message from its MSH on, segments ended by CR, in one MLLP block."""
+    messages: list[list[bytes]] = []
+    for line in text.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"):
+        if line.startswith(b"MSH|") or not messages:
+            messages.append([])
+        if line.strip():
+            messages[-1].append(line)
+    return b"".join(START + b"\r".join(m) + b"\r" + END for m in messages if m)
+
+
 class Hl7MllpAdapter(DeviceAdapter):
     """Receives ORU^R01 messages, answers with ACKs, maps OBX segments to readings."""
 

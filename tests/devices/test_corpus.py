@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from devices import intellivue_wire as wire
 from devices.framing import escape
-from devices.hl7_mllp import frame
+from devices.hl7_mllp import frame_text
 from devices.intellivue import IntelliVueAdapter, Phase
 from devices.registry import new_adapter
 from tests.conftest import SHARED_VECTORS
@@ -215,26 +215,12 @@ DRAEGER_ALARM = (
 MDIL = {"0002-4182": Param.HR, "0002-4bb8": Param.SPO2, "0002-4822": Param.PULSE}
 
 
-def mllp(text: bytes) -> bytes:
-    """Files hold message text with CR LF or LF line ends: each message as sent on MLLP."""
-    lines = text.replace(b"\r\n", b"\n").split(b"\n")
-    messages, current = [], []
-    for line in lines:
-        if line.startswith(b"MSH|") and current:
-            messages.append(current)
-            current = []
-        if line.strip():
-            current.append(line)
-    messages.append(current)
-    return b"".join(frame(b"\r".join(m).decode("utf-8") + "\r") for m in messages)
-
-
 def test_philips_information_center_hl7_in_mdil_codes() -> None:
     """A Philips sender's ORU^R01 messages (HL7 2.3, codes in MDIL notation): the source's
     first message holds HR 91, the second pulse 64, HR 66 and SpO2 96; every HR, SpO2 and
     pulse OBX of the file becomes a reading, every other OBX is counted by kind."""
     text = external(*PHILIPS)
-    adapter, readings = decode("hl7-mllp", mllp(text))
+    adapter, readings = decode("hl7-mllp", frame_text(text))
     first_two = [(r.param, r.value) for r in readings[:4]]
     assert first_two == [(Param.HR, 91), (Param.PULSE, 64), (Param.HR, 66), (Param.SPO2, 96)]
     wanted = rb"OBX\|\|NM\|(0002-4182|0002-4bb8|0002-4822)\^[^|]*\|0\|([\d.]+)\|"
@@ -260,7 +246,7 @@ def test_philips_information_center_hl7_in_mdil_codes() -> None:
 def test_alarm_reports_are_acknowledged_and_counted_never_read_as_vitals(vector) -> None:
     """IHE PCD-04 alarm reports (ORU^R40): Mindray's lead-off alarm from an HDU bed, Draeger's
     reference message; neither holds a vital sign to store."""
-    adapter, readings = decode("hl7-mllp", mllp(external(*vector)))
+    adapter, readings = decode("hl7-mllp", frame_text(external(*vector)))
     assert readings == [] and adapter.counts.unused == {"message ORU^R40": 1}
     assert b"MSA|AA" in adapter.take_output()
 
@@ -269,7 +255,7 @@ def test_alarm_reports_are_acknowledged_and_counted_never_read_as_vitals(vector)
     "vector", [PHILIPS, MINDRAY_ALARM, DRAEGER_ALARM], ids=["philips", "mindray", "draeger"]
 )
 def test_hl7_vectors_read_the_same_at_any_chunking(vector) -> None:
-    data = mllp(external(*vector))
+    data = frame_text(external(*vector))
 
     @SMALL
     @given(st.integers(0, 2**32))

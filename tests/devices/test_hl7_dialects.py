@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devices.hl7_mllp import Hl7MllpAdapter, frame
+from devices.hl7_mllp import Hl7MllpAdapter, frame, frame_text
 from vitals.errors import ConfigError
 from vitals.reading import Param, Quality
 
@@ -193,3 +193,11 @@ def test_any_chunking_reads_the_same(values: list[str], data) -> None:
         got += adapter.feed(stream[at : at + size])
         at += size
     assert got == expected and adapter.counts.unused == whole.counts.unused
+
+
+def test_published_plain_text_is_framed_as_it_travels() -> None:
+    text = (MSH + obx("150301", "120")).replace("\r", "\r\n") + "\n" + MSH + obx("150302", "80")
+    framed = frame_text(text.encode())
+    assert framed.count(b"\x0b") == 2 and framed.count(b"\x1c\r") == 2
+    readings = Hl7MllpAdapter().feed(framed)
+    assert [(r.param, r.value) for r in readings] == [(Param.SBP, 120), (Param.DBP, 80)]

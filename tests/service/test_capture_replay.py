@@ -143,3 +143,14 @@ def test_a_missing_port_is_a_one_line_error(tmp_path: Path, capsys) -> None:
     args = ["capture", "--port", str(tmp_path / "no-tty"), "--protocol", "ge-s5", "--out", str(out)]
     assert main(args) == 1
     assert "cannot open port" in capsys.readouterr().err and not out.exists()
+
+
+def test_hl7_saved_as_plain_text_replays(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "vs900.hl7"
+    path.write_text(
+        "MSH|^~\\&|MINDRAY_VS900||||20260301090000+0100||ORU^R01^ORU_R01|1|P|2.6\n"
+        "OBX|1|NM|150301^MDC_PRESS_CUFF_SYS^MDC|1.1.9.150301|147|266016^MDC_DIM_MMHG^MDC|||||R\n"
+    )
+    assert main(["replay", str(path), "--protocol", "hl7-mllp"]) == 0
+    out = capsys.readouterr().out
+    assert "plain HL7 text" in out and "sbp   147 mmHg  ok" in out
