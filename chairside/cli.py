@@ -19,6 +19,7 @@ from pathlib import Path
 from chairside import launch
 from chairside.cli_exchange import add_exchange_parsers
 from chairside.cli_session import add_session_parser
+from chairside.field_capture import add_capture_parsers
 from chairside.recorder import Recorder
 from chairside.simulated_sessions import SimulatedSessions
 from devices.registry import protocols
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_session_parser(commands)
     add_exchange_parsers(commands)
     _user_parser(commands)
+    add_capture_parsers(commands)
     return parser
 
 

@@ -226,6 +226,7 @@ class ChairWorker:
         changes: dict[str, object] = {
             "frames_ok": counts.frames_ok,
             "frames_bad": counts.frames_bad,
+            "unused": dict(counts.unused),
         }
         if counts.last_error != self._frame_error:
             self._frame_error = counts.last_error

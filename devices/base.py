@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from vitals.reading import Param, Reading
@@ -25,20 +26,39 @@ class SerialSettings:
         return f"{self.baudrate} {self.bytesize}{self.parity}{self.stopbits:g}{flow}"
 
 
+# Distinct kinds of unused data kept per device: a sender inventing a new code in every
+# message must not grow the device state without bound; the rest is counted together.
+MAX_UNUSED_KINDS = 48
+OTHER_KINDS = "other kinds (too many to list)"
+
+
 @dataclass
 class AdapterCounts:
-    """Frame counters shown in the device state; errors are counted, never raised."""
+    """Frame counters shown in the device state; errors are counted, never raised.
+
+    ``unused`` counts, by kind, what arrived intact but was not turned into a reading (an
+    OBX code Chairside does not record, an alarm message, a waveform record, a frame outside
+    an association): nothing a device sends is discarded without a trace.
+    """
 
     frames_ok: int = 0
     frames_bad: int = 0
     last_error: str = ""
+    unused: dict[str, int] = field(default_factory=dict)
+
+    def not_used(self, kind: str, count: int = 1) -> None:
+        if kind not in self.unused and len(self.unused) >= MAX_UNUSED_KINDS:
+            kind = OTHER_KINDS
+        self.unused[kind] = self.unused.get(kind, 0) + count
 
 
 class DeviceAdapter(abc.ABC):
     """Client side of one wire protocol for one connection to one monitor.
 
     ``feed`` accepts chunks of any size and never raises on bad input: corrupt frames are
-    counted in ``counts`` with a message naming what was wrong.
+    counted in ``counts`` with a message naming what was wrong, and intact data that yields
+    no reading is counted by kind in ``counts.unused``. Adapters read time only through
+    ``clock`` (monotonic seconds), so a replay can run one on a capture's own time.
     """
 
     protocol: ClassVar[str]
@@ -46,6 +66,7 @@ class DeviceAdapter(abc.ABC):
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.counts = AdapterCounts()
+        self.clock: Callable[[], float] = time.monotonic
         self.outbox = bytearray()  # replies the protocol owes the device (e.g. HL7 ACKs)
         # Why the protocol's session is down while the port is open ("" when it is not):
         # the recorder shows it as the device's state instead of a bare "no data".
@@ -82,6 +103,11 @@ class DeviceAdapter(abc.ABC):
     def bad_frame(self, message: str) -> None:
         self.counts.frames_bad += 1
         self.counts.last_error = message
+
+    def not_used(self, kind: str, count: int = 1) -> None:
+        """Count data that arrived intact but gives no reading; ``kind`` names it for a
+        person ("OBX 150344 MDC_TEMP", "alarm record") and must not contain values."""
+        self.counts.not_used(kind, count)
 
 
 class MonitorSide(Protocol):

@@ -25,6 +25,9 @@ The display record repeats the last NIBP result in every record and carries no t
 measurement, so a new NIBP measurement is recognised when the sys/dia/mean triple changes;
 two consecutive identical results are therefore stored once (a limit of the interface).
 
+Waveform, alarm and network records, trend subrecords and extended classes are valid but
+not read; each is counted by kind in ``counts.unused``.
+
 Sources: Datex-Ohmeda "S/5 Computer Interface Specification" (document 8005313) as described
 by public implementations (xeonfusion/VSCapture, VSCaptureWave); checked against a real
 capture from an S/5 (see tests/devices/test_ge_s5_capture.py).
@@ -59,6 +62,9 @@ SR_REQUEST = 0
 SR_DISPLAY = 1
 PHDB_DISPLAY = 1
 CLASS_BASIC = 0
+# What else a monitor sends, named for the count of what was received but not used
+MAINTYPES = {1: "waveform record", 4: "alarm record", 5: "network record"}
+SUBRECORDS = {2: "10 s trend subrecord", 3: "60 s trend subrecord", 4: "auxiliary subrecord"}
 
 REQUEST = struct.Struct("<BhIh")
 SUBRECORD_SIZE = 278
@@ -197,17 +203,23 @@ class GeS5Adapter(DeviceAdapter):
             return []
         self.counts.frames_ok += 1
         if parsed.maintype != MT_PHDB:
-            return []  # alarm or network records: valid, not ours to decode
+            self.not_used(MAINTYPES.get(parsed.maintype, f"record of type {parsed.maintype}"))
+            return []
         readings = []
         for kind, data in parsed.subrecords:
             if kind == SR_DISPLAY and len(data) >= SUBRECORD_SIZE:
                 readings.extend(self._display(data))
+            elif kind == SR_DISPLAY:
+                self.not_used(f"display subrecord shorter than {SUBRECORD_SIZE} bytes")
+            else:
+                self.not_used(SUBRECORDS.get(kind, f"physiological subrecord of type {kind}"))
         return readings
 
     def _display(self, sub: bytes) -> list[Reading]:
         (time_s,) = struct.unpack_from("<I", sub)
         (_marker, _reserved, class_bits) = TRAILER.unpack_from(sub, TRAILER_OFFSET)
         if (class_bits >> 8) & 0x0F != CLASS_BASIC:
+            self.not_used(f"display subrecord of extended class {(class_bits >> 8) & 0x0F}")
             return []
         device_time = datetime.fromtimestamp(time_s, UTC)
         raw = {

@@ -6,15 +6,16 @@ Transport: TCP, either ``socket://host:port`` to a gateway that listens or
 Framing (MLLP): ``0x0B message 0x1C 0x0D``; bytes outside a block are discarded and counted.
 Segments may be separated by CR (the standard), LF or CR LF.
 
-Each OBX is mapped by its code (OBX-3) to a parameter: LOINC (8867-4 heart rate, 8889-8
-pulse rate, 8480-6/8462-4/8478-0 systolic/diastolic/mean NIBP, 59408-5 and 2708-6 SpO2) and
-ISO/IEEE 11073-10101 MDC codes, numeric or named (147842 MDC_ECG_HEART_RATE, 149530
-MDC_PULS_OXIM_PULS_RATE, 150456 MDC_PULS_OXIM_SAT_O2, 150021/150022/150023
-MDC_PRESS_BLD_NONINV_SYS/DIA/MEAN), plus a per-chair vendor map (option ``codes``).
-Units (OBX-6) are converted to canonical ones (kPa → mmHg). OBX-11 result status other than
-F/C/R/P, or a value that is not a number, gives quality ``invalid``. OBX-14 (else MSH-7) is
-the device time when it carries a UTC offset; a value repeated with the same observation time
-(a gateway resending the last NIBP) is stored once.
+Each OBX is read by devices/hl7_observations.py: LOINC and ISO/IEEE 11073-10101 MDC codes
+by number and by name (both NIBP families, MDC_PRESS_BLD_NONINV_* and MDC_PRESS_CUFF_*;
+heart rate; pulse rate from ECG, oximeter and cuff; SpO2; Philips' MDIL notation), a
+named dialect (option ``dialect``, devices/hl7_dialects.py) and a per-chair vendor map
+(option ``codes``); units in UCUM or MDC form are converted (kPa → mmHg); demo, test and
+simulation data, vendor "no value" numbers and non-final results are stored ``invalid``.
+OBX-14 (else MSH-7) is the device time when it carries a UTC offset; a value repeated with
+the same observation time (a gateway resending the last NIBP) is stored once. Whatever
+arrives intact but gives no reading — another message type, an OBX code Chairside does not
+record, a resent value — is counted by kind in ``counts.unused``.
 
 Acknowledgment: original mode (no MSH-15) always gets an ACK; enhanced mode follows MSH-15
 (AL always, ER/SU on error/success only, NE never). A message that cannot be parsed gets AE
@@ -33,21 +34,14 @@ from typing import Any, ClassVar
 import hl7
 
 from devices.base import DeviceAdapter, SerialSettings, StreamingMonitor
-from vitals.codes import LOINC, MDC, UCUM
+from devices.hl7_observations import DEMO_KIND, ObservationReader, Obx
+from vitals.codes import MDC, UCUM
 from vitals.errors import ConfigError
-from vitals.reading import Param, Quality, Reading
+from vitals.reading import Param, Reading
 
 START, END = b"\x0b", b"\x1c\x0d"
 MAX_MESSAGE = 1 << 20
-CODES: dict[str, Param] = (
-    {code: param for param, (code, _) in LOINC.items()}
-    | {"2708-6": Param.SPO2}  # SpO2 as some gateways code it (arterial O2 saturation)
-    | {code: param for param, (code, _) in MDC.items()}
-    | {name: param for param, (_, name) in MDC.items()}
-)
-KPA_TO_MMHG = 7.500616827
-UNIT_FACTORS = {"kpa": KPA_TO_MMHG, "268": KPA_TO_MMHG, "mdc_dim_kilo_pascal": KPA_TO_MMHG}
-FINAL_STATUSES = {"F", "C", "R", "P", ""}
+OBSERVATION_MESSAGES = {"ORU^R01", "ORU"}  # PCD-01 observations; older senders omit R01
 # What the hl7 package raises on malformed input (found by bench/fuzz_devices.py): it is
 # counted as a bad frame, never allowed to stop the worker.
 LIBRARY_ERRORS = (IndexError, KeyError, ValueError, TypeError, AttributeError, AssertionError)
@@ -55,6 +49,18 @@ LIBRARY_ERRORS = (IndexError, KeyError, ValueError, TypeError, AttributeError, A
 
 def frame(message: str) -> bytes:
     return START + message.encode("utf-8") + END
+
+
+def frame_text(text: bytes) -> bytes:
+    """Messages as published (plain text, a segment per line, no MLLP) as they travel on the
+    line: each message from its MSH on, segments ended by CR, in one MLLP block."""
+    messages: list[list[bytes]] = []
+    for line in text.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"):
+        if line.startswith(b"MSH|") or not messages:
+            messages.append([])
+        if line.strip():
+            messages[-1].append(line)
+    return b"".join(START + b"\r".join(m) + b"\r" + END for m in messages if m)
 
 
 class Hl7MllpAdapter(DeviceAdapter):
@@ -66,10 +72,12 @@ class Hl7MllpAdapter(DeviceAdapter):
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
         options = dict(options or {})
-        vendor = options.pop("codes", {})
+        vendor, dialect = options.pop("codes", {}), options.pop("dialect", "standard")
         if options:
-            raise ConfigError(f"hl7-mllp: unknown options {sorted(options)}; known: ['codes']")
-        self.codes = dict(CODES) | _vendor_codes(vendor)
+            raise ConfigError(
+                f"hl7-mllp: unknown options {sorted(options)}; known: ['codes', 'dialect']"
+            )
+        self.observations = ObservationReader(dialect, vendor)
         self._buffer = bytearray()
         self._seen: dict[Param, datetime] = {}
 
@@ -127,32 +135,38 @@ class Hl7MllpAdapter(DeviceAdapter):
         return readings
 
     def _observations(self, message: hl7.Message, msh: hl7.Segment) -> list[Reading]:
-        if not _field(msh, 9).startswith("ORU"):
-            return []  # other messages are acknowledged and ignored
+        kind = "^".join(_field(msh, 9).split("^")[:2]).strip("^")
+        if kind not in OBSERVATION_MESSAGES:  # alarms (R40), waveforms (W01), ADT, ...
+            self.not_used(f"message {kind[:20] or 'without a type'}")
+            return []  # acknowledged, counted, not read
         sent_at = _hl7_time(_field(msh, 7))
         try:
             segments = message.segments("OBX")
         except KeyError:
-            return []  # an ORU without observations
-        readings = [self._obx(obx, sent_at) for obx in segments]
+            self.not_used(f"{kind[:20]} without observations")
+            return []
+        not_production = _field(msh, 11).split("^")[0].strip()
+        readings = [self._obx(obx, sent_at, not_production) for obx in segments]
         return [r for r in readings if r is not None]
 
-    def _obx(self, obx: hl7.Segment, sent_at: datetime | None) -> Reading | None:
-        code = _component(obx, 3, 0)
-        param = self.codes.get(code) or self.codes.get(_component(obx, 3, 1))
-        if param is None:
-            return None  # an observation Chairside does not record (temperature, ...)
+    def _obx(
+        self, obx: hl7.Segment, sent_at: datetime | None, not_production: str
+    ) -> Reading | None:
         observed = _hl7_time(_field(obx, 14)) or sent_at
-        if observed is not None and self._seen.get(param) == observed:
-            return None  # the same measurement, resent
+        fields = [_field(obx, i) for i in range(len(obx))]
+        reading, unused = self.observations.read(Obx.of(fields), observed, not_production)
+        if unused:
+            self.not_used(unused)
+        if unused.startswith(DEMO_KIND):  # as loud as an IntelliVue in demo mode
+            self.counts.last_error = f"the monitor sends {unused}, not a patient's"
+        if reading is None:
+            return None
+        if observed is not None and self._seen.get(reading.param) == observed:
+            self.not_used(f"{reading.param.value} resent with the same time (stored once)")
+            return None
         if observed is not None:
-            self._seen[param] = observed
-        try:
-            value = float(_field(obx, 5)) * UNIT_FACTORS.get(_component(obx, 6, 0).lower(), 1.0)
-        except ValueError:
-            return Reading(param, None, Quality.INVALID, observed)
-        quality = Quality.OK if _field(obx, 11) in FINAL_STATUSES else Quality.INVALID
-        return Reading(param, round(value, 2), quality, observed)
+            self._seen[reading.param] = observed
+        return reading
 
     def _acknowledge(self, message: hl7.Message, msh: hl7.Segment, code: str) -> None:
         mode = _field(msh, 15)
@@ -174,13 +188,6 @@ def _field(segment: hl7.Segment, index: int) -> str:
     return str(segment[index]) if len(segment) > index else ""
 
 
-def _component(segment: hl7.Segment, index: int, component: int) -> str:
-    if len(segment) <= index:
-        return ""
-    parts = str(segment[index]).split("^")
-    return parts[component].strip() if len(parts) > component else ""
-
-
 def _hl7_time(text: str) -> datetime | None:
     """HL7 DTM with a UTC offset (YYYYMMDDHHMMSS[.S]+ZZZZ) → UTC; without an offset, None."""
     text = text.strip()
@@ -193,17 +200,6 @@ def _hl7_time(text: str) -> datetime | None:
     except ValueError:
         return None
     return local.replace(tzinfo=timezone(sign * offset)).astimezone(UTC)
-
-
-def _vendor_codes(vendor: Any) -> dict[str, Param]:
-    if not isinstance(vendor, dict):
-        raise ConfigError(f"hl7-mllp: codes must be a table of code = parameter, got {vendor!r}")
-    try:
-        return {str(code): Param(param) for code, param in vendor.items()}
-    except ValueError as exc:
-        raise ConfigError(
-            f"hl7-mllp: {exc}; parameters: {', '.join(p.value for p in Param)}"
-        ) from None
 
 
 OUT_CODES = {param: (*MDC[param], UCUM[param]) for param in MDC}  # what the gateway sends

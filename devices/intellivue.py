@@ -14,6 +14,11 @@ request is answered and, like an abort or refusal, is followed by a new associat
 monitor that stops answering. While the association is down the adapter says why in
 ``link_problem``, which the recorder shows as the device's state.
 
+Poll answers to the plain and to the extended poll action (a client such as VSCapture polls
+with the extended one) are read alike. Answers that arrive outside an association, answers
+about other object classes, numerics Chairside does not record and other messages are
+counted by kind in ``counts.unused``, never used.
+
 Values: HR (ECG, 0x4182), pulse rate (SpO2, 0x4822), SpO2 (0x4BB8) and NIBP systolic,
 diastolic and mean (0x4A05/06/07, a compound numeric) in bpm, %, mmHg (kPa is converted).
 Measurement states INVALID or UNAVAILABLE, FLOAT-Type NaN/NRes/infinities, demo or test data
@@ -49,6 +54,16 @@ PHYSIO: dict[int, Param] = {
 }
 PHYSIO_ID = {param: code for code, param in PHYSIO.items()}
 NIBP_COMPOUND = 0x4A04  # NOM_PRESS_BLD_NONINV
+# What a poll answer is about (its polled object class), in a person's words
+OBJECT_CLASSES = {
+    wire.NOM_MOC_VMO_METRIC_NU: "numerics",
+    0x0009: "waves",  # NOM_MOC_VMO_METRIC_SA_RT
+    wire.NOM_MOC_VMS_MDS: "the monitor itself",
+    0x002A: "patient demographics",  # NOM_MOC_PT_DEMOG
+    0x0036: "alarms",  # NOM_MOC_VMO_AL_MON
+}
+COMMANDS = {3: "get", 4: "set", 5: "confirmed set", wire.CMD_CONFIRMED_ACTION: "action"}
+EVENT_REPORTS = (wire.CMD_EVENT_REPORT, wire.CMD_CONFIRMED_EVENT_REPORT)
 MMHG, KPA, BPM, PERCENT = 0x0F20, 0x0F03, 0x0AA0, 0x0220
 UNIT_OF = {
     Param.HR: BPM,
@@ -195,25 +210,42 @@ class IntelliVueAdapter(DeviceAdapter):
         op = wire.operation(user_data)
         if op.kind == wire.ROER:
             raise FrameError(f"the monitor answered invoke {op.invoke_id} with error {op.command}")
-        if op.kind == wire.ROIV and op.command == wire.CMD_CONFIRMED_EVENT_REPORT:
-            if wire.event_type(op.body) == wire.NOM_NOTI_MDS_CREAT:
+        if op.kind == wire.ROIV and op.command in EVENT_REPORTS:
+            event = wire.event_type(op.body)
+            if event == wire.NOM_NOTI_MDS_CREAT and op.command == wire.CMD_CONFIRMED_EVENT_REPORT:
                 self.outbox += self._send(wire.mds_create_result(op.invoke_id))
                 self._enter(Phase.ASSOCIATED)
                 self._polled_at = -1e9  # poll at once
+            else:
+                self.not_used(f"event report 0x{event:04X}")
             return []
         polled = op.kind in (wire.RORS, wire.ROLRS) and op.command == wire.CMD_CONFIRMED_ACTION
-        if polled and wire.action_type(op.body) == wire.NOM_ACT_POLL_MDIB_DATA:
+        if polled and wire.action_type(op.body) in wire.POLL_ACTIONS:
             return self._poll_result(wire.poll_reply(op.body))
-        return []  # unconfirmed event reports and other results need nothing from us
+        what = "request" if op.kind == wire.ROIV else "answer"
+        self.not_used(f"{COMMANDS.get(op.command, f'command {op.command}')} {what}")
+        return []
 
     def _poll_result(self, reply: wire.PollReply) -> list[Reading]:
+        """Numerics from a plain or extended poll answer, while associated; anything else
+        in it, or any answer outside an association, is counted and not used."""
         self.counts.frames_ok += 1
+        if self.phase is not Phase.ASSOCIATED:
+            self.not_used("poll answer outside an association")
+            return []
         self._answered_at = self.clock()
         self.link_problem = ""
+        if reply.object_code != wire.NOM_MOC_VMO_METRIC_NU:
+            if reply.object_code != wire.NOM_MOC_VMS_MDS:  # our own keep-alive's answer
+                what = OBJECT_CLASSES.get(reply.object_code, f"class 0x{reply.object_code:04X}")
+                self.not_used(f"poll answer for {what}")
+            return []
         found: dict[Param, Reading] = {}
         for obs in reply.observations:
             param = PHYSIO.get(obs.physio_id)
-            if param is not None and param not in found:
+            if param is None:
+                self.not_used(f"numeric 0x{obs.physio_id:04X}")
+            elif param not in found:
                 found[param] = self._reading(param, obs)
         nibp = tuple(found[p].value if p in found else None for p in NIBP_PARAMS)
         if any(p in found for p in NIBP_PARAMS):
@@ -229,6 +261,7 @@ class IntelliVueAdapter(DeviceAdapter):
         value = wire.float_value(obs.raw)
         if obs.state & (wire.DEMO_DATA | wire.TEST_DATA):
             self.counts.last_error = "the monitor sends demo or test data, not a patient's"
+            self.not_used("demo or test data (measurement state)")
             return Reading(param, None, Quality.INVALID)
         if obs.state & (wire.INVALID | wire.UNAVAILABLE) or value is None:
             return Reading(param, None, Quality.INVALID)
@@ -236,6 +269,7 @@ class IntelliVueAdapter(DeviceAdapter):
             value = round(value * MMHG_PER_KPA, 1)
         elif obs.unit != UNIT_OF[param]:
             self.counts.last_error = f"{param.value} came in unit code 0x{obs.unit:04X}"
+            self.not_used(f"{param.value} in unit 0x{obs.unit:04X}")
             return Reading(param, None, Quality.INVALID)
         quality = Quality.ARTIFACT if obs.state & wire.QUESTIONABLE else Quality.OK
         return Reading(param, value, quality)

@@ -52,6 +52,8 @@ ROIV, RORS, ROER, ROLRS = 1, 2, 3, 5
 CMD_EVENT_REPORT, CMD_CONFIRMED_EVENT_REPORT, CMD_CONFIRMED_ACTION = 0, 1, 7
 NOM_NOTI_MDS_CREAT = 0x0D06
 NOM_ACT_POLL_MDIB_DATA = 0x0C16
+NOM_ACT_POLL_MDIB_DATA_EXT = 0xF13B  # extended poll: the reply adds a sequence number
+POLL_ACTIONS = (NOM_ACT_POLL_MDIB_DATA, NOM_ACT_POLL_MDIB_DATA_EXT)
 NOM_PART_OBJ = 1
 NOM_MOC_VMO_METRIC_NU = 0x0006
 NOM_MOC_VMS_MDS = 0x0021
@@ -294,6 +296,7 @@ class PollReply:
     object_code: int
     time: datetime | None
     observations: list[NuObs]
+    extended: bool = False  # an answer to the extended poll action
 
 
 def action_type(body: bytes) -> int:
@@ -304,15 +307,23 @@ def action_type(body: bytes) -> int:
 
 
 def poll_reply(body: bytes) -> PollReply:
-    """The numerics of a poll result (the body of an RORS or ROLRS confirmed action)."""
+    """The numerics of a poll result (the body of an RORS or ROLRS confirmed action).
+
+    Plain and extended poll results differ only in the sequence number the extended one
+    carries after the poll number (PollMdibDataReplyExt); both are read the same way.
+    """
     cursor = Cursor(body, "poll result")
     cursor.take(6)  # managed object
     action, length = cursor.u16(), cursor.u16()
-    if action != NOM_ACT_POLL_MDIB_DATA:
+    if action not in POLL_ACTIONS:
         raise FrameError(f"action 0x{action:04X} is not a poll")
     if length != cursor.left:
         raise FrameError(f"poll result says {length} bytes, {cursor.left} follow")
-    poll_number, _relative = cursor.u16(), cursor.u32()
+    poll_number = cursor.u16()
+    extended = action == NOM_ACT_POLL_MDIB_DATA_EXT
+    if extended:
+        cursor.u16()  # sequence number of this reply within the extended poll
+    cursor.u32()  # relative time
     moment = time_of_bcd(cursor.take(8))
     _partition, code, _group = cursor.u16(), cursor.u16(), cursor.u16()
     observations: list[NuObs] = []
@@ -330,7 +341,7 @@ def poll_reply(body: bytes) -> PollReply:
             _done(attributes)
         _done(objects[1])
     _done(contexts[1])
-    return PollReply(poll_number, code, moment, observations)
+    return PollReply(poll_number, code, moment, observations, extended)
 
 
 def _list(cursor: Cursor, what: str) -> tuple[int, Cursor]:
@@ -418,7 +429,7 @@ def abort() -> bytes:
     return bytes((ABORT,)) + _li(len(ABORT_BODY)) + ABORT_BODY
 
 
-def _data_export(kind: int, invoke_id: int, command: int, body: bytes) -> bytes:
+def data_export(kind: int, invoke_id: int, command: int, body: bytes) -> bytes:
     operation_part = struct.pack(">HHH", invoke_id, command, len(body)) + body
     return struct.pack(">HHHH", 0xE100, 2, kind, len(operation_part)) + operation_part
 
@@ -433,20 +444,20 @@ def mds_create_event(invoke_id: int, moment: datetime, relative: int) -> bytes:
     )
     info = MDS + attributes
     report = MDS + struct.pack(">IHH", relative, NOM_NOTI_MDS_CREAT, len(info)) + info
-    return _data_export(ROIV, invoke_id, CMD_CONFIRMED_EVENT_REPORT, report)
+    return data_export(ROIV, invoke_id, CMD_CONFIRMED_EVENT_REPORT, report)
 
 
 def mds_create_result(invoke_id: int) -> bytes:
     """The client's answer to the MDS create event; the association is then open."""
     result = MDS + struct.pack(">IHH", 0, NOM_NOTI_MDS_CREAT, 0)
-    return _data_export(RORS, invoke_id, CMD_CONFIRMED_EVENT_REPORT, result)
+    return data_export(RORS, invoke_id, CMD_CONFIRMED_EVENT_REPORT, result)
 
 
 def poll_request(invoke_id: int, poll_number: int, object_code: int) -> bytes:
     """Ask for every attribute of the objects of one class: numerics, or the MDS itself."""
     request = struct.pack(">HHHH", poll_number, NOM_PART_OBJ, object_code, 0)
     action = MDS + struct.pack(">IHH", 0, NOM_ACT_POLL_MDIB_DATA, len(request)) + request
-    return _data_export(ROIV, invoke_id, CMD_CONFIRMED_ACTION, action)
+    return data_export(ROIV, invoke_id, CMD_CONFIRMED_ACTION, action)
 
 
 def parse_poll_request(body: bytes) -> tuple[int, int]:
@@ -478,17 +489,24 @@ def poll_result(
     moment: datetime,
     relative: int,
     objects: Sequence[tuple[int, bytes]],
+    sequence: int | None = None,
 ) -> bytes:
-    """The monitor's answer to a poll: one context holding ``objects`` (handle, attributes)."""
+    """The monitor's answer to a poll: one context holding ``objects`` (handle, attributes);
+    with a ``sequence`` number, the answer to an extended poll."""
     items = b"".join(struct.pack(">H", handle) + attributes for handle, attributes in objects)
     context = struct.pack(">HHH", 0, len(objects), len(items)) + items
     contexts = struct.pack(">HH", 1 if objects else 0, len(context) if objects else 0)
+    numbering = struct.pack(">H", poll_number)
+    if sequence is not None:
+        numbering += struct.pack(">H", sequence)
     reply = (
-        struct.pack(">HI", poll_number, relative)
+        numbering
+        + struct.pack(">I", relative)
         + bcd_time(moment)
         + struct.pack(">HHH", NOM_PART_OBJ, object_code, 0)
         + contexts
         + (context if objects else b"")
     )
-    action = MDS + struct.pack(">HH", NOM_ACT_POLL_MDIB_DATA, len(reply)) + reply
-    return _data_export(RORS, invoke_id, CMD_CONFIRMED_ACTION, action)
+    kind = NOM_ACT_POLL_MDIB_DATA if sequence is None else NOM_ACT_POLL_MDIB_DATA_EXT
+    action = MDS + struct.pack(">HH", kind, len(reply)) + reply
+    return data_export(RORS, invoke_id, CMD_CONFIRMED_ACTION, action)

@@ -12,7 +12,8 @@ perfusion, 008 pulse search, 010 interference, 020 sensor off, 040 ambient light
 unrecognised sensor, 400 low signal IQ, 800 "Masimo SET" (normal full-SET operation, not an
 exception). Any exception other than low perfusion makes SpO2 and pulse ``invalid``; low
 perfusion alone makes them ``artifact``. There is no blood pressure: pair the oximeter with
-an NIBP monitor on the same chair.
+an NIBP monitor on the same chair. Other fields that carry a value (PI, SpCO, SpMet, PVI)
+are counted as received but not used; blank lines are skipped.
 
 The leading date and time are the device's local clock without a time zone; they are not
 used as device time (a wrong offset would be worse than none).
@@ -34,6 +35,9 @@ from vitals.reading import Param, Quality, Reading
 
 MAX_LINE = 512
 FIELDS: dict[str, Param] = {"SPO2": Param.SPO2, "BPM": Param.PULSE}
+# Fields read for the quality or that identify the line; every other field with a value
+# (PI, SpCO, SpMet, PVI, ...) is counted as received but not used.
+READ_FIELDS = {*FIELDS, "EXC", "EXC1", "ALARM", "SN"}
 EXC_LOW_PERFUSION = 0x004
 EXC_INTERFERENCE = 0x010
 EXC_SENSOR_OFF = 0x020
@@ -101,6 +105,8 @@ class MasimoAsciiAdapter(DeviceAdapter):
         return readings
 
     def _line(self, raw: bytes) -> list[Reading]:
+        if not raw.strip():
+            return []  # the blank line between records some models print carries nothing
         try:
             fields = parse_line(raw.decode("ascii").strip())
             exceptions = int(fields["EXC"], 16)
@@ -109,11 +115,22 @@ class MasimoAsciiAdapter(DeviceAdapter):
             self.bad_frame(f"frame error: {exc}")
             return []
         self.counts.frames_ok += 1
+        for key, value in fields.items():
+            if key not in READ_FIELDS and _number_or_none(value) is not None:
+                self.not_used(f"field {key[:20]}")
         quality = quality_of(exceptions)
         return [
             Reading(param, value, Quality.INVALID if value is None else quality)
             for param, value in values.items()
         ]
+
+
+def _number_or_none(text: str) -> float | None:
+    """A field's number, or None when it holds none (dashes or text)."""
+    try:
+        return float(text.rstrip("%"))
+    except ValueError:
+        return None
 
 
 def _number(text: str) -> float | None:

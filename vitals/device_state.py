@@ -7,7 +7,7 @@ stable" from "cable unplugged".
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -30,3 +30,6 @@ class DeviceState:
     last_error: str = ""
     last_data: datetime | None = None
     device: str = ""  # which of the chair's devices; "" for a chair's only monitor
+    # What arrived intact but gave no reading, counted by kind ("OBX 150344 MDC_TEMP": 12):
+    # the chair detail lists it, so a new vendor dialect is seen, not silently dropped.
+    unused: dict[str, int] = field(default_factory=dict)

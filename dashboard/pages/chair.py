@@ -13,6 +13,7 @@ from dashboard.chrome import play_alarm
 from dashboard.figures import detail_figure
 from dashboard.source import read_store
 from dashboard.tiles import alert_lines, link_banner
+from dashboard.unused import HELP, TITLE, unused_table
 from vitals.store import commands, queries
 from vitals.verdict import discharge_verdict, session_baselines
 
@@ -88,6 +89,11 @@ def chair_live(chair: str, name: str, window: str) -> None:
         hide_index=True,
         width="stretch",
     )
+    unused = unused_table(states, chair)
+    if not unused.empty:
+        with st.expander(TITLE):
+            st.caption(HELP)
+            st.dataframe(unused, hide_index=True, width="stretch")
 
 
 def _chair_data(conn, chair: str, window: str, now: pd.Timestamp) -> tuple:

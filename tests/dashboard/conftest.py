@@ -32,7 +32,9 @@ def sample_store(db_path: Path) -> Path:
     writer.write_readings(
         recorded_session("chair-2", "typical", 2, now - timedelta(minutes=40), 20 * 60)
     )
-    writer.write_device_state(DeviceState("chair-1", LinkState.CONNECTED, now), to_us(now))
+    unused = {"OBX 150344 MDC_TEMP": 12, "message ORU^R40": 2}
+    connected = DeviceState("chair-1", LinkState.CONNECTED, now, unused=unused)
+    writer.write_device_state(connected, to_us(now))
     writer.write_device_state(
         DeviceState(
             "chair-2", LinkState.DISCONNECTED, now - timedelta(minutes=20), last_error="cable out"

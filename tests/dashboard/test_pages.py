@@ -119,6 +119,12 @@ def test_chair_detail_shows_chart_alerts_and_logs_events(signed_in, sample_store
     assert len(at.get("plotly_chart")) == 1
     assert any("SBP 186 ≥ 180" in e.value for e in at.error)
     assert any("Baseline SBP" in c.value and "median of" in c.value for c in at.caption)
+    [unused] = [e for e in at.expander if e.label == "Received from the monitor but not used"]
+    table = unused.dataframe[0].value
+    assert table.values.tolist() == [
+        ["monitor", "OBX 150344 MDC_TEMP", 12],
+        ["monitor", "message ORU^R40", 2],
+    ]
     [dose] = [b for b in at.button if b.label == "BP check requested"]
     dose.click().run()
     at.selectbox[1].set_value("medication")

@@ -1,5 +1,6 @@
 """Philips IntelliVue Data Export (MIB/RS232): framing, association, polling, values."""
 
+import struct
 from datetime import UTC, datetime
 
 import pytest
@@ -68,6 +69,11 @@ def associated(interval_s: float = 1) -> tuple[IntelliVueAdapter, IntelliVueMoni
     monitor.feed(adapter.take_output())
     assert adapter.phase is Phase.ASSOCIATED and monitor.associated
     return adapter, monitor, clock
+
+
+def ready() -> IntelliVueAdapter:
+    """An adapter that is associated: only then does it use poll answers."""
+    return associated()[0]
 
 
 def answer(adapter: IntelliVueAdapter, monitor: IntelliVueMonitor, values=VALUES, artifact=""):
@@ -234,13 +240,13 @@ def poll_answer(objects: list[tuple[int, bytes]]) -> bytes:
     ],
 )
 def test_states_and_special_values(observation: wire.NuObs, value, quality: Quality) -> None:
-    adapter = IntelliVueAdapter()
+    adapter = ready()
     [reading] = adapter.feed(poll_answer([wire.numeric(1, [observation])]))
     assert (reading.value, reading.quality) == (value, quality)
 
 
 def test_unexpected_units_and_demo_data_are_said() -> None:
-    adapter = IntelliVueAdapter()
+    adapter = ready()
     adapter.feed(poll_answer([wire.numeric(1, [obs(Param.HR, 80.0, unit=PERCENT)])]))
     assert adapter.counts.last_error == "hr came in unit code 0x0220"
     adapter.feed(poll_answer([wire.numeric(1, [obs(Param.HR, 80.0, wire.DEMO_DATA)])]))
@@ -250,7 +256,7 @@ def test_unexpected_units_and_demo_data_are_said() -> None:
 def test_nibp_compound_in_kpa_is_converted_and_stored_once() -> None:
     nibp = [obs(Param.SBP, 16.0, unit=KPA), obs(Param.DBP, 10.7, unit=KPA)]
     nibp.append(obs(Param.MAP, 12.5, unit=KPA))
-    adapter = IntelliVueAdapter()
+    adapter = ready()
     first = adapter.feed(poll_answer([wire.numeric(10, nibp)]))
     assert [(r.param, r.value) for r in first] == [
         (Param.SBP, 120.0),
@@ -258,7 +264,7 @@ def test_nibp_compound_in_kpa_is_converted_and_stored_once() -> None:
         (Param.MAP, 93.8),
     ]
     assert adapter.feed(poll_answer([wire.numeric(10, nibp)])) == []  # the same result again
-    primed = IntelliVueAdapter()
+    primed = ready()
     primed.prime({"sbp": 120.0, "dbp": 80.3, "map": 93.8})
     assert primed.feed(poll_answer([wire.numeric(10, nibp)])) == []  # stored before a restart
 
@@ -274,7 +280,7 @@ def test_linked_results_are_read_like_single_ones() -> None:
     )
     linked = bytes.fromhex("e1000002") + (5).to_bytes(2, "big")
     linked += (len(body) + 2).to_bytes(2, "big") + bytes((1, 1)) + body
-    [reading] = IntelliVueAdapter().feed(wire.frame(linked))
+    [reading] = ready().feed(wire.frame(linked))
     assert reading.value == 66.0
 
 
@@ -325,8 +331,8 @@ def test_any_chunking_gives_the_same_readings(value, data) -> None:
     values = dict(VALUES) | {Param.HR: value}
     frame, _ = monitor.encode(1_790_000_000, values)
     stream = b"\x00\xc1garbage" + frame + frame[: len(frame) // 2]
-    whole = IntelliVueAdapter().feed(stream)
-    adapter = IntelliVueAdapter()
+    whole = ready().feed(stream)
+    adapter = ready()
     chunked, at = [], 0
     while at < len(stream):
         size = data.draw(st.integers(1, 64))
@@ -352,7 +358,7 @@ def test_random_bytes_never_raise(noise: bytes) -> None:
 )
 def test_what_the_monitor_sends_is_what_the_adapter_reads(values: dict, artifact: str) -> None:
     frame, sent = IntelliVueMonitor().encode(1_790_000_000, values, artifact)
-    read = {r.param: r for r in IntelliVueAdapter().feed(frame)}
+    read = {r.param: r for r in ready().feed(frame)}
     assert set(read) == set(values) == set(sent)
     assert {p: r.value for p, r in read.items()} == sent
     for param, reading in read.items():
@@ -369,3 +375,53 @@ def test_the_monitor_clock_is_read_as_its_wall_time() -> None:
     assert wire.time_of_bcd(wire.bcd_time(moment)) == moment
     assert wire.time_of_bcd(b"\xff" * 8) is None  # not kept by this monitor
     assert wire.time_of_bcd(bytes.fromhex("2026133200000000")) is None  # month 13
+
+
+def extended_answer(objects: list[tuple[int, bytes]], sequence: int = 1, code=None) -> bytes:
+    """A poll answer as a client using the extended poll action receives it."""
+    moment = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    kind = wire.NOM_MOC_VMO_METRIC_NU if code is None else code
+    return wire.frame(wire.poll_result(9, 9, kind, moment, 0, objects, sequence=sequence))
+
+
+NUMERICS = [wire.numeric(1, [obs(Param.HR, 71.0)]), wire.numeric(2, [obs(Param.SPO2, 97.0)])]
+
+
+@given(st.integers(0, 0xFFFF), st.data())
+def test_extended_poll_answers_are_read_like_plain_ones(sequence: int, data) -> None:
+    stream = extended_answer(NUMERICS, sequence) + poll_answer(NUMERICS[:1])
+    adapter, at, read = ready(), 0, []
+    while at < len(stream):
+        size = data.draw(st.integers(1, 80))
+        read += adapter.feed(stream[at : at + size])
+        at += size
+    assert [(r.param, r.value) for r in read] == [
+        (Param.HR, 71.0),
+        (Param.SPO2, 97.0),
+        (Param.HR, 71.0),
+    ]
+    assert adapter.counts.frames_ok >= 2 and adapter.counts.unused == {}
+
+
+def test_poll_answers_outside_an_association_are_counted_not_used() -> None:
+    adapter = IntelliVueAdapter()
+    assert adapter.feed(extended_answer(NUMERICS) + poll_answer(NUMERICS)) == []
+    assert adapter.counts.unused == {"poll answer outside an association": 2}
+    assert adapter.counts.frames_bad == 0
+
+
+def test_what_is_not_used_is_counted_by_kind() -> None:
+    adapter = ready()
+    temperature = wire.NuObs(0x4B48, 0, 0x17A0, wire.float_type(36.6))
+    adapter.feed(poll_answer([wire.numeric(3, [temperature]), *NUMERICS]))
+    adapter.feed(extended_answer([], code=0x002A))  # patient demographics
+    adapter.feed(extended_answer([], code=wire.NOM_MOC_VMS_MDS))  # answer to our keep-alive
+    report = wire.MDS + struct.pack(">IHH", 0, 0x0D0B, 0)  # an unconfirmed event report
+    adapter.feed(wire.frame(wire.data_export(wire.ROIV, 3, wire.CMD_EVENT_REPORT, report)))
+    adapter.feed(wire.frame(wire.data_export(wire.RORS, 4, 3, wire.MDS)))  # a get result
+    assert adapter.counts.unused == {
+        "numeric 0x4B48": 1,
+        "poll answer for patient demographics": 1,
+        "event report 0x0D0B": 1,
+        "get answer": 1,
+    }

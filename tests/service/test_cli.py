@@ -10,7 +10,18 @@ from chairside.cli import build_parser, main
 from tests.conftest import ROOT, chairside_command, child_env, query
 from vitals.store import StoreWriter
 
-SUBCOMMANDS = ["simulate", "record", "dashboard", "demo", "session", "user", "export", "import"]
+SUBCOMMANDS = [
+    "simulate",
+    "record",
+    "dashboard",
+    "demo",
+    "session",
+    "user",
+    "export",
+    "import",
+    "capture",
+    "replay",
+]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)

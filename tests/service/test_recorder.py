@@ -179,3 +179,32 @@ def test_a_monitor_dropping_the_association_is_shown_and_reassociated(
     before = count(db_path)
     wait_for(lambda: count(db_path) > before + 10, what="readings after re-association")
     wait_for(lambda: state_of(db_path, "chair-1")[0] == "connected", what="connected again")
+
+
+def test_what_a_monitor_sends_but_gives_no_reading_reaches_the_device_state(
+    run_recorder, db_path
+) -> None:
+    """A Mindray-style HL7 sender: the cuff NIBP is stored, the temperature is counted."""
+    import json
+    import os
+    import tty
+
+    from devices.hl7_mllp import frame
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    message = (
+        "MSH|^~\\&|MINDRAY_VS900^00A0370098007A80^EUI-64||||20260301090000+0100||ORU^R01^ORU_R01|1|P|2.6\r"
+        "OBX|1|NM|150301^MDC_PRESS_CUFF_SYS^MDC|1.1.9.150301|147|266016^MDC_DIM_MMHG^MDC|||||R\r"
+        "OBX|2|NM|150344^MDC_TEMP^MDC|1.2.1.150344|36.6|268192^MDC_DIM_DEGC^MDC|||||R\r"
+    )
+    run_recorder([Chair("vs900", "VS900", os.ttyname(slave), "hl7-mllp")])
+    wait_for(lambda: state_of(db_path, "vs900")[0] == "connected", what="the port opened")
+    os.write(master, frame(message))  # after the open, which flushes what came before
+
+    def unused() -> dict:
+        rows = query(db_path, "SELECT unused_json FROM device_state WHERE chair = 'vs900'")
+        return json.loads(rows[0][0]) if rows else {}
+
+    wait_for(lambda: unused() == {"OBX 150344 MDC_TEMP": 1}, what="the unused kind published")
+    assert query(db_path, "SELECT param, value FROM readings") == [("sbp", 147.0)]

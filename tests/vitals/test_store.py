@@ -107,8 +107,19 @@ def test_device_state_and_heartbeat(fresh_store: StoreWriter, db_path: Path) -> 
         1,
         "cable out",
     )
+    assert row.unused == {}
     beat = queries.heartbeat(conn)
     assert beat["beat"].second == 2 and beat["stopped"] is None
+
+
+def test_what_a_device_sent_but_gave_no_reading_is_kept_by_kind(
+    fresh_store: StoreWriter, db_path: Path
+) -> None:
+    unused = {"OBX 150344 MDC_TEMP": 12, "poll answer outside an association": 3}
+    fresh_store.write_device_state(DeviceState("c1", LinkState.CONNECTED, T0, unused=unused), 1)
+    fresh_store.write_device_state(DeviceState("c1", LinkState.CONNECTED, T0, unused={}), 2)
+    fresh_store.write_device_state(DeviceState("c1", LinkState.CONNECTED, T0, unused=unused), 3)
+    assert queries.device_states(connect_readonly(db_path)).iloc[0].unused == unused
 
 
 def test_a_failing_write_is_reported_and_others_in_the_group_survive(

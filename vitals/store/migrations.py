@@ -226,11 +226,17 @@ def m004_chair_heart_rate_and_episode_hygiene(conn: sqlite3.Connection) -> None:
     )
 
 
+def m005_device_state_unused(conn: sqlite3.Connection) -> None:
+    """What each device sent that gave no reading, by kind, as a JSON object of counts."""
+    conn.execute("ALTER TABLE device_state ADD COLUMN unused_json TEXT NOT NULL DEFAULT '{}'")
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
     m003_device_state_per_device,
     m004_chair_heart_rate_and_episode_hygiene,
+    m005_device_state_unused,
 ]
 
 

@@ -100,14 +100,17 @@ def chart_readings(
 
 
 def device_states(conn: sqlite3.Connection) -> pd.DataFrame:
-    return _frame(
+    """One row per device; ``unused`` is a dict of kind → count of what gave no reading."""
+    frame = _frame(
         conn,
         "SELECT chair, device, state, since_us, frames_ok, frames_bad, reconnects, last_error,"
-        " last_data_us, updated_us FROM device_state ORDER BY chair, device",
+        " last_data_us, updated_us, unused_json FROM device_state ORDER BY chair, device",
         since="since_us",
         last_data="last_data_us",
         updated="updated_us",
     )
+    frame["unused"] = [json.loads(text) for text in frame.pop("unused_json")]
+    return frame
 
 
 def heartbeat(conn: sqlite3.Connection) -> dict | None:

@@ -20,13 +20,13 @@ INSERT_READING = (
 UPSERT_DEVICE_STATE = """
     INSERT INTO device_state
         (chair, device, state, since_us, frames_ok, frames_bad, reconnects, last_error,
-         last_data_us, updated_us)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         last_data_us, updated_us, unused_json)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (chair, device) DO UPDATE SET
         state = excluded.state, since_us = excluded.since_us, frames_ok = excluded.frames_ok,
         frames_bad = excluded.frames_bad, reconnects = excluded.reconnects,
         last_error = excluded.last_error, last_data_us = excluded.last_data_us,
-        updated_us = excluded.updated_us
+        updated_us = excluded.updated_us, unused_json = excluded.unused_json
 """
 
 UPSERT_CHAIR = """
@@ -73,6 +73,7 @@ def device_state_row(s: DeviceState, now_us: int) -> tuple:
         s.last_error,
         last_data,
         now_us,
+        json.dumps(s.unused, sort_keys=True),
     )
 
 
