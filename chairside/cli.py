@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from chairside import launch
+from chairside import __version__, launch
 from chairside.cli_exchange import add_exchange_parsers
 from chairside.cli_session import add_session_parser
 from chairside.recorder import Recorder
@@ -33,8 +33,8 @@ from vitals.users import DEFAULT_USERS, add_user
 Command = Callable[[argparse.Namespace], int]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, prog: str = "python -m chairside") -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
@@ -46,11 +46,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def console_main() -> int:
+    """The installed ``chairside`` command: the same subcommands as ``python -m chairside``."""
+    return main(prog="chairside")
+
+
+def build_parser(prog: str = "python -m chairside") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m chairside",
+        prog=prog,
         description="Chairside: vital-sign monitoring for ketamine-therapy chairs.",
     )
+    parser.add_argument("--version", action="version", version=f"chairside {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     _simulate_parser(commands)
     _record_parser(commands)
