@@ -26,7 +26,6 @@ from vitals.store import StoreWriter, commands, connect_readonly, queries
 from vitals.verdict import discharge_verdict, session_baselines
 
 
-
 def _sample_db() -> Path:
     """In a checkout the sample is ``data/samples/clinic-sample.db``; an installed wheel carries
     the same file as package data (``simulators/sample_data/``, see pyproject.toml)."""
