@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from vitals.store import DEFAULT_DB
 from vitals.users import DEFAULT_USERS, add_user
 
 Command = Callable[[argparse.Namespace], int]
+log = logging.getLogger("chairside.cli")
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m chairside") -> int:
@@ -229,6 +231,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         fleet.start()
         launch.write_atomically(args.config, dump_chairs(fleet.chairs))
         print(f"simulating {len(fleet.chairs)} chairs; chair config in {args.config}", flush=True)
+        log.info("simulating %d chairs over %s links", len(fleet.chairs), fleet.spec.transport)
         _wait_for_signal()
     finally:
         stop.set()

@@ -44,8 +44,11 @@ def with_chair(chair: str, target: Callable[[], T]) -> Callable[[], T]:
     """``target`` run with ``chair`` on each of its log lines (a worker thread's target)."""
 
     def run() -> T:
-        _chair.set(chair)
-        return target()
+        token = _chair.set(chair)
+        try:
+            return target()
+        finally:
+            _chair.reset(token)
 
     return run
 
