@@ -8,9 +8,8 @@ from pathlib import Path
 
 from chairside import service
 from chairside.bundle import write_bundle
-from chairside.doctor import FAIL, Setup, examine
+from chairside.doctor import FAIL, Setup, checked_chairs, examine
 from chairside.service import ServiceSpec, installed_options
-from vitals.chairs import load_chairs
 from vitals.logs import log_dir_for
 from vitals.store import DEFAULT_DB
 from vitals.store.backup import backup_store
@@ -85,7 +84,7 @@ def run_service_install(args: argparse.Namespace) -> int:
         )
     )
     spec.check()
-    chairs = load_chairs(spec.config)  # a unit that cannot start is worse than no unit
+    chairs = checked_chairs(spec.config)  # a unit that cannot start is worse than none
     units = service.render_units(spec, service.serial_group())
     if args.dry_run:
         for name, text in units.items():

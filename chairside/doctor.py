@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from chairside import __version__, doctor_host, doctor_ports
+from devices.registry import new_adapter
 from vitals.chairs import Chair, load_chairs
 from vitals.errors import ChairsideError
 from vitals.store import connect_readonly, queries
@@ -180,6 +181,12 @@ def _chairs_and_ports(
     if isinstance(chairs, Finding):
         yield chairs
         return
+    if setup.config is None:
+        yield Finding(
+            OK,
+            "chair config",
+            "not given (--config): checking the ports the recorder last used, from the database",
+        )
     states = _device_states(conn) if running and conn is not None else {}
     for chair in chairs:
         for device in chair.devices:
@@ -196,7 +203,7 @@ def _chairs(conn: sqlite3.Connection | None, setup: Setup) -> list[Chair] | Find
     """The configured chairs; without a config, the ports the recorder last recorded."""
     if setup.config is not None:
         try:
-            return load_chairs(setup.config)
+            return checked_chairs(setup.config)
         except ChairsideError as exc:
             return Finding(
                 FAIL, "chair config", str(exc), "correct the file, then restart the recorder"
@@ -213,6 +220,15 @@ def _chairs(conn: sqlite3.Connection | None, setup: Setup) -> list[Chair] | Find
         for row in frame.itertuples()
         for port, protocol in zip(row.port.split(", "), row.protocol.split(", "), strict=False)
     ]
+
+
+def checked_chairs(config: Path) -> list[Chair]:
+    """The chair config as the recorder would take it: every protocol and option checked."""
+    chairs = load_chairs(config)
+    for chair in chairs:
+        for device in chair.devices:
+            new_adapter(device.protocol, device.options)
+    return chairs
 
 
 def _device_states(conn: sqlite3.Connection) -> dict[tuple[str, str], dict]:
