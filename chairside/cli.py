@@ -231,7 +231,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         fleet.start()
         launch.write_atomically(args.config, dump_chairs(fleet.chairs))
         print(f"simulating {len(fleet.chairs)} chairs; chair config in {args.config}", flush=True)
-        log.info("simulating %d chairs over %s links", len(fleet.chairs), fleet.spec.transport)
+        links = "tcp" if fleet.spec.transport == "socket" else fleet.spec.transport
+        log.info("simulating %d chairs over %s links", len(fleet.chairs), links)
         _wait_for_signal()
     finally:
         stop.set()

@@ -250,7 +250,12 @@ def next_steps(spec: ServiceSpec, unit_dir: Path) -> list[str]:
         steps.append("sudo systemctl daemon-reload")
         units = f"{RECORDER}.service {DASHBOARD}.service {BACKUP}.timer"
         steps.append(f"sudo systemctl enable --now {units}")
-    steps.append(f"sudo {_sh(spec.python)} -m chairside doctor  # checks what the units use")
+    doctor = f"sudo {_sh(spec.python)} -m chairside doctor"
+    if Path(unit_dir).resolve() == UNIT_DIR:
+        steps.append(f"{doctor}  # checks what the units use")
+    else:
+        paths = f"--config {_sh(spec.config)} --db {_sh(spec.db)} --users {_sh(spec.users)}"
+        steps.append(f"{doctor} {paths}")
     return steps
 
 
