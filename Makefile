@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) -m bench.engine
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.review
+	$(PY) -m bench.backup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
