@@ -68,10 +68,10 @@ def examine(setup: Setup, now: datetime | None = None) -> list[Finding]:
             f"{platform.system()} {platform.release()}",
         )
     ]
-    conn = _open(setup.db)
+    conn, problem = _open(setup.db)
     try:
         recorder = _recorder(conn, now, setup)
-        found += _store(conn, setup)
+        found += _store(conn, setup, problem)
         found += _chairs_and_ports(conn, setup, running=recorder.status == OK)
         found.append(recorder)
     finally:
@@ -82,23 +82,27 @@ def examine(setup: Setup, now: datetime | None = None) -> list[Finding]:
     return found
 
 
-def _open(db: Path) -> sqlite3.Connection | None:
+def _open(db: Path) -> tuple[sqlite3.Connection | None, str]:
+    """A read-only connection to a store that answers, or None and why not."""
     try:
-        return connect_readonly(db)
+        conn = connect_readonly(db)
     except ChairsideError:
-        return None
+        return None, "does not exist" if not db.exists() else "cannot be opened"
+    try:
+        applied(conn)
+    except sqlite3.Error as exc:
+        conn.close()
+        return None, f"is not a readable Chairside database ({exc})"
+    return conn, ""
 
 
-def _store(conn: sqlite3.Connection | None, setup: Setup) -> Iterator[Finding]:
+def _store(conn: sqlite3.Connection | None, setup: Setup, problem: str) -> Iterator[Finding]:
     db = setup.db
     if conn is None:
-        where = "exists" if db.exists() else "does not exist"
-        yield Finding(
-            FAIL,
-            "database",
-            f"{db} {where} and cannot be read",
-            "start the recorder once (it creates the database), or correct --db",
-        )
+        todo = "start the recorder once (it creates the database), or correct --db"
+        if db.exists():
+            todo = "restore the newest backup (README: Backups and upgrades), or correct --db"
+        yield Finding(FAIL, "database", f"{db} {problem}", todo)
         return
     yield _writable(db, setup.account)
     yield _schema(conn)
@@ -237,7 +241,9 @@ def _device_states(conn: sqlite3.Connection) -> dict[tuple[str, str], dict]:
 
 
 def _recorder(conn: sqlite3.Connection | None, now: datetime, setup: Setup) -> Finding:
-    beat = queries.heartbeat(conn) if conn is not None else None
+    if conn is None:
+        return Finding(WARN, "recorder", "cannot tell without a readable database")
+    beat = queries.heartbeat(conn)
     if beat is None:
         return Finding(
             FAIL,

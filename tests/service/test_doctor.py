@@ -137,6 +137,11 @@ def test_store_problems(tmp_path: Path, capsys) -> None:
     users = tmp_path / "users.toml"
     add_user(users, "Nurse Ada", "lovelace")
     base = ["doctor", "--users", str(users), "--port", "1"]
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database at all" * 100)
+    _, lines = doctor([*base, "--db", str(garbage)], capsys)
+    assert "is not a readable Chairside database" in lines["database"]
+    assert "restore the newest backup" in lines["database"]
     _, lines = doctor([*base, "--db", str(tmp_path / "none.db")], capsys)
     assert (
         lines["database"].startswith("FAIL  database:")
