@@ -9,7 +9,6 @@ the logs carry chairs, states and errors, and no patient data beyond pseudonymou
 
 from __future__ import annotations
 
-import importlib.metadata
 import platform
 import re
 import shutil
@@ -82,6 +81,8 @@ def _redact(value: Any, key: str = "") -> Any:
 
 
 def _versions() -> str:
+    import importlib.metadata  # here, not at the top: every command's start-up would pay
+
     lines = [f"chairside {__version__}", f"python {platform.python_version()}"]
     lines.append(f"system {platform.platform()}")
     for name in PACKAGES:

@@ -7,8 +7,6 @@ import os
 import shutil
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -93,12 +91,14 @@ def clock_sync() -> HostVerdict | None:
 
 def dashboard(address: str, port: int) -> HostVerdict:
     """Streamlit's health endpoint answers "ok" when the dashboard serves."""
+    import urllib.request  # here, not at the top: every command's start-up would pay for it
+
     host = "127.0.0.1" if address in ("0.0.0.0", "") else address
     url = f"http://{host}:{port}"
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=3) as response:
             healthy = response.read().strip() == b"ok"
-    except (urllib.error.URLError, OSError) as exc:
+    except OSError as exc:  # URLError is an OSError
         return HostVerdict(
             FAIL,
             f"nothing answers at {url}: {getattr(exc, 'reason', exc)}",

@@ -18,7 +18,6 @@ added when the system has it. Nothing is enabled here: the command prints what t
 
 from __future__ import annotations
 
-import importlib.metadata
 import itertools
 import os
 import re
@@ -161,6 +160,8 @@ def _account(spec: ServiceSpec) -> list[str]:
 
 
 def _installed() -> bool:
+    import importlib.metadata  # here, not at the top: every command's start-up would pay
+
     try:
         importlib.metadata.distribution("chairside")
     except importlib.metadata.PackageNotFoundError:
