@@ -6,10 +6,12 @@ STAMP := $(VENV)/.requirements-installed
 
 .PHONY: demo review test lint format bench clean chromium
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Chairside needs Python 3.11 or newer (PYTHON=$(PYTHON))")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	# the project itself, editable and without touching the lock: gives .venv/bin/chairside
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -48,6 +50,7 @@ bench: $(STAMP)
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.review
 	$(PY) -m bench.replay
+	$(PY) -m bench.backup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

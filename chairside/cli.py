@@ -9,35 +9,38 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from chairside import launch
+from chairside import __version__, launch
+from chairside.cli_admin import add_admin_parsers
 from chairside.cli_exchange import add_exchange_parsers
 from chairside.cli_session import add_session_parser
 from chairside.field_capture import add_capture_parsers
+from chairside.processes import on_stop_request
 from chairside.recorder import Recorder
 from chairside.simulated_sessions import SimulatedSessions
 from devices.registry import protocols
 from simulators.fleet import Fleet, FleetSpec
+from simulators.links import default_transport
 from simulators.sample_clinic import SAMPLE_DB
 from simulators.scenarios import SCENARIOS
 from vitals.chairs import dump_chairs, load_chairs
 from vitals.errors import ChairsideError
+from vitals.logs import configure_logging, log_dir_for
 from vitals.store import DEFAULT_DB
 from vitals.users import DEFAULT_USERS, add_user
 
 Command = Callable[[argparse.Namespace], int]
+log = logging.getLogger("chairside.cli")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, prog: str = "python -m chairside") -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging("chairside")
     try:
         return args.run(args)
     except ChairsideError as exc:
@@ -47,11 +50,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def console_main() -> int:
+    """The installed ``chairside`` command: the same subcommands as ``python -m chairside``."""
+    return main(prog="chairside")
+
+
+def build_parser(prog: str = "python -m chairside") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m chairside",
+        prog=prog,
         description="Chairside: vital-sign monitoring for ketamine-therapy chairs.",
     )
+    parser.add_argument("--version", action="version", version=f"chairside {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     _simulate_parser(commands)
     _record_parser(commands)
@@ -61,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_exchange_parsers(commands)
     _user_parser(commands)
     add_capture_parsers(commands)
+    add_admin_parsers(commands)
     return parser
 
 
@@ -105,11 +115,15 @@ def _fleet_options(p: argparse.ArgumentParser, chairs: int = 4, scenario: str = 
         f"ge-s5,masimo-ascii); known: {', '.join(protocols())}",
     )
     p.add_argument(
-        "--transport",
-        choices=("pty", "socket"),
-        default="pty" if os.name == "posix" else "socket",
-        help="pseudo-terminals (POSIX) or socket:// ports on 127.0.0.1",
+        "--links",
+        choices=("auto", "pty", "tcp"),
+        default="auto",
+        help="how the recorder reaches the simulated monitors: pty (pseudo-terminals, POSIX), "
+        "tcp (socket:// ports on 127.0.0.1, any system), or auto (default): pty where "
+        "pseudo-terminals can be opened, else tcp",
     )
+    # the earlier name of --links (pty or socket), still accepted for scripts that use it
+    p.add_argument("--transport", choices=("pty", "socket"), help=argparse.SUPPRESS)
     p.add_argument("--interval", type=int, default=5, help="seconds between monitor records")
     p.add_argument("--nibp-every", type=float, default=300, help="NIBP cycle in seconds")
     p.add_argument("--run-dir", type=Path, default=Path("data/run"), help="where pty links live")
@@ -202,12 +216,13 @@ def run_simulate(args: argparse.Namespace) -> int:
         speed=args.speed,
         seed=args.seed,
         protocol=args.protocol,
-        transport=args.transport,
+        transport=transport_of(args),
         run_dir=args.run_dir,
         truth=args.truth,
         interval_s=args.interval,
         nibp_interval_s=args.nibp_every,
     )
+    configure_logging("simulator", log_dir_for(args.db))
     sessions = None if args.no_sessions else SimulatedSessions(args.db)
     fleet = Fleet(spec, on_event=sessions.on_event if sessions else None)
     stop = threading.Event()
@@ -218,6 +233,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         fleet.start()
         launch.write_atomically(args.config, dump_chairs(fleet.chairs))
         print(f"simulating {len(fleet.chairs)} chairs; chair config in {args.config}", flush=True)
+        links = "tcp" if fleet.spec.transport == "socket" else fleet.spec.transport
+        log.info("simulating %d chairs over %s links", len(fleet.chairs), links)
         _wait_for_signal()
     finally:
         stop.set()
@@ -227,7 +244,15 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def transport_of(args: argparse.Namespace) -> str:
+    """The simulator's links from --links (or the older --transport)."""
+    if args.transport:
+        return args.transport
+    return {"pty": "pty", "tcp": "socket"}.get(args.links) or default_transport()
+
+
 def run_record(args: argparse.Namespace) -> int:
+    configure_logging("recorder", log_dir_for(args.db))
     Recorder(load_chairs(args.config), args.db).run()
     return 0
 
@@ -243,6 +268,5 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _wait_for_signal() -> None:
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    on_stop_request(lambda *_: stop.set())
     stop.wait()

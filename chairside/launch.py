@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from chairside.processes import STOPPED_BY_SIGNAL, ask_to_stop, child_options, on_stop_request
 from vitals.errors import ConfigError
+from vitals.logs import LOG_DIR_ENV, log_dir_for
 from vitals.store import copy_store
 from vitals.users import add_user
 
@@ -64,6 +65,7 @@ def dashboard_env(db: Path, users: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["CHAIRSIDE_DB"] = str(Path(db).resolve())
     env["CHAIRSIDE_USERS"] = str(Path(users).resolve())
+    env[LOG_DIR_ENV] = str(log_dir_for(db))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     return env
 
@@ -71,7 +73,7 @@ def dashboard_env(db: Path, users: Path) -> dict[str, str]:
 def serve_dashboard(db: Path, port: int, address: str, users: Path) -> int:
     command = dashboard_command(db, port, address)
     print(f"dashboard on http://{address}:{port} reading {db}", flush=True)
-    child = subprocess.Popen(command, env=dashboard_env(db, users), cwd=ROOT)
+    child = subprocess.Popen(command, env=dashboard_env(db, users), **child_options())
     return _supervise([child])
 
 
@@ -100,8 +102,7 @@ def demo(args: argparse.Namespace) -> int:
         str(args.seed),
         "--protocol",
         args.protocol,
-        "--transport",
-        args.transport,
+        *(("--transport", args.transport) if args.transport else ("--links", args.links)),
         "--interval",
         str(args.interval),
         "--nibp-every",
@@ -110,18 +111,20 @@ def demo(args: argparse.Namespace) -> int:
         str(run_dir),
     ]
     simulate = [*me, "simulate", *fleet, "--config", str(config), "--db", str(args.db)]
-    children = [subprocess.Popen(simulate, cwd=ROOT)]
+    children = [subprocess.Popen(simulate, **child_options())]
     if not _wait_for_file(config, children[0]):
         return _supervise(children)
     children.append(
-        subprocess.Popen([*me, "record", "--config", str(config), "--db", str(args.db)], cwd=ROOT)
+        subprocess.Popen(
+            [*me, "record", "--config", str(config), "--db", str(args.db)], **child_options()
+        )
     )
     users = demo_users(run_dir, args.users)
     children.append(
         subprocess.Popen(
             dashboard_command(args.db, args.port, args.address),
             env=dashboard_env(args.db, users),
-            cwd=ROOT,
+            **child_options(),
         )
     )
     print(f"\nChairside demo: open http://{args.address}:{args.port}  (Ctrl-C stops all)")
@@ -160,13 +163,12 @@ def _supervise(children: list[subprocess.Popen]) -> int:
         nonlocal stopping
         stopping = True
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, request_stop)
+    on_stop_request(request_stop)
     while not stopping and all(c.poll() is None for c in children):
         time.sleep(0.2)
     for child in children:
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+            ask_to_stop(child)
     deadline = time.monotonic() + STOP_GRACE_S
     for child in children:
         try:
@@ -174,5 +176,5 @@ def _supervise(children: list[subprocess.Popen]) -> int:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
-    failed = [c.returncode for c in children if c.returncode not in (0, -signal.SIGINT, 130)]
+    failed = [c.returncode for c in children if c.returncode not in STOPPED_BY_SIGNAL]
     return 1 if failed and not stopping else 0

@@ -7,12 +7,13 @@ recorder has committed, and learns from the heartbeat whether the recorder is al
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from chairside.alerts import ChairAlerts
+from chairside.processes import on_stop_request
+from chairside.sdnotify import Notifier
 from chairside.worker import ChairWorker
 from devices.registry import adapter_class
 from vitals.chairs import Chair
@@ -46,8 +47,8 @@ class Recorder:
     def run(self, install_signals: bool = True) -> None:
         """Acquire until SIGINT/SIGTERM (or ``stop()``), then close ports and the store."""
         if install_signals:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: self.stop_event.set())
+            on_stop_request(lambda *_: self.stop_event.set())
+        systemd = Notifier()
         started = to_us(utc_now())
         self._record_downtime(started)
         for chair in self.chairs:  # link episodes of a previous run cannot be continued
@@ -56,8 +57,11 @@ class Recorder:
         for worker in self.workers:
             worker.start()
         log.info("recording %d chairs into %s", len(self.workers), self.writer.path)
+        systemd.ready(f"recording {len(self.chairs)} chairs")
         while not self.stop_event.wait(HEARTBEAT_S):
             self.writer.beat(started, to_us(utc_now()))
+            systemd.alive()  # only after the store took the beat: a wedged store stops it
+        systemd.stopping()
         for worker in self.workers:
             worker.join(timeout=5)
         for alerts in self.alerts.values():
@@ -65,6 +69,7 @@ class Recorder:
         self.writer.beat(started, to_us(utc_now()), stopped=True)
         self.writer.close()
         log.info("recorder stopped cleanly")
+        systemd.close()
 
     def _record_downtime(self, now_us: int) -> None:
         """A gap since the last recorder's heartbeat is a technical episode of its own."""

@@ -72,6 +72,12 @@ class SimulatedSessions:
                     self.db, chair.id, f"SIM-{tag:04X}", "esketamine-nasal", BY, dose_mg=dose
                 )
             self.sessions[chair.id] = session
+            log.info(
+                "session %d opened (patient %s)",
+                session,
+                f"SIM-{tag:04X}",
+                extra={"chair": chair.id},
+            )
 
     def on_event(self, chair: str, kind: str, at: datetime, value: float | None) -> None:
         if chair in self.sessions:

@@ -24,6 +24,7 @@ from devices.registry import new_adapter
 from vitals.chairs import Chair, Device
 from vitals.device_state import DeviceState, LinkState
 from vitals.errors import ChairsideError, PortUnavailable
+from vitals.logs import with_chair
 from vitals.plausibility import assess
 from vitals.reading import Reading, utc_now
 from vitals.store import StoreWriter
@@ -65,7 +66,8 @@ class ChairWorker:
         self._link_episode = None
         self._unwritten: list[Reading] = []
         name = f"chair-{chair.id}-{self.device.label}"
-        self._thread = threading.Thread(target=self.run, name=name, daemon=True)
+        run = with_chair(chair.id, self.run)  # the chair on every line its thread logs
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -192,6 +194,7 @@ class ChairWorker:
 
     def _set(self, state: LinkState, message: str) -> None:
         if state is not self.state.state:
+            _log_link(self.device.label, state, message)
             self.state = replace(self.state, state=state, since=self.clock(), last_error=message)
             self._link_alert(state, message)
             self._publish(force=True)
@@ -237,3 +240,10 @@ class ChairWorker:
             # A failed state write is retried by the next publish; readings matter more.
             with contextlib.suppress(ChairsideError):
                 self.writer.write_device_state(self.state, to_us(self.clock()))
+
+
+def _log_link(device: str, state: LinkState, message: str) -> None:
+    """A link's changes for the support log (the thread adds the chair): never a value."""
+    calm = state in (LinkState.CONNECTING, LinkState.CONNECTED, LinkState.STOPPED)
+    detail = f": {message}" if message else ""
+    log.log(logging.INFO if calm else logging.WARNING, "%s %s%s", device, state.value, detail)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from dashboard.auth import current_user
-from dashboard.source import db_path, read_store
+from dashboard.source import db_path, log, read_store
 from vitals.errors import ChairsideError
 from vitals.reading import utc_now
 from vitals.store import commands
@@ -41,8 +41,10 @@ def run_action(action: Callable, *args, success: str = "", **kwargs) -> bool:
     try:
         action(db_path(), *args, **kwargs)
     except ChairsideError as exc:
+        log.warning("%s refused: %s", action.__name__, exc)
         st.error(str(exc))
         return False
+    log.info("%s %s by %s", action.__name__, args[0] if args else "", current_user())
     if success:
         st.toast(success)
     return True

@@ -4,8 +4,10 @@ import streamlit as st
 
 from dashboard.chrome import sidebar
 from dashboard.navigation import pages
+from dashboard.source import start_logging
 
 st.set_page_config(page_title="Chairside", page_icon="🩺", layout="wide")
+start_logging()
 page = st.navigation(list(pages().values()))
 sidebar()
 page.run()

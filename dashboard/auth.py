@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.source import users_path
+from dashboard.source import log, users_path
 from vitals.errors import ChairsideError
 from vitals.users import authenticate, load_users
 
@@ -38,6 +38,8 @@ def sign_in_page() -> None:
     if submitted:
         if name and authenticate(users_path(), name, password):
             st.session_state[USER_KEY] = name
+            log.info("%s signed in", name)
             st.rerun()
         else:
+            log.warning("sign-in refused for %s", name)
             st.error("Name or password not recognised.")

@@ -7,6 +7,7 @@ core's command functions for human actions.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import TypeVar
 import streamlit as st
 
 from vitals.errors import ChairsideError
+from vitals.logs import configure_logging, log_dir_for
 from vitals.store import DEFAULT_DB, connect_readonly
 from vitals.users import DEFAULT_USERS
 
@@ -26,6 +28,17 @@ def db_path() -> Path:
 
 def users_path() -> Path:
     return Path(os.environ.get("CHAIRSIDE_USERS", str(DEFAULT_USERS)))
+
+
+log = logging.getLogger("chairside.dashboard")
+
+
+@st.cache_resource
+def start_logging() -> None:
+    """Once per dashboard process: ``dashboard.log`` in $CHAIRSIDE_LOG_DIR (set by
+    ``chairside dashboard``), else beside the database."""
+    configure_logging("dashboard", log_dir_for(db_path()))
+    log.info("dashboard serving %s", db_path())
 
 
 def open_store() -> sqlite3.Connection:
@@ -41,6 +54,7 @@ def read_store(reader: Callable[[sqlite3.Connection], T]) -> T | None:
     try:
         conn = open_store()
     except ChairsideError as exc:
+        log.error("%s", exc)
         st.error(str(exc))
         return None
     try:

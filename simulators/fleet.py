@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devices.registry import new_monitor
-from simulators.links import Link, PtyLink, TcpLink
+from simulators.links import Link, PtyLink, TcpLink, default_transport
 from simulators.monitor import EventHook, SimClock, SimulatedMonitor
 from simulators.physiology import PatientModel
 from simulators.scenarios import scenario
@@ -24,7 +24,7 @@ class FleetSpec:
     speed: float = 1.0
     seed: int = 1
     protocol: str = "ge-s5"  # or a comma list: one device per protocol on every chair
-    transport: str = "pty" if os.name == "posix" else "socket"
+    transport: str = field(default_factory=default_transport)  # "pty" or "socket" (TCP)
     run_dir: Path = Path("data/run")
     truth: Path | None = None
     interval_s: int = 5
@@ -37,9 +37,9 @@ class FleetSpec:
         if not 1 <= self.speed <= 600:
             raise ConfigError(f"--speed must be 1-600, got {self.speed}")
         if self.transport not in ("pty", "socket"):
-            raise ConfigError(f"--transport must be pty or socket, got {self.transport!r}")
+            raise ConfigError(f"--links must be pty or tcp, got {self.transport!r}")
         if self.transport == "pty" and os.name != "posix":
-            raise ConfigError("pseudo-terminals need POSIX; use --transport socket")
+            raise ConfigError("pseudo-terminals need POSIX; use --links tcp")
         for name in self.scenarios:
             scenario(name)
         for protocol in self.protocols:

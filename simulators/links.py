@@ -17,6 +17,25 @@ import time
 from pathlib import Path
 
 
+def ptys_work() -> bool:
+    """True where a pseudo-terminal can be opened: POSIX, with /dev/ptmx usable (a container
+    or a locked-down host may have neither)."""
+    if not hasattr(os, "openpty"):
+        return False
+    try:
+        master, slave = os.openpty()
+    except OSError:
+        return False
+    os.close(master)
+    os.close(slave)
+    return True
+
+
+def default_transport() -> str:
+    """Pseudo-terminals where they work (what a USB-serial port looks like), else TCP."""
+    return "pty" if ptys_work() else "socket"
+
+
 class Link(abc.ABC):
     """One end of a virtual line, owned by the simulated monitor."""
 

@@ -25,7 +25,16 @@ from vitals.engine import evaluate
 from vitals.store import StoreWriter, commands, connect_readonly, queries
 from vitals.verdict import discharge_verdict, engine_inputs
 
-SAMPLE_DB = Path(__file__).resolve().parent.parent / "data" / "samples" / "clinic-sample.db"
+
+def _sample_db() -> Path:
+    """In a checkout the sample is ``data/samples/clinic-sample.db``; an installed wheel carries
+    the same file as package data (``simulators/sample_data/``, see pyproject.toml)."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "data" / "samples" / "clinic-sample.db"
+    return checkout if checkout.exists() else here / "sample_data" / "clinic-sample.db"
+
+
+SAMPLE_DB = _sample_db()
 FIRST_DAY = datetime(2026, 10, 5, 8, 30, tzinfo=UTC)  # a Monday
 INTERVAL_S = 30  # seconds between monitor records: a small file, still a readable trend
 NURSES = ("Nurse Ada", "Nurse Ben")

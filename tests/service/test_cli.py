@@ -10,18 +10,9 @@ from chairside.cli import build_parser, main
 from tests.conftest import ROOT, chairside_command, child_env, query
 from vitals.store import StoreWriter
 
-SUBCOMMANDS = [
-    "simulate",
-    "record",
-    "dashboard",
-    "demo",
-    "session",
-    "user",
-    "export",
-    "import",
-    "capture",
-    "replay",
-]
+SUBCOMMANDS = ["simulate", "record", "dashboard", "demo", "session", "user", "export", "import"]
+SUBCOMMANDS += ["service", "doctor", "backup"]  # what a clinic's IT person runs
+SUBCOMMANDS += ["capture", "replay"]  # a monitor's line, recorded and decoded
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
@@ -205,3 +196,31 @@ def test_a_new_database_starts_from_the_sample_and_an_old_one_is_kept(tmp_path: 
     start_store_from(db, SAMPLE_DB)  # exists: never replaced by the sample
     assert query(db, "SELECT count(*) FROM readings") == [(0,)]
     assert main(["dashboard", "--db", str(tmp_path / "x.db"), "--start-from", "nope.db"]) == 1
+
+
+def test_version_and_the_installed_command_name(capsys, monkeypatch) -> None:
+    from chairside import __version__
+    from chairside.cli import console_main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"chairside {__version__}\n"
+    monkeypatch.setattr("sys.argv", ["chairside", "backup", "--help"])
+    with pytest.raises(SystemExit):
+        console_main()
+    assert capsys.readouterr().out.startswith("usage: chairside backup")
+
+
+def test_backup_command_keeps_generations(tmp_path: Path, capsys) -> None:
+    StoreWriter(tmp_path / "c.db").close()
+    assert main(["backup", "--db", str(tmp_path / "c.db"), "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"backup {tmp_path / 'b'}/c-") and out.rstrip().endswith("MB)")
+    assert "--keep must be at least 1" in error_of(
+        ["backup", "--db", str(tmp_path / "c.db"), "--out", str(tmp_path / "b"), "--keep", "0"],
+        capsys,
+    )
+    assert "does not exist" in error_of(
+        ["backup", "--db", str(tmp_path / "none.db"), "--out", str(tmp_path / "b")], capsys
+    )

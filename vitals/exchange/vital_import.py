@@ -34,7 +34,12 @@ TRACKS: dict[str, Param] = {
 
 def read_vital(path: Path, chair: str, tracks: Mapping[str, Param] | None = None) -> list[Reading]:
     """Readings of ``chair`` from a .vital file; ConfigError when it cannot be read."""
-    import vitaldb  # heavy; only imports need it
+    try:
+        import vitaldb  # heavy (scipy, matplotlib, wfdb): only this import needs it
+    except ImportError:
+        raise ConfigError(
+            "reading .vital files needs the 'vital' extra: pip install 'chairside[vital]'"
+        ) from None
 
     if not Path(path).is_file():
         raise ConfigError(f"no .vital file at {path}")

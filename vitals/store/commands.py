@@ -20,9 +20,8 @@ from vitals.errors import ConfigError, StoreError
 from vitals.reading import Param, utc_now
 from vitals.rules import Level
 from vitals.sessions import DOSE_KINDS, check_event_kind, check_patient_ref, check_person
-from vitals.store.connection import connect_writer
-from vitals.store.migrations import migrate
 from vitals.store.sql import UPSERT_CHAIR, chair_row, rules_from_json, rules_json
+from vitals.store.upgrade import open_migrated
 from vitals.times import to_us
 
 Override = tuple[str, Level, float]  # rule name, level, new threshold
@@ -30,9 +29,8 @@ Override = tuple[str, Level, float]  # rule name, level, new threshold
 
 @contextlib.contextmanager
 def transaction(db: Path) -> Iterator[sqlite3.Connection]:
-    conn = connect_writer(db)
+    conn = open_migrated(db)
     try:
-        migrate(conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn

@@ -247,18 +247,27 @@ def applied(conn: sqlite3.Connection) -> list[str]:
     return [row[0] for row in conn.execute("SELECT name FROM migrations ORDER BY rowid")]
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply what is missing; refuse a database written by a newer Chairside."""
+def pending(conn: sqlite3.Connection) -> list[Migration]:
+    """What ``migrate`` would apply; refuses a database written by a newer Chairside."""
     done = applied(conn)
     known = [m.__name__ for m in MIGRATIONS]
     unknown = [name for name in done if name not in known]
     if unknown:
-        raise StoreError(f"database has migrations this Chairside does not know: {unknown}")
+        raise StoreError(
+            f"database has migrations this Chairside does not know: {unknown}; it was written "
+            "by a newer version: install that version (or newer) again"
+        )
+    return [m for m in MIGRATIONS if m.__name__ not in done]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply what is missing; refuse a database written by a newer Chairside."""
     newly = []
-    for migration in MIGRATIONS:
-        if migration.__name__ in done:
-            continue
+    for migration in pending(conn):
         conn.execute("BEGIN IMMEDIATE")
+        if migration.__name__ in applied(conn):  # another process was quicker
+            conn.execute("COMMIT")
+            continue
         try:
             migration(conn)
             conn.execute(

@@ -22,8 +22,7 @@ from vitals.engine import Episode
 from vitals.errors import StoreError
 from vitals.reading import Reading
 from vitals.store import sql
-from vitals.store.connection import connect_writer
-from vitals.store.migrations import migrate
+from vitals.store.upgrade import open_migrated
 
 Work = Callable[[sqlite3.Connection], None]
 
@@ -40,8 +39,7 @@ class StoreWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._conn = connect_writer(self.path)
-        migrate(self._conn)
+        self._conn = open_migrated(self.path)
         self._queue: queue.SimpleQueue[_Ticket | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._closed = False

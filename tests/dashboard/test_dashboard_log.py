@@ -1,0 +1,45 @@
+"""The dashboard's own log: sign-ins and nurses' actions, each a line with its level."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.source import start_logging
+from tests.conftest import ROOT
+from vitals.logs import configure_logging
+from vitals.users import add_user
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def dashboard_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CHAIRSIDE_LOG_DIR", str(tmp_path / "logs"))
+    start_logging.clear()
+    yield tmp_path / "logs" / "dashboard.log"
+    start_logging.clear()
+    configure_logging("tests")  # the dashboard's file handler goes with this test
+
+
+def test_sign_ins_and_acknowledgments_are_logged(
+    sample_store: Path, dashboard_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = tmp_path / "users.toml"
+    add_user(users, "Nurse Ada", "lovelace")
+    monkeypatch.setenv("CHAIRSIDE_USERS", str(users))
+    monkeypatch.setenv("CHAIRSIDE_DB", str(sample_store))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.text_input[0].input("wrong")
+    at.button[0].click().run()
+    at.text_input[0].input("lovelace")
+    at.button[0].click().run()
+    [ack] = [b for b in at.button if b.label == "Acknowledge"]
+    ack.click().run()
+    at.button(key="ack-confirm").click().run()
+    lines = [line.split(" ", 2)[2] for line in dashboard_log.read_text().splitlines()]
+    assert lines[0] == f"INFO chair=- chairside.dashboard: dashboard serving {sample_store}"
+    assert "WARNING chair=- chairside.dashboard: sign-in refused for Nurse Ada" in lines
+    assert "INFO chair=- chairside.dashboard: Nurse Ada signed in" in lines
+    assert any(x.endswith("acknowledge 1 by Nurse Ada") for x in lines), lines
+    assert "lovelace" not in dashboard_log.read_text()

@@ -1,0 +1,61 @@
+"""Opening a store for writing: a newer Chairside backs an older store up, then migrates it.
+
+A migration rewrites a clinic's history in place. If the new version's migration (or the new
+version itself) turns out wrong, the clinic must still have the file exactly as the old
+version left it; so before the first pending migration runs on a store that already holds
+data, a consistent copy goes to the backup folder, named for the migration it precedes
+(``chairside-20261005T083000Z-before-m004_x.db``). These copies are not pruned with the
+daily generations. A new, empty store has nothing to keep and is migrated at once; a store
+written by a newer Chairside is refused before anything is copied or changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+from vitals.errors import StoreError
+from vitals.store.backup import backup_store
+from vitals.store.connection import connect_writer
+from vitals.store.migrations import applied, migrate, pending
+
+BACKUP_DIR_ENV = "CHAIRSIDE_BACKUP_DIR"
+log = logging.getLogger("chairside.store")
+
+
+def backup_dir(db: Path) -> Path:
+    """Where upgrade backups go: $CHAIRSIDE_BACKUP_DIR (the service sets it), else
+    ``backups/`` beside the database."""
+    configured = os.environ.get(BACKUP_DIR_ENV)
+    return Path(configured) if configured else Path(db).resolve().parent / "backups"
+
+
+def open_migrated(db: Path) -> sqlite3.Connection:
+    """The write connection of an up-to-date store (backed up first if it had to change)."""
+    conn = connect_writer(db)
+    try:
+        upgrade(conn, db)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StoreError(f"cannot bring database {db} up to date: {exc}") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def upgrade(conn: sqlite3.Connection, db: Path) -> list[str]:
+    """Migrate ``conn`` (the store at ``db``); a store with history is backed up first."""
+    todo = pending(conn)
+    if todo and applied(conn):
+        first = todo[0].__name__
+        copy = backup_store(db, backup_dir(db), label=f"before-{first}")
+        log.warning(
+            "database %s has an older schema (%s): backed up to %s before migrating",
+            db,
+            applied(conn)[-1],
+            copy.path,
+        )
+    return migrate(conn)
