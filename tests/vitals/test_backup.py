@@ -114,6 +114,19 @@ def views_of(db: Path) -> dict[str, list[tuple]]:
     return {view: query(db, sql) for view, sql in VIEWS.items() if view in names}
 
 
+HYGIENE = " (ended: session ended)"
+
+
+def undo_episode_hygiene(rows: list[tuple]) -> list[tuple]:
+    """The one change an upgrade makes on purpose (m004): an alert the engine left open in a
+    session that had ended is ended with it, saying so. Undone here, every other value of
+    episodes_v must come through the upgrade unchanged."""
+    return [
+        (*r[:7], None, *r[8:12], r[12].removesuffix(HYGIENE)) if r[12].endswith(HYGIENE) else r
+        for r in rows
+    ]
+
+
 def migrations_of(db: Path) -> list[str]:
     return [name for (name,) in query(db, "SELECT name FROM migrations ORDER BY rowid")]
 
@@ -139,6 +152,7 @@ def test_a_newer_chairside_backs_up_the_sample_of_each_earlier_schema_then_migra
     StoreWriter(db).close()  # what the recorder does when the new version starts
     assert migrations_of(db) == known
     after = views_of(db)
+    after["episodes_v"] = undo_episode_hygiene(after["episodes_v"])
     for view, rows in before_views.items():
         assert after[view] == rows, f"{view} changed in the upgrade"
     assert len(before_views["readings_v"]) > 7000  # the whole sample, not an empty shell
