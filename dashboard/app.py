@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from dashboard.chrome import sidebar
+from dashboard.chrome import frame
 from dashboard.navigation import pages
 
-st.set_page_config(page_title="Chairside", page_icon="🩺", layout="wide")
-page = st.navigation(list(pages().values()))
-sidebar()
+st.set_page_config(page_title="Chairside", page_icon=":material/monitor_heart:", layout="wide")
+page = st.navigation(list(pages().values()), position="top")
+frame()
 page.run()

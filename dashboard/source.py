@@ -1,20 +1,24 @@
-"""Where the dashboard reads from and who may sign in: paths from the environment.
+"""Where the dashboard reads from, who may sign in, and the clinic's settings: from the
+environment.
 
-``python -m chairside dashboard`` sets CHAIRSIDE_DB and CHAIRSIDE_USERS for the Streamlit
-process; the database is opened read-only for every refresh, and written only through the
-core's command functions for human actions.
+``python -m chairside dashboard`` sets CHAIRSIDE_DB, CHAIRSIDE_USERS, CHAIRSIDE_TIMEZONE and
+CHAIRSIDE_IDLE_LOCK_MIN for the Streamlit process; the database is opened read-only for
+every refresh, and written only through the core's command functions for human actions.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from collections.abc import Callable
+from datetime import tzinfo
 from pathlib import Path
 from typing import TypeVar
 
 import streamlit as st
 
+from vitals.clinic_time import clinic_zone
 from vitals.errors import ChairsideError
 from vitals.store import DEFAULT_DB, connect_readonly
 from vitals.users import DEFAULT_USERS
@@ -26,6 +30,24 @@ def db_path() -> Path:
 
 def users_path() -> Path:
     return Path(os.environ.get("CHAIRSIDE_USERS", str(DEFAULT_USERS)))
+
+
+def zone() -> tzinfo:
+    """The clinic's time zone: --timezone, else the machine's (TZ included)."""
+    return _zone(os.environ.get("CHAIRSIDE_TIMEZONE", ""), os.environ.get("TZ", ""))
+
+
+@functools.cache
+def _zone(name: str, machine: str) -> tzinfo:
+    return clinic_zone(name or None)
+
+
+def idle_lock_minutes() -> float:
+    """Minutes without use after which the station locks for acting; 0 = no idle lock."""
+    try:
+        return max(0.0, float(os.environ.get("CHAIRSIDE_IDLE_LOCK_MIN", "0") or 0))
+    except ValueError:
+        return 0.0
 
 
 def open_store() -> sqlite3.Connection:

@@ -12,6 +12,7 @@ from vitals.errors import ConfigError
 from vitals.reading import Param, Quality
 from vitals.sessions import Session
 from vitals.store import queries
+from vitals.wording import alert_name
 
 
 def discharge_verdict(conn: sqlite3.Connection, session_id: int, now: datetime) -> Verdict:
@@ -26,7 +27,8 @@ def discharge_verdict(conn: sqlite3.Connection, session_id: int, now: datetime) 
     bp = _measurements(after)
     visible = queries.visible_episodes(conn)
     mine = visible[(visible.session == session.id) & (visible.kind == "clinical")]
-    return readiness(protocol.discharge, session.dose_time, now, bp, baselines, list(mine.rule))
+    open_alerts = [alert_name(e.rule, e.param, e.rule_json) for e in mine.itertuples()]
+    return readiness(protocol.discharge, session.dose_time, now, bp, baselines, open_alerts)
 
 
 def session_baselines(conn: sqlite3.Connection, session: Session) -> dict[Param, Baseline]:

@@ -133,7 +133,7 @@ def test_session_commands_from_start_to_discharge_verdict(capsys, tmp_path: Path
     out = capsys.readouterr().out
     assert "episode 1 acknowledged by Nurse Ada" in out
     assert "session 1 ended; not yet ready for discharge: 0 of 120 min observed" in out
-    assert "open alerts: sbp-high" in out
+    assert "open alerts: High SBP" in out
 
 
 def test_session_errors_are_one_line(capsys, tmp_path: Path) -> None:
