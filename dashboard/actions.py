@@ -97,9 +97,12 @@ def acknowledge_dialog(chair: str) -> None:
         st.markdown(f"- {e.level.upper()}: {md(alert_summary(e))}{flag}")
     if changed:
         st.warning("Alerts changed while this was open. Look at them, then confirm.")
-        if st.button("I have seen the changes", key="ack-seen"):
-            st.session_state[SEEN_KEY] = {int(e.id): e.level for e in waiting.itertuples()}
-            st.rerun(scope="fragment")
+        now_seen = {int(e.id): e.level for e in waiting.itertuples()}
+        st.button(  # a callback: the next run already lists them as seen
+            "I have seen the changes",
+            key="ack-seen",
+            on_click=lambda: st.session_state.update({SEEN_KEY: now_seen}),
+        )
     comment = st.text_input(
         "Comment (optional)", placeholder="e.g. doctor informed", key="ack-comment"
     )

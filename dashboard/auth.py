@@ -139,7 +139,7 @@ def current_station() -> Station | None:
     token = st.context.cookies.get(COOKIE)
     known = st.session_state.get(STATION_KEY)
     checked = st.session_state.get("station_checked", (None, 0.0))
-    if token is None:
+    if not isinstance(token, str):
         return known  # AppTest and bench seat a station directly; a browser never does
     if checked[0] == token and time.monotonic() - checked[1] < RECHECK_S:
         return known

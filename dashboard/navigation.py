@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from dashboard.auth import current_station, lock_reason
+from dashboard.auth import Station, current_station, lock_reason
 from dashboard.chrome import locked_page, signed_out_page
 
 # key: (title, Material icon — drawn from Streamlit's bundled font, no emoji font needed)
@@ -25,13 +25,17 @@ PAGES = {
 
 
 def pages() -> dict[str, st.Page]:
-    found = current_station()
+    return _build(page_functions(current_station()))
+
+
+def page_functions(found: Station | None) -> dict[str, Callable[[], None]]:
+    """What each address runs for this station: signed out, locked or signed in."""
     if found is None:
-        return _build(dict.fromkeys(PAGES, signed_out_page))
+        return dict.fromkeys(PAGES, signed_out_page)
     runs = _page_functions()
     if lock_reason(found):
         runs = {key: run if key == "overview" else locked_page for key, run in runs.items()}
-    return _build(runs)
+    return runs
 
 
 def _page_functions() -> dict[str, Callable[[], None]]:
@@ -57,7 +61,7 @@ def _build(runs: dict[str, Callable[[], None]]) -> dict[str, st.Page]:
             runs[key],
             title=title,
             icon=icon,
-            url_path=key,
+            url_path=None if key == "overview" else key,
             default=key == "overview",
         )
         for key, (title, icon) in PAGES.items()

@@ -1,6 +1,7 @@
 """Tile wording and figure building, without Streamlit."""
 
 from collections import namedtuple
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -74,26 +75,34 @@ def test_recorder_banner() -> None:
     assert "No recorder" in recorder_banner(None, NOW)
 
 
-def test_link_banner_names_the_worst_device() -> None:
+def test_link_banner_names_the_worst_device_in_a_nurses_words(monkeypatch) -> None:
+    monkeypatch.setenv("CHAIRSIDE_TIMEZONE", "America/Chicago")  # 10:00 UTC is 04:00 there
     Row = namedtuple("Row", "state since last_error device")
+    error = "device reports readiness to read but returned no data (device disconnected or"
     silent = Row("no data", NOW, "no data for 20 s", "")
-    assert link_banner([silent]) == "Monitor no data since 10:00:00 UTC: no data for 20 s"
+    assert link_banner([silent]) == (
+        "Monitor sends no data since Sun 1 Mar 04:00: check the monitor is on and its data "
+        "output is enabled."
+    )
     assert link_banner([Row("connected", NOW, "", "")]) is None
-    assert link_banner([]) == "No device state yet."
-    two = [Row("connected", NOW, "", "ge-s5"), Row("disconnected", NOW, "cable", "masimo-ascii")]
-    assert link_banner(two) == "Monitor (masimo-ascii) disconnected since 10:00:00 UTC: cable"
+    assert link_banner([]) == "No monitor has reported yet: values are not live."
+    two = [Row("connected", NOW, "", "ge-s5"), Row("disconnected", NOW, error, "masimo-ascii")]
+    shown = link_banner(two)
+    assert shown.startswith("Monitor (masimo-ascii) disconnected since Sun 1 Mar 04:00: check")
+    assert "readiness" not in shown and "UTC" not in shown  # the port's own words stay in the store
 
 
-def test_alert_lines_put_the_most_severe_first_and_say_who_acknowledged() -> None:
+def test_alert_lines_put_the_most_severe_first_and_say_who_acknowledged(monkeypatch) -> None:
+    monkeypatch.setenv("CHAIRSIDE_TIMEZONE", "Europe/Berlin")  # 10:00 UTC is 11:00 there
+    spo2 = '{"param": "spo2", "direction": "low", "tiers": {"warning": 90, "critical": 85}}'
     frame = pd.DataFrame(
         {
             "level": ["warning", "critical", "advisory"],
             "kind": ["clinical", "clinical", "technical"],
-            "reason": [
-                "SBP 170 ≥ 165 for 2 readings (warning)",
-                "SPO2 84 ≤ 85 for 1 reading (critical)",
-                "HR invalid: no data",
-            ],
+            "rule": ["sbp-high", "spo2-low", "invalid-hr"],
+            "param": ["sbp", "spo2", "hr"],
+            "peak_value": [170.0, 84.0, None],
+            "rule_json": ["{}", spo2, "{}"],
             "started": [NOW] * 3,
             "ended": [pd.NaT, NOW, pd.NaT],
             "acked_by": [None, "Nurse Ada", None],
@@ -102,10 +111,10 @@ def test_alert_lines_put_the_most_severe_first_and_say_who_acknowledged() -> Non
     lines = alert_lines(frame)
     assert [level for level, _ in lines] == ["critical", "warning", "advisory"]
     assert lines[0][1] == (
-        "CRITICAL (high priority) — SPO2 84 ≤ 85 for 1 reading (critical) (since 10:00:00 UTC; "
-        "values recovered, acknowledged by Nurse Ada)"
+        "CRITICAL (high priority) — Low SpO₂: lowest 84% (critical limit 85%) (since Sun 1 Mar "
+        "11:00; values recovered, acknowledged by Nurse Ada)"
     )
-    assert "NOT acknowledged" in lines[1][1] and "technical: HR invalid" in lines[2][1]
+    assert "NOT acknowledged" in lines[1][1] and "technical: HR: no valid reading" in lines[2][1]
 
 
 @pytest.mark.parametrize("window_h", [24, 6, 1, 0.25])
@@ -148,11 +157,11 @@ def test_course_figure_marks_a_session_whose_bp_did_not_come_back() -> None:
             "dissociation_max": [24.0, None],
         }
     )
-    fig = course_figure(course)
+    fig = course_figure(course, ZoneInfo("America/Chicago"))
     by_name = {t.name: t for t in fig.data}
-    labels = ["#3 · 22 Feb", "#7 · 01 Mar"]
+    labels = ["#1 · 22 Feb", "#2 · 1 Mar"]  # the place in the course, the clinic's day
     assert list(by_name["SBP peak"].x) == labels and list(by_name["SBP peak"].y) == [170, 140]
     assert list(by_name["SBP peak"].error_y.arrayminus) == [50, 15]  # drawn down to baseline
     not_back = by_name["SBP not back near baseline by the end of the session"]
-    assert list(not_back.x) == ["#3 · 22 Feb"]
+    assert list(not_back.x) == ["#1 · 22 Feb"]
     assert list(by_name["min after dose until SBP back near baseline"].text) == [None, "0 min"]
