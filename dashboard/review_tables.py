@@ -142,5 +142,5 @@ COURSE_COLUMNS: Columns = {
     "Dissociation": st.column_config.NumberColumn(
         help="Highest dissociation score logged", format="%g", width="small"
     ),
-    "Side effects": st.column_config.TextColumn("Side effects (severity)", width="large"),
+    "Side effects": st.column_config.TextColumn("Side effects (severity)", width=300),
 }

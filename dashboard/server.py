@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from streamlit.runtime.pages_manager import PagesManager
 
 from dashboard import auth
 from dashboard.source import users_path
@@ -188,6 +189,11 @@ def _with_cookie(send: Send, token: str) -> Send:
 
     return wrapped
 
+
+# dashboard/pages/ holds page functions for st.navigation, not Streamlit's old file-per-page
+# directory; without this, the first visit after a start to /review (a bookmark) would run
+# pages/review.py as a script of its own and show an empty page.
+PagesManager.uses_pages_directory = False
 
 app = st.App(
     "app.py",

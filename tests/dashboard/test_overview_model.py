@@ -53,7 +53,7 @@ def test_tiles_from_the_sample_store(sample_store) -> None:
     assert one.spark["sbp"] and one.spark["hr"]
     assert "CRITICAL — NOT ACKNOWLEDGED" in tile_html(one)
     assert one.headline == "High SBP: peak 186 mmHg"  # the fixture's episode has no limits
-    assert "P-0001 · IV ketamine · dose 12 min ago" == one.session
+    assert one.session == "P-0001 · IV ketamine · dose 12 min ago"
 
 
 def test_tile_text_is_escaped_and_sparklines_cope_with_little_data() -> None:
