@@ -21,6 +21,7 @@ SIGN_IN, SIGN_OUT = "/station/sign-in", "/station/sign-out"
 CSS = """
 <style>
 .st-key-alarm{display:none}
+[data-testid="stStatusWidget"]{visibility:hidden}  /* the live refresh is not "running" news */
 [data-testid="stMainBlockContainer"]{padding-top:3.75rem}
 .st-key-status p,.cs-form{margin:0}
 .cs-form button{font:inherit;padding:.3rem .8rem;border-radius:.5rem;cursor:pointer;

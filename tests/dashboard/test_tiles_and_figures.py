@@ -1,6 +1,7 @@
 """Tile wording and figure building, without Streamlit."""
 
 from collections import namedtuple
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -165,3 +166,57 @@ def test_course_figure_marks_a_session_whose_bp_did_not_come_back() -> None:
     not_back = by_name["SBP not back near baseline by the end of the session"]
     assert list(not_back.x) == ["#1 · 22 Feb"]
     assert list(by_name["min after dose until SBP back near baseline"].text) == [None, "0 min"]
+
+
+def test_limit_labels_never_overlap_and_close_events_take_lanes() -> None:
+    from dashboard.figure_marks import lanes, spread
+
+    placed = spread([165, 180, 90, 80, 100, 120, 132, 86], gap=6, low=70, high=190)
+    ordered = sorted(placed)
+    assert all(b - a >= 6 - 1e-9 for a, b in pairwise(ordered))
+    assert all(70 <= y <= 190 for y in placed)
+    # dose, infusion start and a BP check within a minute of each other on a 2 h chart
+    found = lanes(
+        [600, 620, 640, 4000], ["Dose given", "Infusion started", "BP check", "Note"], 7200
+    )
+    assert found == [0, 1, 2, 0]
+
+
+def test_the_detail_chart_speaks_local_time_and_labels_events(monkeypatch) -> None:
+    from dashboard.figures import detail_figure
+
+    chicago = ZoneInfo("America/Chicago")
+    readings = pd.DataFrame(
+        {
+            "time": [NOW - pd.Timedelta(minutes=m) for m in (10, 5)],
+            "param": ["sbp", "sbp"],
+            "value": [150.0, 172.0],
+            "quality": ["ok", "ok"],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "time": [NOW - pd.Timedelta(minutes=7)],
+            "kind": ["dose"],
+            "text": ["<b>x</b>"],
+            "value": [None],
+            "by": ["Nurse Ada"],
+        }
+    )
+    episodes = pd.DataFrame(columns=["kind", "level", "started", "ended"])
+    fig = detail_figure(
+        readings,
+        episodes,
+        events,
+        [("sbp", "warning", 165.0)],
+        {"sbp": 131.0},
+        NOW - pd.Timedelta(minutes=15),
+        NOW,
+        chicago,
+    )
+    sbp = next(t for t in fig.data if t.name == "SBP")
+    assert pd.Timestamp(sbp.x[0]).hour == 3  # 09:50 UTC drawn at 03:50 Chicago
+    marks = next(t for t in fig.data if t.name == "Events")
+    assert list(marks.text) == ["Dose given"] and "&lt;b&gt;x&lt;/b&gt;" in marks.customdata[0]
+    labels = [a.text for a in fig.layout.annotations]
+    assert "SBP warning 165" in labels and "SBP baseline 131" in labels

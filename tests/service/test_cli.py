@@ -191,3 +191,15 @@ def test_a_new_database_starts_from_the_sample_and_an_old_one_is_kept(tmp_path: 
     start_store_from(db, SAMPLE_DB)  # exists: never replaced by the sample
     assert query(db, "SELECT count(*) FROM readings") == [(0,)]
     assert main(["dashboard", "--db", str(tmp_path / "x.db"), "--start-from", "nope.db"]) == 1
+
+
+def test_the_dashboard_time_zone_is_checked_and_passed_on(capsys, tmp_path: Path) -> None:
+    from chairside.launch import dashboard_env
+
+    bad = ["dashboard", "--db", str(tmp_path / "x.db"), "--timezone", "Mars/Olympus"]
+    assert main(bad) == 1
+    assert "unknown time zone 'Mars/Olympus'" in capsys.readouterr().err
+    env = dashboard_env(tmp_path / "x.db", tmp_path / "u.toml", "America/Chicago", 15)
+    assert env["CHAIRSIDE_TIMEZONE"] == "America/Chicago"
+    assert env["CHAIRSIDE_IDLE_LOCK_MIN"] == "15"
+    assert dashboard_env(tmp_path / "x.db", tmp_path / "u.toml")["CHAIRSIDE_TIMEZONE"] == ""

@@ -196,3 +196,23 @@ def test_store_errors_are_store_errors(tmp_path: Path) -> None:
     bad.mkdir()
     with pytest.raises(StoreError):
         commands.open_session_id(bad, "c1")
+
+
+def test_an_acknowledgment_records_the_level_seen_and_refuses_a_stale_one(
+    store: Path, fresh_store: StoreWriter
+) -> None:
+    """A nurse looked at a warning; it became critical before she pressed Acknowledge."""
+    from vitals.errors import AlertChanged
+
+    start(store)
+    now = utc_now()
+    warning = Episode("sbp-high", CLINICAL, Level.WARNING, now, Param.SBP, reason="w")
+    fresh_store.write_episodes("c1", None, [warning])
+    (episode_id,) = query(store, "SELECT id FROM episodes")[0]
+    fresh_store.write_episodes("c1", None, [replace(warning, level=Level.CRITICAL)])
+    with pytest.raises(AlertChanged, match="now critical, not warning"):
+        commands.acknowledge(store, episode_id, "Nurse Ada", level_seen="warning")
+    assert query(store, "SELECT count(*) FROM acknowledgments") == [(0,)]
+    commands.acknowledge(store, episode_id, "Nurse Ada", level_seen="critical")
+    acks = queries.acknowledgments(connect_readonly(store), episode_id)
+    assert acks.level_seen.tolist() == ["critical"]

@@ -186,7 +186,7 @@ def _time_axis(pdf: FPDF, start: datetime, span_s: float, zone: tzinfo, x0, y0) 
 def _events(pdf: FPDF, events: pd.DataFrame, day: datetime, zone: tzinfo) -> None:
     _line(pdf, "Events", 11, True)
     if events.empty:
-        _line(pdf, "None.")
+        _line(pdf, "No events were logged.")
     for e in events.itertuples():
         value = "" if pd.isna(e.value) else f" ({e.value:g})"
         text = f" - {e.text}" if e.text else ""
@@ -198,7 +198,7 @@ def _events(pdf: FPDF, events: pd.DataFrame, day: datetime, zone: tzinfo) -> Non
 def _alerts(pdf: FPDF, episodes: pd.DataFrame, day: datetime, zone: tzinfo) -> None:
     _line(pdf, "Alerts and acknowledgments", 11, True)
     if episodes.empty:
-        _line(pdf, "None.")
+        _line(pdf, "No alerts were raised.")
     for e in episodes.itertuples():
         ended = None if pd.isna(e.ended) else e.ended.to_pydatetime()
         when = span(e.started.to_pydatetime(), ended, zone, day=day, seconds=True)
