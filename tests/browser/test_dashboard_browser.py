@@ -205,10 +205,10 @@ def test_nurse_signs_in_sees_every_chair_and_acknowledges_what_she_sees(browser,
     expect(alarm).to_have_count(1, timeout=10_000)
     assert not alarm.is_visible()  # the alarm sounds without a player on the page
     playing = "() => [...document.querySelectorAll('audio')].some(a => !a.paused)"
-    page.wait_for_function(playing, timeout=15_000)  # ...and it is playing
+    page.wait_for_function(playing, timeout=30_000)  # ...and it is playing
     page.reload()  # F5: still signed in, every chair still there, the alarm still on
     expect(critical).to_be_visible(timeout=30_000)
-    page.wait_for_function(playing, timeout=15_000)
+    page.wait_for_function(playing, timeout=30_000)
     _ack_button(page, "chair-1").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("CRITICAL", timeout=10_000)
