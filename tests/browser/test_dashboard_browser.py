@@ -213,6 +213,7 @@ def test_nurse_signs_in_sees_every_chair_and_acknowledges_what_she_sees(browser,
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("CRITICAL", timeout=10_000)
     dialog.get_by_label("Comment (optional)").fill("seen in browser test")
+    page.screenshot(path=str(OUTPUT / "acknowledge-dialog-1440x900.png"))
     dialog.get_by_role("button", name="Acknowledge").click()
     wait_for(lambda: query(db, "SELECT by FROM acknowledgments"), timeout=20, what="the audit row")
     rows = query(db, "SELECT DISTINCT by, comment, level_seen FROM acknowledgments")
@@ -238,6 +239,8 @@ def test_every_page_reads_as_a_nurse_would_have_it(browser, stack, size: str) ->
     width, height = SIZES[size]
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
+    page.goto(url)
+    page.screenshot(path=str(OUTPUT / f"sign-in-{width}x{height}.png"))
     sign_in(page, url)
     expect(page.locator(".cs-tile").first).to_be_visible(timeout=30_000)
     problems = []
