@@ -22,6 +22,8 @@ CSS = """
 <style>
 .st-key-alarm{display:none}
 [data-testid="stStatusWidget"]{visibility:hidden}  /* the live refresh is not "running" news */
+/* A live part re-drawn every second must not fade while the next second is computed. */
+[data-testid="stElementContainer"][data-stale="true"]{opacity:1 !important;transition:none}
 [data-testid="stMainBlockContainer"]{padding-top:3.75rem}
 .st-key-status p,.cs-form{margin:0}
 .cs-form button{font:inherit;padding:.3rem .8rem;border-radius:.5rem;cursor:pointer;
