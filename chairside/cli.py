@@ -169,6 +169,21 @@ def _dashboard_options(p: argparse.ArgumentParser) -> None:
         "(the demo's default is the committed sample, data/samples/clinic-sample.db); an "
         "existing database is never touched",
     )
+    p.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="the clinic's time zone for the pages and the PDF report, an IANA name such as "
+        "America/Chicago (default: this machine's zone, so TZ=... works); the store and the "
+        "exports stay in UTC",
+    )
+    p.add_argument(
+        "--idle-lock",
+        type=float,
+        default=0,
+        metavar="MIN",
+        help="lock acting after MIN minutes without use: the overview stays on, alarms "
+        "included, and a nurse signs in again to act (default 0: no idle lock)",
+    )
 
 
 def _user_parser(commands: argparse._SubParsersAction) -> None:
@@ -259,7 +274,7 @@ def run_record(args: argparse.Namespace) -> int:
 
 def run_dashboard(args: argparse.Namespace) -> int:
     launch.start_store_from(args.db, args.start_from)
-    return launch.serve_dashboard(args.db, args.port, args.address, args.users)
+    return launch.serve_dashboard(args)
 
 
 def run_demo(args: argparse.Namespace) -> int:

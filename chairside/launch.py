@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from chairside.processes import STOPPED_BY_SIGNAL, ask_to_stop, child_options, on_stop_request
+from vitals.clinic_time import clinic_zone, machine_zone, zone_name
 from vitals.errors import ConfigError
 from vitals.logs import LOG_DIR_ENV, log_dir_for
 from vitals.store import copy_store
@@ -37,7 +38,8 @@ def write_atomically(path: Path, text: str) -> None:
 def dashboard_command(db: Path, port: int, address: str) -> list[str]:
     if not 1 <= port <= 65535:
         raise ConfigError(f"--port must be 1-65535, got {port}")
-    spec = importlib.util.find_spec("dashboard.app")
+    # The server module serves the app plus the station's sign-in routes (a kept cookie).
+    spec = importlib.util.find_spec("dashboard.server")
     if spec is None or spec.origin is None:
         raise ConfigError("the dashboard package is missing from this installation")
     return [
@@ -61,19 +63,29 @@ def dashboard_command(db: Path, port: int, address: str) -> list[str]:
     ]
 
 
-def dashboard_env(db: Path, users: Path) -> dict[str, str]:
+def dashboard_env(
+    db: Path, users: Path, timezone: str | None = None, idle_lock_min: float = 0
+) -> dict[str, str]:
+    """The dashboard's settings; the time zone is checked here, so a typo stops the start."""
     env = dict(os.environ)
     env["CHAIRSIDE_DB"] = str(Path(db).resolve())
     env["CHAIRSIDE_USERS"] = str(Path(users).resolve())
     env[LOG_DIR_ENV] = str(log_dir_for(db))
+    env["CHAIRSIDE_TIMEZONE"] = zone_name(clinic_zone(timezone)) if timezone else ""
+    if idle_lock_min < 0:
+        raise ConfigError(f"--idle-lock must be 0 (off) or more minutes, got {idle_lock_min:g}")
+    env["CHAIRSIDE_IDLE_LOCK_MIN"] = f"{idle_lock_min:g}"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     return env
 
 
-def serve_dashboard(db: Path, port: int, address: str, users: Path) -> int:
-    command = dashboard_command(db, port, address)
-    print(f"dashboard on http://{address}:{port} reading {db}", flush=True)
-    child = subprocess.Popen(command, env=dashboard_env(db, users), **child_options())
+def serve_dashboard(args: argparse.Namespace) -> int:
+    command = dashboard_command(args.db, args.port, args.address)
+    env = dashboard_env(args.db, args.users, args.timezone, args.idle_lock)
+    zone = env["CHAIRSIDE_TIMEZONE"] or f"{zone_name(machine_zone())}, this machine's"
+    print(f"dashboard on http://{args.address}:{args.port} reading {args.db}", flush=True)
+    print(f"times shown in {zone} time zone", flush=True)
+    child = subprocess.Popen(command, env=env, **child_options())
     return _supervise([child])
 
 
@@ -123,7 +135,7 @@ def demo(args: argparse.Namespace) -> int:
     children.append(
         subprocess.Popen(
             dashboard_command(args.db, args.port, args.address),
-            env=dashboard_env(args.db, users),
+            env=dashboard_env(args.db, users, args.timezone, args.idle_lock),
             **child_options(),
         )
     )

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from dashboard.chrome import sidebar
+from dashboard.chrome import frame
 from dashboard.navigation import pages
 from dashboard.source import start_logging
 
-st.set_page_config(page_title="Chairside", page_icon="🩺", layout="wide")
+st.set_page_config(page_title="Chairside", page_icon=":material/monitor_heart:", layout="wide")
 start_logging()
-page = st.navigation(list(pages().values()))
-sidebar()
+page = st.navigation(list(pages().values()), position="top")
+frame()
 page.run()

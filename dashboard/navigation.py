@@ -1,13 +1,44 @@
-"""The app's pages, built once per run, so any page can send the nurse to another one."""
+"""The app's pages, built once per run, so any page can send the nurse to another one.
+
+Every page keeps its address in every state — signed out, locked, signed in — so a reload or
+a bookmark never meets "page not found": signed out, each address asks for a sign-in that
+comes back to it; locked, the overview still shows every chair and its alarms.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
-from dashboard.auth import current_user, sign_in_page
+from dashboard.auth import Station, current_station, lock_reason
+from dashboard.chrome import locked_page, signed_out_page
+
+# key: (title, Material icon — drawn from Streamlit's bundled font, no emoji font needed)
+PAGES = {
+    "overview": ("Overview", ":material/dashboard:"),
+    "chair": ("Chair detail", ":material/monitor_heart:"),
+    "sessions": ("Sessions", ":material/event_note:"),
+    "review": ("Review", ":material/folder_open:"),
+    "course": ("Course", ":material/timeline:"),
+}
 
 
 def pages() -> dict[str, st.Page]:
+    return _build(page_functions(current_station()))
+
+
+def page_functions(found: Station | None) -> dict[str, Callable[[], None]]:
+    """What each address runs for this station: signed out, locked or signed in."""
+    if found is None:
+        return dict.fromkeys(PAGES, signed_out_page)
+    runs = _page_functions()
+    if lock_reason(found):
+        runs = {key: run if key == "overview" else locked_page for key, run in runs.items()}
+    return runs
+
+
+def _page_functions() -> dict[str, Callable[[], None]]:
     # Imported here: the page modules import this one to navigate.
     from dashboard.pages.chair import chair_page
     from dashboard.pages.course import course_page
@@ -15,14 +46,25 @@ def pages() -> dict[str, st.Page]:
     from dashboard.pages.review import review_page
     from dashboard.pages.sessions import sessions_page
 
-    if current_user() is None:
-        return {"sign-in": st.Page(sign_in_page, title="Sign in", icon="🔑", default=True)}
     return {
-        "overview": st.Page(overview_page, title="Overview", icon="🏥", default=True),
-        "chair": st.Page(chair_page, title="Chair detail", icon="📈", url_path="chair"),
-        "sessions": st.Page(sessions_page, title="Sessions", icon="📝", url_path="sessions"),
-        "review": st.Page(review_page, title="Review", icon="🗂️", url_path="review"),
-        "course": st.Page(course_page, title="Course", icon="📊", url_path="course"),
+        "overview": overview_page,
+        "chair": chair_page,
+        "sessions": sessions_page,
+        "review": review_page,
+        "course": course_page,
+    }
+
+
+def _build(runs: dict[str, Callable[[], None]]) -> dict[str, st.Page]:
+    return {
+        key: st.Page(
+            runs[key],
+            title=title,
+            icon=icon,
+            url_path=None if key == "overview" else key,
+            default=key == "overview",
+        )
+        for key, (title, icon) in PAGES.items()
     }
 
 

@@ -12,6 +12,7 @@ from dashboard.tiles import Shown, by_param, format_age, link_banner, shown_nibp
 from vitals.clinical import load_protocol
 from vitals.schedule import next_check
 from vitals.store import queries
+from vitals.wording import alert_summary, protocol_label
 
 SPARK_WINDOW = timedelta(minutes=30)
 STATUS_ORDER = ("critical", "warning", "advisory", "technical", "normal")
@@ -94,10 +95,10 @@ def _status(alerts: list, link: str | None) -> tuple[str, str, bool]:
         found = [e for e in alerts if e.kind == "clinical" and e.level == level]
         if found:
             flashing = level == "critical" and not all(_acked(e) for e in found)
-            return level, found[0].reason, flashing
+            return level, alert_summary(found[0]), flashing
     technical = [e for e in alerts if e.kind == "technical"]
     if technical:
-        return "technical", technical[0].reason, False
+        return "technical", alert_summary(technical[0]), False
     if link:
         return "technical", link, False
     return "normal", "Normal", False
@@ -111,7 +112,7 @@ def _session_text(session, now: pd.Timestamp) -> str:
         if pd.notna(session.dose)
         else "no dose yet"
     )
-    return f"{session.patient} · {session.protocol} · {dose}"
+    return f"{session.patient} · {protocol_label(session.protocol)} · {dose}"
 
 
 def _bp_check(

@@ -1,21 +1,25 @@
-"""Where the dashboard reads from and who may sign in: paths from the environment.
+"""Where the dashboard reads from, who may sign in, and the clinic's settings: from the
+environment.
 
-``python -m chairside dashboard`` sets CHAIRSIDE_DB and CHAIRSIDE_USERS for the Streamlit
-process; the database is opened read-only for every refresh, and written only through the
-core's command functions for human actions.
+``python -m chairside dashboard`` sets CHAIRSIDE_DB, CHAIRSIDE_USERS, CHAIRSIDE_TIMEZONE and
+CHAIRSIDE_IDLE_LOCK_MIN for the Streamlit process; the database is opened read-only for
+every refresh, and written only through the core's command functions for human actions.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
 from collections.abc import Callable
+from datetime import tzinfo
 from pathlib import Path
 from typing import TypeVar
 
 import streamlit as st
 
+from vitals.clinic_time import clinic_zone
 from vitals.errors import ChairsideError
 from vitals.logs import configure_logging, log_dir_for
 from vitals.store import DEFAULT_DB, connect_readonly
@@ -39,6 +43,24 @@ def start_logging() -> None:
     ``chairside dashboard``), else beside the database."""
     configure_logging("dashboard", log_dir_for(db_path()))
     log.info("dashboard serving %s", db_path())
+
+
+def zone() -> tzinfo:
+    """The clinic's time zone: --timezone, else the machine's (TZ included)."""
+    return _zone(os.environ.get("CHAIRSIDE_TIMEZONE", ""), os.environ.get("TZ", ""))
+
+
+@functools.cache
+def _zone(name: str, machine: str) -> tzinfo:
+    return clinic_zone(name or None)
+
+
+def idle_lock_minutes() -> float:
+    """Minutes without use after which the station locks for acting; 0 = no idle lock."""
+    try:
+        return max(0.0, float(os.environ.get("CHAIRSIDE_IDLE_LOCK_MIN", "0") or 0))
+    except ValueError:
+        return 0.0
 
 
 def open_store() -> sqlite3.Connection:

@@ -11,7 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard.source import zone
+from vitals.clinic_time import clock
 from vitals.rules import Level
+from vitals.wording import alert_summary, link_problem, monitor_number
 
 # Beyond these ages a value is greyed: continuous values arrive every few seconds, NIBP on a
 # cuff cycle of up to 15 minutes in ketamine protocols.
@@ -47,7 +50,7 @@ def shown_value(latest: Mapping[str, Any], param: str, now: pd.Timestamp) -> Sho
     if r is None:
         return Shown("—", "never received", True)
     age_s = (now - r.time).total_seconds()
-    text = "—" if pd.isna(r.value) or r.quality != "ok" else f"{r.value:.0f}"
+    text = "—" if pd.isna(r.value) or r.quality != "ok" else monitor_number(r.value)
     if r.quality != "ok":
         text += f" ({r.quality})"
     return Shown(text, format_age(age_s), age_s > STALE_AFTER_S[param])
@@ -63,7 +66,7 @@ def shown_nibp(latest: Mapping[str, Any], now: pd.Timestamp) -> Shown:
 def recorder_banner(beat: dict | None, now: pd.Timestamp) -> str | None:
     """Why the numbers may not be live, or None when the recorder is beating."""
     if beat is None:
-        return "No recorder has ever written to this database: start `python -m chairside record`."
+        return "No recorder has written to this database yet: values are not live."
     if beat["stopped"] is not None:
         ago = format_age((now - beat["stopped"]).total_seconds())
         return f"Recorder stopped {ago}: values are not live."
@@ -77,19 +80,21 @@ LINK_SEVERITY = {"disconnected": 3, "no data": 2, "connecting": 1}
 
 
 def link_banner(states: list | None) -> str | None:
-    """The worst link of a chair's devices, or None when every device delivers data.
+    """The worst link of a chair's devices in a nurse's words, or None when every device
+    delivers data.
 
     ``states`` are the chair's device-state rows; a device is named when there are several.
+    The recorder's own message (a serial port's error text) stays in the store for IT.
     """
     if not states:
-        return "No device state yet."
+        return "No monitor has reported yet: values are not live."
     bad = [s for s in states if s.state in LINK_SEVERITY]
     if not bad:
         return None
     worst = max(bad, key=lambda s: LINK_SEVERITY[s.state])
-    who = f"Monitor ({worst.device})" if len(states) > 1 and worst.device else "Monitor"
-    detail = f": {worst.last_error}" if worst.last_error else ""
-    return f"{who} {worst.state} since {worst.since:%H:%M:%S} UTC{detail}"
+    device = worst.device if len(states) > 1 and worst.device else None
+    what, check = link_problem(worst.state, device)
+    return f"{what} since {clock(worst.since, zone())}: {check}."
 
 
 LEVEL_ORDER = {"advisory": 1, "warning": 2, "critical": 3}
@@ -110,8 +115,8 @@ def alert_lines(episodes: pd.DataFrame) -> list[tuple[str, str]]:
         ack = f"acknowledged by {e.acked_by}" if isinstance(e.acked_by, str) else "NOT acknowledged"
         priority = Level.parse(e.level).iec_priority  # IEC 60601-1-8 wording
         text = (
-            f"{e.level.upper()} ({priority} priority) — {kind}{e.reason} "
-            f"(since {e.started:%H:%M:%S} UTC; {state}{ack})"
+            f"{e.level.upper()} ({priority} priority) — {kind}{alert_summary(e)} "
+            f"(since {clock(e.started, zone())}; {state}{ack})"
         )
         lines.append((e.level, text))
     return lines

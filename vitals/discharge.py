@@ -41,7 +41,7 @@ class BloodPressure:
 class Alarm:
     """An alert episode as discharge sees it: does it wait for a nurse at a given moment?"""
 
-    rule: str
+    name: str  # what a nurse calls it ("High SBP"), never the rule's id
     level: str
     started: datetime
     ended: datetime | None = None
@@ -185,7 +185,7 @@ class _Judge:
         return value <= limit or (base is not None and value <= base * (1 + margin))
 
     def _no_alarm(self, t: datetime) -> tuple[bool, str]:
-        waiting = sorted({a.rule for a in self.alarms if a.waiting(t)})
+        waiting = sorted({a.name for a in self.alarms if a.waiting(t)})
         if waiting:
             return False, "alerts waiting for a nurse: " + ", ".join(waiting)
         return True, "no alert waiting for a nurse"

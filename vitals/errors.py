@@ -32,3 +32,7 @@ class ChecksumError(FrameError):
 
 class StoreError(ChairsideError):
     """The database cannot be opened, is of an unknown schema, or a write failed."""
+
+
+class AlertChanged(ChairsideError):
+    """An alert escalated after a nurse looked at it: she must see it before acknowledging."""

@@ -22,6 +22,7 @@ from vitals.heart_rate import HeartRateSources
 from vitals.reading import Param, Quality, Reading
 from vitals.sessions import Session
 from vitals.store import queries
+from vitals.wording import alert_name
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,13 @@ def session_alarms(conn: sqlite3.Connection, session: Session) -> list[Alarm]:
     found = queries.episodes(conn, session=session.id)
     clinical = found[(found.kind == "clinical") & ~found.rule.isin(pre_dose)]
     return [
-        Alarm(e.rule, e.level, e.started, _time(e.ended), _time(e.acked))
+        Alarm(
+            alert_name(e.rule, e.param, e.rule_json),
+            e.level,
+            e.started,
+            _time(e.ended),
+            _time(e.acked),
+        )
         for e in clinical.itertuples()
     ]
 

@@ -11,11 +11,16 @@ from dashboard.actions import open_dialog, run_action, show_open_dialog
 from dashboard.auth import current_user
 from dashboard.chrome import play_alarm
 from dashboard.figures import detail_figure
-from dashboard.source import read_store
+from dashboard.plain import md
+from dashboard.session_summary import ended_summary
+from dashboard.source import read_store, zone
+from dashboard.tables import EPISODE_COLUMNS, EVENT_COLUMNS, episode_rows, event_rows, show
 from dashboard.tiles import alert_lines, link_banner
 from dashboard.unused import HELP, TITLE, unused_table
+from vitals.clinic_time import clock
 from vitals.store import commands, queries
 from vitals.verdict import discharge_verdict, session_baselines
+from vitals.wording import event_label, param_label, protocol_label, with_unit
 
 RANGES = {"Last 15 min": timedelta(minutes=15), "Last hour": timedelta(hours=1), "Session": None}
 ONE_CLICK_EVENTS = {
@@ -24,29 +29,39 @@ ONE_CLICK_EVENTS = {
     "Infusion stop": "infusion-stop",
     "BP check requested": "bp-check",
 }
+# What each logged event needs, in the words of the form's error when it is missing.
+EVENT_FORM = {
+    "medication": ("text", "Say which medication and dose was given."),
+    "symptom": ("text", "Say which symptom the patient has."),
+    "dissociation": ("value", "Enter the dissociation score."),
+    "note": ("text", "Write the note."),
+}
+ALERT_BOX = {"critical": st.error, "warning": st.warning, "advisory": st.info}
 
 
 def chair_page() -> None:
     chairs = read_store(queries.chairs)
     if chairs is None:
         return
+    ended_summary()
     if chairs.empty:
         st.info("No chairs configured yet.")
         return
     ids = list(chairs.chair)
     names = dict(zip(chairs.chair, chairs.name, strict=True))
     chosen = st.session_state.get("detail_chair", ids[0])
-    chair = st.selectbox(
+    left, right = st.columns([1, 2])
+    chair = left.selectbox(
         "Chair", ids, index=ids.index(chosen) if chosen in ids else 0, format_func=names.get
     )
     st.session_state["detail_chair"] = chair
-    window = st.radio("Range", list(RANGES), horizontal=True, key="detail_range")
-    chair_live(chair, names[chair], window)
+    window = right.radio("Range", list(RANGES), horizontal=True, key="detail_range")
+    chair_live(chair, window)
     session_actions(chair)
 
 
 @st.fragment(run_every=timedelta(seconds=1))
-def chair_live(chair: str, name: str, window: str) -> None:
+def chair_live(chair: str, window: str) -> None:
     now = pd.Timestamp.now(tz="UTC")
     found = read_store(lambda conn: _chair_data(conn, chair, window, now))
     if found is None:
@@ -54,46 +69,62 @@ def chair_live(chair: str, name: str, window: str) -> None:
     session, start, readings, episodes, visible, states, events, baselines, verdict = found
     banner = link_banner(list(states[states.chair == chair].itertuples(index=False)))
     if banner:
-        st.warning(banner, icon="🔌")
+        st.warning(md(banner), icon=":material/cable:")
     play_alarm([e.level for e in visible.itertuples() if not isinstance(e.acked_by, str)])
     for level, text in alert_lines(visible):
-        {"critical": st.error, "warning": st.warning, "advisory": st.info}[level](text)
-    unacked = [int(e.id) for e in visible.itertuples() if not isinstance(e.acked_by, str)]
-    if unacked and st.button("Acknowledge", type="primary", key=f"ack-detail-{chair}"):
-        open_dialog("acknowledge", name, unacked, list(visible[visible.id.isin(unacked)].reason))
+        ALERT_BOX[level](md(text))
+    waiting = visible.acked_by.isna().any()
+    if waiting and current_user() and st.button("Acknowledge", type="primary", key="ack-detail"):
+        open_dialog("acknowledge", chair)
     if session:
-        st.markdown(
-            f"**{session.patient}** · {session.protocol} · started "
-            f"{session.started:%H:%M} UTC by {session.started_by}"
-        )
-        for base in baselines.values():
-            shown = "none" if base.value is None else f"{base.value:g}"
-            st.caption(f"Baseline {base.param.value.upper()} {shown}: {base.source}")
-        st.caption(_verdict_text(verdict))
-    rules = session.rules.rules if session else ()
-    thresholds = [
-        (r.param.value, lvl.label, r.threshold(lvl))
-        for r in rules
-        if not r.relative
-        for lvl, _ in r.tiers
-    ]
-    base_values = {b.param.value: b.value for b in baselines.values() if b.value is not None}
-    in_window = episodes[(episodes.ended.isna()) | (episodes.ended >= start)]
-    figure = detail_figure(readings, in_window, events, thresholds, base_values, start, now)
+        _session_header(session, baselines, verdict)
+    figure = detail_figure(
+        readings, _in_window(episodes, start), events, _thresholds(session), _base(baselines),
+        start, now, zone(),
+    )  # fmt: skip
     st.plotly_chart(figure, key=f"detail-{chair}", width="stretch")
     show_open_dialog()
-    st.dataframe(
-        in_window[
-            ["level", "kind", "rule", "started", "ended", "peak_value", "reason", "acked_by"]
-        ].sort_values("started", ascending=False),
-        hide_index=True,
-        width="stretch",
-    )
+    st.subheader("Alerts")
+    show(episode_rows(_in_window(episodes, start), zone()), EPISODE_COLUMNS)
+    if session:
+        st.subheader("Events of this session")
+        show(event_rows(events, zone()), EVENT_COLUMNS)
     unused = unused_table(states, chair)
     if not unused.empty:
         with st.expander(TITLE):
             st.caption(HELP)
             st.dataframe(unused, hide_index=True, width="stretch")
+
+
+def _session_header(session, baselines: dict, verdict) -> None:
+    st.markdown(
+        md(
+            f"{session.patient} · {protocol_label(session.protocol)} · started "
+            f"{clock(session.started, zone())} by {session.started_by}"
+        )
+    )
+    for base in baselines.values():
+        shown = "none" if base.value is None else with_unit(base.param.value, base.value)
+        st.caption(md(f"Baseline {param_label(base.param.value)} {shown}: {base.source}"))
+    st.caption(md(_verdict_text(verdict)))
+
+
+def _thresholds(session) -> list[tuple[str, str, float]]:
+    rules = session.rules.rules if session else ()
+    return [
+        (r.param.value, lvl.label, r.threshold(lvl))
+        for r in rules
+        if not r.relative
+        for lvl, _ in r.tiers
+    ]
+
+
+def _base(baselines: dict) -> dict[str, float]:
+    return {b.param.value: b.value for b in baselines.values() if b.value is not None}
+
+
+def _in_window(episodes: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
+    return episodes[(episodes.ended.isna()) | (episodes.ended >= start)]
 
 
 def _chair_data(conn, chair: str, window: str, now: pd.Timestamp) -> tuple:
@@ -131,7 +162,15 @@ def _window_start(window: str, session, now: pd.Timestamp) -> pd.Timestamp:
 
 
 def _no_events() -> pd.DataFrame:
-    return pd.DataFrame({"time": pd.Series(dtype="datetime64[ns, UTC]"), "kind": []})
+    return pd.DataFrame(
+        {
+            "time": pd.Series(dtype="datetime64[ns, UTC]"),
+            "kind": [],
+            "text": [],
+            "value": [],
+            "by": [],
+        }
+    )
 
 
 def baseline_prompt(session) -> None:
@@ -140,12 +179,12 @@ def baseline_prompt(session) -> None:
     missing = [b for b in baselines.values() if b.needs_entry]
     if not missing:
         return
-    names = ", ".join(b.param.value.upper() for b in missing)
+    names = ", ".join(param_label(b.param.value) for b in missing)
     st.warning(f"Baseline {names}: too few readings before the dose. Enter it by hand.")
     with st.form("baseline-form", clear_on_submit=True):
         values = {
             b.param: st.number_input(
-                f"Baseline {b.param.value.upper()}", value=None, min_value=1.0, max_value=300.0
+                f"Baseline {param_label(b.param.value)}", value=None, min_value=1.0, max_value=300.0
             )
             for b in missing
         }
@@ -162,6 +201,8 @@ def baseline_prompt(session) -> None:
 
 def session_actions(chair: str) -> None:
     """Log events in one click; end the session with its discharge verdict."""
+    if current_user() is None:
+        return
     session = read_store(lambda conn: queries.active_session(conn, chair))
     if session is None:
         st.info("No session on this chair: start one on the Sessions page.")
@@ -174,22 +215,32 @@ def session_actions(chair: str) -> None:
             run_action(
                 commands.add_event, session.id, kind, current_user(), success=f"{label} logged"
             )
+    event_form(session.id)
+    if st.button("End session…", key="end-session"):
+        open_dialog("end-session", session.id)
+        st.rerun()
+
+
+def event_form(session_id: int) -> None:
+    """Medication, symptom, dissociation score or note: refused, with a reason, when empty."""
     with st.form("event-form", clear_on_submit=True):
-        kind = st.selectbox("Event", ["medication", "symptom", "dissociation", "note"])
+        kind = st.selectbox("Event", list(EVENT_FORM), format_func=event_label)
         text = st.text_input("What (medication name and dose, symptom, or note)")
         value = st.number_input(
             "Value (dose in mg, or dissociation score)", value=None, min_value=0.0
         )
-        if st.form_submit_button("Log"):
-            run_action(
-                commands.add_event,
-                session.id,
-                kind,
-                current_user(),
-                text,
-                value,
-                success=f"{kind} logged",
-            )
-    if st.button("End session…", key="end-session"):
-        open_dialog("end-session", session.id)
-        st.rerun()
+        if not st.form_submit_button("Log"):
+            return
+    needs, missing = EVENT_FORM[kind]
+    if (needs == "text" and not text.strip()) or (needs == "value" and value is None):
+        st.error(missing)
+        return
+    run_action(
+        commands.add_event,
+        session_id,
+        kind,
+        current_user(),
+        text.strip(),
+        value,
+        success=f"{event_label(kind)} logged",
+    )

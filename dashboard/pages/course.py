@@ -5,11 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.figures import course_figure
-from dashboard.source import read_store
+from dashboard.review_tables import COURSE_COLUMNS, course_rows
+from dashboard.source import read_store, zone
+from dashboard.tables import show
 from vitals.reading import utc_now
 from vitals.review import course, patients
 
-COURSE_COLUMNS = {
+# The download keeps every figure as a number, and its times in UTC as every export does.
+CSV_COLUMNS = {
     "session": "Session",
     "started": "Started (UTC)",
     "protocol": "Protocol",
@@ -44,12 +47,12 @@ def course_page() -> None:
         return
     st.caption(
         f"{len(rows)} session(s). Rise = peak minus the pre-dose baseline; back near baseline = "
-        "from when SBP stayed within the protocol's discharge margin of its baseline (0: it "
-        "never left it; blank: not back before the session ended, or no dose or baseline)."
+        "from when SBP stayed within the protocol's discharge margin of its baseline (0 min: "
+        "it never left it; — : no dose or no baseline to judge by)."
     )
-    st.plotly_chart(course_figure(rows), key=f"course-{patient}", width="stretch")
-    table = rows[list(COURSE_COLUMNS)].rename(columns=COURSE_COLUMNS)
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.plotly_chart(course_figure(rows, zone()), key=f"course-{patient}", width="stretch")
+    show(course_rows(rows, zone()), COURSE_COLUMNS)
+    table = rows[list(CSV_COLUMNS)].rename(columns=CSV_COLUMNS)
     st.download_button(
         "course.csv",
         table.to_csv(index=False).encode(),

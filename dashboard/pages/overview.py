@@ -9,9 +9,11 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from dashboard.actions import open_dialog, show_open_dialog
+from dashboard.auth import current_user
 from dashboard.chrome import play_alarm
 from dashboard.navigation import open_chair
 from dashboard.overview_model import Tile, build_tiles
+from dashboard.plain import md
 from dashboard.source import read_store
 from dashboard.tile_html import CSS, tile_html
 from dashboard.tiles import recorder_banner
@@ -19,13 +21,13 @@ from vitals.store import queries
 
 
 def overview_page() -> None:
-    st.markdown(CSS, unsafe_allow_html=True)
+    st.html(CSS)
     st.caption("Monitoring aid only — not a certified medical device. Check the bedside monitor.")
     overview()
 
 
 def columns_for(chairs: int) -> int:
-    """Tiles per row on a 1920×1080 screen; Streamlit stacks them on a portrait tablet."""
+    """Tiles per row on a 1920×1080 screen; the tile CSS wraps them on a portrait tablet."""
     return 2 if chairs <= 4 else 3 if chairs <= 9 else 4 if chairs <= 16 else 6
 
 
@@ -39,29 +41,31 @@ def overview() -> None:
         return
     banner, tiles = found
     if banner:
-        st.error(banner, icon="⛔")
+        st.error(md(banner), icon=":material/error:")
     if not tiles:
         st.info("No chairs configured yet: start the recorder with a chair config.")
         return
     play_alarm([level for tile in tiles for _, level, _ in tile.unacked])
+    acting = current_user() is not None  # a locked station shows, it does not act
     per_row = columns_for(len(tiles))
     for row_start in range(0, len(tiles), per_row):  # row by row: wrapping keeps the order
         for column, tile in zip(
             st.columns(per_row), tiles[row_start : row_start + per_row], strict=False
         ):
-            chair_tile(column, tile)
+            chair_tile(column, tile, acting)
     show_open_dialog()
 
 
-def chair_tile(column: DeltaGenerator, tile: Tile) -> None:
+def chair_tile(column: DeltaGenerator, tile: Tile, acting: bool) -> None:
     """One chair: its tile, and the two things a nurse does from here."""
     with column:
-        st.markdown(tile_html(tile), unsafe_allow_html=True)
+        st.html(tile_html(tile))
+        if not acting:
+            return
         left, right = st.columns(2)
         if left.button("Details", key=f"open-{tile.chair}", width="stretch"):
             open_chair(tile.chair)
         if tile.unacked and right.button(
             "Acknowledge", key=f"ack-{tile.chair}", type="primary", width="stretch"
         ):
-            ids = [episode for episode, _, _ in tile.unacked]
-            open_dialog("acknowledge", tile.name, ids, [r for _, _, r in tile.unacked])
+            open_dialog("acknowledge", tile.chair)

@@ -10,74 +10,74 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.figures import detail_figure
-from dashboard.source import db_path, read_store
+from dashboard.plain import md
+from dashboard.review_tables import SESSION_COLUMNS, back_near_baseline, session_rows
+from dashboard.source import db_path, read_store, zone
+from dashboard.tables import (
+    EPISODE_COLUMNS,
+    EVENT_COLUMNS,
+    episode_rows,
+    event_rows,
+    local_datetimes,
+    show,
+)
 from dashboard.thresholds import threshold_editor, with_overrides
+from vitals.clinic_time import date_and_clock
 from vitals.clinical import protocol_names
 from vitals.exchange.export import FORMATS, MAIN_FILE, export, session_window
 from vitals.exchange.progress import Progress
 from vitals.reading import utc_now
 from vitals.review import session_list, what_if
+from vitals.rules import RuleSet
 from vitals.store import connect_readonly, queries
 from vitals.verdict import session_baselines
+from vitals.wording import alert_name, param_label, protocol_label, with_unit
 
-LIST_COLUMNS = [
-    "session",
-    "chair",
-    "patient",
-    "protocol",
-    "started",
-    "duration_min",
-    "baseline_sbp",
-    "baseline_dbp",
-    "baseline_hr",
-    "peak_sbp",
-    "peak_sbp_min",
-    "peak_dbp",
-    "peak_dbp_min",
-    "peak_hr",
-    "peak_hr_min",
-    "alerts_advisory",
-    "alerts_warning",
-    "alerts_critical",
-    "unacknowledged",
-    "ack_median_min",
-    "ack_max_min",
-]
-
-
-def list_columns(sessions: pd.DataFrame) -> list[str]:
-    """The list's columns: the figures of every session, then minutes above each threshold
-    (per protocol's rules, so blank where a session's protocol has no such rule), then the
-    discharge verdict last, where the text has room."""
-    above = sorted(c for c in sessions.columns if c.startswith("min_above_"))
-    return [*LIST_COLUMNS, *above, "discharge"]
+WHAT_IF_COLUMNS = {
+    k: v for k, v in EPISODE_COLUMNS.items() if k != "Acknowledged"
+}  # a replay acknowledges nothing
 
 
 def review_page() -> None:
     st.title("Review")
-    sessions = read_store(lambda conn: session_list(conn, utc_now()))
-    if sessions is None:
+    found = read_store(lambda conn: (session_list(conn, utc_now()), queries.chairs(conn)))
+    if found is None:
         return
+    sessions, chairs = found
     if sessions.empty:
         st.info("No sessions recorded yet.")
         return
-    shown = filtered(sessions)
-    st.dataframe(shown[list_columns(shown)], hide_index=True, width="stretch")
+    names = dict(zip(chairs.chair, chairs.name, strict=True))
+    shown = filtered(sessions, names)
+    rows = session_rows(shown, names, zone())
+    show(rows, SESSION_COLUMNS, key="review-list")
     if shown.empty:
         return
-    chosen = st.selectbox("Session", list(shown.session), format_func=lambda s: _label(shown, s))
-    session_review(int(chosen))
+    labels = dict(zip(rows.session, _labels(rows), strict=True))
+    chosen = st.selectbox("Session", list(rows.session), format_func=labels.get)
+    session_review(int(chosen), shown[shown.session == chosen].iloc[0])
 
 
-def filtered(sessions: pd.DataFrame) -> pd.DataFrame:
-    """The session list narrowed by the nurse's or auditor's filters."""
+def _labels(rows: pd.DataFrame) -> list[str]:
+    return [
+        f"{date_and_clock(started.to_pydatetime(), zone())} · {chair} · {patient}"
+        for started, chair, patient in zip(rows.Started, rows.Chair, rows.Patient, strict=True)
+    ]
+
+
+def filtered(sessions: pd.DataFrame, names: dict) -> pd.DataFrame:
+    """The session list narrowed by the nurse's or auditor's filters (days in clinic time)."""
     cols = st.columns(6)
-    days = sessions.started.dt.date
-    since = cols[0].date_input("From", value=days.min())
-    until = cols[1].date_input("To", value=days.max())
-    chairs = cols[2].multiselect("Chair", sorted(sessions.chair.unique()))
+    days = local_datetimes(sessions.started, zone()).dt.date
+    since = cols[0].date_input("From", value=days.min(), format="DD/MM/YYYY")
+    until = cols[1].date_input("To", value=days.max(), format="DD/MM/YYYY")
+    chairs = cols[2].multiselect(
+        "Chair", sorted(sessions.chair.unique()), format_func=lambda c: names.get(c, c)
+    )
     patient = cols[3].text_input("Patient reference")
-    protocols = cols[4].multiselect("Protocol", sorted(sessions.protocol.unique()))
+    protocols = cols[4].multiselect(
+        "Protocol", sorted(sessions.protocol.unique()), format_func=protocol_label
+    )
     critical = cols[5].checkbox("Had a critical alert")
     open_acks = cols[5].checkbox("Unacknowledged alerts")
     keep = (days >= since) & (days <= until)
@@ -94,44 +94,53 @@ def filtered(sessions: pd.DataFrame) -> pd.DataFrame:
     return sessions[keep]
 
 
-def _label(sessions: pd.DataFrame, session: int) -> str:
-    row = sessions[sessions.session == session].iloc[0]
-    return f"#{session} · {row.chair} · {row.patient} · {row.started:%Y-%m-%d %H:%M} UTC"
-
-
-def session_review(session_id: int) -> None:
+def session_review(session_id: int, summary: pd.Series) -> None:
     found = read_store(lambda conn: _review_data(conn, session_id))
     if found is None:
         return
     session, readings, episodes, events, thresholds, baselines, end = found
+    summary_panel(summary)
     start = pd.Timestamp(session.started) - timedelta(minutes=15)  # the baseline window too
-    st.plotly_chart(
-        detail_figure(readings, episodes, events, thresholds, baselines, start, pd.Timestamp(end)),
-        key=f"review-{session_id}",
-        width="stretch",
+    figure = detail_figure(
+        readings, episodes, events, thresholds, baselines, start, pd.Timestamp(end), zone()
     )
-    st.subheader("Alert log")
-    st.dataframe(
-        episodes[
-            [
-                "level",
-                "kind",
-                "rule",
-                "started",
-                "ended",
-                "peak_value",
-                "reason",
-                "acked_by",
-                "acked",
-            ]
-        ],
-        hide_index=True,
-        width="stretch",
-    )
+    st.plotly_chart(figure, key=f"review-{session_id}", width="stretch")
+    st.subheader("Alert and acknowledgment log")
+    log = episode_rows(episodes, zone(), day=session.started, newest_first=False)
+    show(log, EPISODE_COLUMNS)
     st.subheader("Events")
-    st.dataframe(events[["time", "kind", "text", "value", "by"]], hide_index=True, width="stretch")
-    what_if_panel(session_id, session.protocol, episodes)
+    show(event_rows(events, zone(), day=session.started), EVENT_COLUMNS)
+    what_if_panel(session_id, session.protocol, episodes, session.started)
     exports(session_id)
+
+
+def summary_panel(row: pd.Series) -> None:
+    """The chosen session's figures that the list has no room for."""
+    baselines = ", ".join(
+        f"{param_label(p)} {with_unit(p, row[f'baseline_{p}'])}" for p in ("sbp", "dbp", "hr")
+    )
+    back = back_near_baseline(row.back_to_baseline_min, row.still_raised_at_end)
+    lines = [
+        f"Duration {row.duration_min:.0f} min. Pre-dose baselines: {baselines}.",
+        f"SBP back near baseline: {back or 'not judged (no dose or no baseline)'}.",
+        f"Discharge: {row.discharge}.",
+    ]
+    if pd.notna(row.ack_max_min):
+        lines.append(f"Longest wait for an acknowledgment: {row.ack_max_min:.0f} min.")
+    above = [
+        f"{_rule_level(column)} {row[column]:.0f} min"
+        for column in sorted(c for c in row.index if c.startswith("min_above_"))
+        if pd.notna(row[column]) and row[column] > 0
+    ]
+    lines.append("Time above thresholds: " + ("; ".join(above) or "none") + ".")
+    for line in lines:
+        st.caption(md(line))
+
+
+def _rule_level(column: str) -> str:
+    """ "min_above_sbp-high_critical" -> "High SBP critical"."""
+    rule, level = column.removeprefix("min_above_").rsplit("_", 1)
+    return f"{alert_name(rule)} {level}"
 
 
 def _review_data(conn, session_id: int) -> tuple:
@@ -158,24 +167,41 @@ def _review_data(conn, session_id: int) -> tuple:
     )
 
 
-def what_if_panel(session_id: int, protocol: str, recorded: pd.DataFrame) -> None:
+def what_if_panel(session_id: int, protocol: str, recorded: pd.DataFrame, day) -> None:
     """Other thresholds or another preset, run by the same engine over the same readings."""
     with st.expander("What if… (other thresholds or another protocol)"):
         presets = protocol_names()
         preset = st.selectbox(
-            "Protocol preset", presets, index=presets.index(protocol), key="wi-preset"
+            "Protocol preset",
+            presets,
+            index=presets.index(protocol),
+            key="wi-preset",
+            format_func=protocol_label,
         )
         overrides = threshold_editor(preset, key=f"wi-thresholds-{preset}")
         rules = with_overrides(preset, overrides)
         would = read_store(lambda conn: what_if(conn, session_id, rules))
         if would is None:
             return
-        left, right = st.columns(2)
-        left.markdown("**Recorded**")
+        st.markdown("**Recorded**")
         clinical = recorded[recorded.kind == "clinical"]
-        left.dataframe(clinical[["rule", "level", "started", "ended", "reason"]], hide_index=True)
-        right.markdown(f"**With {preset}{' and overrides' if overrides else ''}**")
-        right.dataframe(would[["rule", "level", "started", "ended", "reason"]], hide_index=True)
+        recorded_rows = episode_rows(clinical, zone(), day, newest_first=False)
+        show(recorded_rows, WHAT_IF_COLUMNS, key="wi-recorded")
+        st.markdown(f"**With {md(protocol_label(preset))}{' and overrides' if overrides else ''}**")
+        would_rows = episode_rows(as_episodes(would, rules), zone(), day, newest_first=False)
+        show(would_rows, WHAT_IF_COLUMNS, key="wi-would")
+
+
+def as_episodes(would: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """What-if rows with what the alert wording needs (the rule's parameter and limits)."""
+    specs = {r.name: r for r in rules.rules}
+    return would.assign(
+        kind="clinical",
+        param=[specs[r].param.value for r in would.rule],
+        rule_json=[specs[r].to_dict() for r in would.rule],
+        acked_by=None,
+        acked=pd.NaT,
+    )
 
 
 def exports(session_id: int) -> None:
@@ -207,7 +233,8 @@ def export_bytes(db: Path, session_id: int, form: str, progress: Progress | None
     conn = connect_readonly(db)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            export(conn, form, session_window(conn, session_id), Path(tmp), progress)
+            window = session_window(conn, session_id)
+            export(conn, form, window, Path(tmp), progress, zone())
             return (Path(tmp) / MAIN_FILE[form]).read_bytes()
     finally:
         conn.close()

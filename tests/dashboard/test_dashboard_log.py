@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.auth import check_password
 from dashboard.source import start_logging
 from tests.conftest import ROOT
+from tests.dashboard.test_pages import seat
 from vitals.logs import configure_logging
 from vitals.users import add_user
 
@@ -29,11 +31,10 @@ def test_sign_ins_and_acknowledgments_are_logged(
     add_user(users, "Nurse Ada", "lovelace")
     monkeypatch.setenv("CHAIRSIDE_USERS", str(users))
     monkeypatch.setenv("CHAIRSIDE_DB", str(sample_store))
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    at.text_input[0].input("wrong")
-    at.button[0].click().run()
-    at.text_input[0].input("lovelace")
-    at.button[0].click().run()
+    at = AppTest.from_file(APP, default_timeout=30).run()  # the dashboard starts: first line
+    assert check_password("Nurse Ada", "wrong") is None  # the sign-in form's one check
+    assert check_password("Nurse Ada", "lovelace") is not None
+    seat(at).run()
     [ack] = [b for b in at.button if b.label == "Acknowledge"]
     ack.click().run()
     at.button(key="ack-confirm").click().run()

@@ -8,24 +8,29 @@ from dashboard.overview_model import _bp_check, _status, build_tiles
 from dashboard.tile_html import sparkline_svg, tile_html
 from vitals.store import connect_readonly
 
-E = namedtuple("E", "kind level reason acked_by")
+E = namedtuple("E", "kind level rule param peak_value rule_json acked_by")
 NOW = pd.Timestamp("2026-03-01 10:00:00", tz="UTC")
+SBP_HIGH = '{"param": "sbp", "direction": "high", "tiers": {"warning": 165, "critical": 180}}'
+SBP_RISE = '{"param": "sbp", "direction": "high", "relative": true, "baseline": 125.5,'
+SBP_RISE += ' "tiers": {"advisory": 30, "warning": 40}}'
 
 
 def test_status_prefers_clinical_severity_then_technical_then_link() -> None:
     alerts = [
-        E("technical", "warning", "disconnected", None),
-        E("clinical", "advisory", "SBP rise", None),
+        E("technical", "warning", "device-disconnected", None, None, "{}", None),
+        E("clinical", "advisory", "sbp-rise", "sbp", 157.0, SBP_RISE, None),
     ]
-    assert _status(alerts, None) == ("advisory", "SBP rise", False)
-    assert _status([E("clinical", "critical", "SBP 186", "Nurse Ada")], None) == (
+    rise = "SBP rise above baseline: peak 157 mmHg (advisory at baseline 126 + 30 mmHg)"
+    assert _status(alerts, None) == ("advisory", rise, False)
+    critical = E("clinical", "critical", "sbp-high", "sbp", 186.0, SBP_HIGH, "Nurse Ada")
+    assert _status([critical], None) == (
         "critical",
-        "SBP 186",
+        "High SBP: peak 186 mmHg (critical limit 180 mmHg)",
         False,
     )
-    assert _status([E("clinical", "critical", "SBP 186", None)], None)[2] is True  # flashes
-    assert _status(alerts[:1], None) == ("technical", "disconnected", False)
-    assert _status([], "Monitor no data") == ("technical", "Monitor no data", False)
+    assert _status([critical._replace(acked_by=None)], None)[2] is True  # flashes
+    assert _status(alerts[:1], None) == ("technical", "Monitor disconnected", False)
+    assert _status([], "Monitor sends no data") == ("technical", "Monitor sends no data", False)
     assert _status([], None) == ("normal", "Normal", False)
 
 
@@ -47,12 +52,17 @@ def test_tiles_from_the_sample_store(sample_store) -> None:
     assert one.status == "critical" and one.flashing and len(one.unacked) == 1
     assert one.spark["sbp"] and one.spark["hr"]
     assert "CRITICAL — NOT ACKNOWLEDGED" in tile_html(one)
+    assert one.headline == "High SBP: peak 186 mmHg"  # the fixture's episode has no limits
+    assert one.session == "P-0001 · IV ketamine · dose 12 min ago"
 
 
 def test_tile_text_is_escaped_and_sparklines_cope_with_little_data() -> None:
+    import base64
+
     assert sparkline_svg({"sbp": [], "hr": []}) == ""
-    svg = sparkline_svg({"sbp": [(0, 120.0), (60_000_000, 130.0)], "hr": [(0, 70.0)]})
-    assert svg.count("<polyline") == 1
+    img = sparkline_svg({"sbp": [(0, 120.0), (60_000_000, 130.0)], "hr": [(0, 70.0)]})
+    svg = base64.b64decode(img.split("base64,")[1].split('"')[0]).decode()
+    assert img.startswith('<img class="cs-spark"') and svg.count("<polyline") == 1
 
 
 def test_tile_html_escapes_what_people_typed() -> None:

@@ -1,20 +1,26 @@
 """Every page through Streamlit's AppTest on a simulator-filled store: what a nurse sees and
 what each click writes."""
 
+import re
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.auth import Station
 from tests.conftest import ROOT, query
-from vitals.reading import utc_now
+from vitals.engine import CLINICAL, Episode
+from vitals.reading import Param, utc_now
+from vitals.rules import Level
 from vitals.store import StoreWriter, commands
 from vitals.times import to_us
 from vitals.users import add_user
 
 APP = str(ROOT / "dashboard" / "app.py")
 NURSE = "Nurse Ada"
+SBP_HIGH = {"param": "sbp", "direction": "high", "tiers": {"warning": 165, "critical": 180}}
 
 
 @pytest.fixture
@@ -22,21 +28,27 @@ def users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "users.toml"
     add_user(path, NURSE, "lovelace")
     monkeypatch.setenv("CHAIRSIDE_USERS", str(path))
+    monkeypatch.setenv("CHAIRSIDE_TIMEZONE", "America/Chicago")
     return path
+
+
+def seat(at: AppTest, station: Station | None = None) -> AppTest:
+    """A browser signed in: the station its cookie stands for (AppTest cannot send cookies)."""
+    at.session_state["station"] = station or Station(NURSE, time.time(), "test-station")
+    return at
 
 
 @pytest.fixture
 def signed_in(sample_store: Path, users: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("CHAIRSIDE_DB", str(sample_store))
 
-    def run(script: str | None = None) -> AppTest:
+    def run(script: str | None = None, station: Station | None = None) -> AppTest:
         at = (
             AppTest.from_string(script, default_timeout=30)
             if script
             else AppTest.from_file(APP, default_timeout=30)
         )
-        at.session_state["signed_in_user"] = NURSE
-        at.run()
+        seat(at, station).run()
         assert not at.exception, at.exception
         return at
 
@@ -47,23 +59,53 @@ def page(module: str, function: str) -> str:
     return f"from dashboard.pages.{module} import {function}\n{function}()\n"
 
 
+def html(at: AppTest) -> list[str]:
+    return [h.proto.body for h in at.get("html")]
+
+
 def tiles(at: AppTest) -> list[str]:
     """The chair tiles in chair order (the page lays them out in columns)."""
-    found = [m.value for m in at.markdown if m.value.startswith('<div class="cs-tile')]
-    return sorted(found, key=lambda html: html.split('data-chair="')[1])
+    found = [body for body in html(at) if body.startswith('<div class="cs-tile')]
+    return sorted(found, key=lambda body: body.split('data-chair="')[1])
 
 
-def test_sign_in_gates_every_page(sample_store: Path, users: Path, monkeypatch) -> None:
+def texts(at: AppTest) -> str:
+    """Everything a nurse reads on the page (messages, captions, Markdown, tiles), as read:
+    without the backslashes that keep outside text from being taken for Markdown."""
+    parts = [e.value for kind in ("error", "warning", "info", "success") for e in at.get(kind)]
+    parts += [c.value for c in at.caption] + [m.value for m in at.markdown] + html(at)
+    return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))
+
+
+def keyed(node, key: str) -> list:
+    """The containers made with ``st.container(key=key)`` under ``node``."""
+    found = []
+    if str(getattr(getattr(node, "proto", None), "id", "")).endswith(f"-{key}"):
+        found.append(node)
+    for child in getattr(node, "children", {}).values():
+        found += keyed(child, key)
+    return found
+
+
+def escalate(db: Path, level: Level, started) -> None:
+    """The recorder raises chair 1's open SBP episode to ``level`` (same episode, new level)."""
+    writer = StoreWriter(db)
+    reason = f"SBP 190 ≥ 180 for 1 reading ({level.label})"
+    episode = Episode(
+        "sbp-high", CLINICAL, level, started, Param.SBP, peak_value=190.0, reason=reason
+    )
+    writer.write_episodes("chair-1", None, [episode])
+    writer.close()
+
+
+def test_signed_out_every_page_asks_for_a_sign_in_that_comes_back(
+    sample_store: Path, users: Path, monkeypatch
+) -> None:
     monkeypatch.setenv("CHAIRSIDE_DB", str(sample_store))
     at = AppTest.from_file(APP, default_timeout=30).run()
-    assert at.selectbox[0].options == [NURSE] and not tiles(at)
-    at.text_input[0].input("wrong")
-    at.button[0].click().run()
-    assert "not recognised" in at.error[0].value
-    at.text_input[0].input("lovelace")
-    at.button[0].click().run()
-    assert len(tiles(at)) == 3
-    assert f"Signed in as **{NURSE}**" in [m.value for m in at.sidebar.markdown]
+    assert not tiles(at) and "signed out" in texts(at)
+    [link] = [m.value for m in at.markdown if "cs-sign-in" in m.value]
+    assert 'href="/station/sign-in?next=/"' in link and 'target="_self"' in link
 
 
 def test_overview_marks_the_critical_chair_unmistakably(signed_in) -> None:
@@ -74,23 +116,26 @@ def test_overview_marks_the_critical_chair_unmistakably(signed_in) -> None:
         and "cs-flash" in one
         and "CRITICAL — NOT ACKNOWLEDGED" in one
     )
-    assert "SBP 186 ≥ 180 for 1 reading (critical)" in one
-    assert "P-0001 · iv-ketamine · dose 12 min ago" in one and "BP check" in one
-    assert "s ago" in one and "<svg" in one  # every value with its age, and a sparkline
+    assert "High SBP: peak 186 mmHg" in one
+    assert "P-0001 · IV ketamine · dose 12 min ago" in one and "BP check" in one
+    assert "s ago" in one and "cs-spark" in one  # every value with its age, and a sparkline
     assert 'data-status="technical"' in two and "Monitor disconnected" in two
+    assert "cable out" not in two  # the recorder's own message stays in the store
     assert "not current" in two  # chair 2's values are 20 min old: greyed and said so
     assert "No session — monitor limits apply" in three and "never received" in three
-    assert len(at.get("audio")) == 1  # the critical alarm sounds
+    assert len(at.get("audio")) == 1  # the critical alarm sounds...
+    [alarm] = keyed(at.main, "alarm")
+    assert len(alarm.children) == 1  # ...from the one hidden container, never moving tiles
 
 
 def test_acknowledging_writes_the_audit_row_and_silences(signed_in, sample_store: Path) -> None:
     at = signed_in()
     [ack] = [b for b in at.button if b.label == "Acknowledge"]
     ack.click().run()
-    at.text_input[0].input("doctor informed")
+    at.text_input(key="ack-comment").input("doctor informed")
     at.button(key="ack-confirm").click().run()
-    assert query(sample_store, "SELECT by, comment FROM acknowledgments") == [
-        (NURSE, "doctor informed")
+    assert query(sample_store, "SELECT by, comment, level_seen FROM acknowledgments") == [
+        (NURSE, "doctor informed", "critical")
     ]
     assert query(sample_store, "SELECT acked_by, ended_utc FROM episodes_v") == [(NURSE, None)]
     at.run()
@@ -98,11 +143,76 @@ def test_acknowledging_writes_the_audit_row_and_silences(signed_in, sample_store
     assert len(at.get("audio")) == 0
 
 
-def test_sound_off_is_shown_and_silent(signed_in) -> None:
+def test_the_acknowledge_dialog_shows_an_escalation_before_anything_is_acknowledged(
+    signed_in, sample_store: Path
+) -> None:
+    started = utc_now() - timedelta(minutes=2)
+    escalate(sample_store, Level.WARNING, started)  # chair 1 also has a warning, 2 min old
     at = signed_in()
-    at.sidebar.toggle[0].set_value(False).run()
+    [ack] = [b for b in at.button if b.label == "Acknowledge"]
+    ack.click().run()
+    assert "WARNING: High SBP: peak 190 mmHg" in texts(at)
+    escalate(sample_store, Level.CRITICAL, started)  # ...which escalates while the dialog is open
+    at.run()  # the live page refreshes the dialog
+    assert "ESCALATED from warning to critical" in texts(at)
+    assert at.button(key="ack-confirm").disabled
+    assert query(sample_store, "SELECT count(*) FROM acknowledgments") == [(0,)]
+    at.button(key="ack-seen").click().run()
+    assert "ESCALATED" not in texts(at) and not at.button(key="ack-confirm").disabled
+    at.button(key="ack-confirm").click().run()
+    assert sorted(query(sample_store, "SELECT level_seen FROM acknowledgments")) == [
+        ("critical",),
+        ("critical",),
+    ]
+
+
+def test_an_alert_that_starts_while_the_dialog_is_open_is_shown_as_new(
+    signed_in, sample_store: Path
+) -> None:
+    at = signed_in()
+    [ack] = [b for b in at.button if b.label == "Acknowledge"]
+    ack.click().run()
+    escalate(sample_store, Level.WARNING, utc_now())
+    at.run()
+    assert "NEW since you opened this" in texts(at) and at.button(key="ack-confirm").disabled
+
+
+def test_sound_off_is_shown_silent_and_kept_across_a_reload(signed_in) -> None:
+    station = Station(NURSE, time.time(), "sound-test")
+    at = signed_in(station=station)
+    at.toggle(key="sound_on").set_value(False).run()
     assert any("Alarm sound is OFF" in w.value for w in at.warning)
     assert len(at.get("audio")) == 0
+    reloaded = signed_in(station=station)  # F5: a new browser session, the same station
+    assert not reloaded.toggle(key="sound_on").value
+    assert any("Alarm sound is OFF" in w.value for w in reloaded.warning)
+
+
+def test_an_idle_station_locks_but_keeps_every_chair_and_alarm(signed_in, monkeypatch) -> None:
+    monkeypatch.setenv("CHAIRSIDE_IDLE_LOCK_MIN", "10")
+    idle = Station(NURSE, time.time() - 3600, "idle-station")  # signed in 1 h ago, unused
+    at = signed_in(station=idle)
+    assert "Locked: locked after 10 min without use" in texts(at)
+    assert len(tiles(at)) == 3 and len(at.get("audio")) == 1  # chairs and alarm stay
+    assert not [b for b in at.button if b.label in ("Acknowledge", "Details")]  # read-only
+    [link] = [m.value for m in at.markdown if "cs-sign-in" in m.value]
+    assert "nurse=Nurse%20Ada" in link
+    from dashboard.chrome import locked_page, signed_out_page
+    from dashboard.navigation import page_functions
+    from dashboard.pages.overview import overview_page
+
+    runs = page_functions(idle)  # what each address runs: the overview, and a lock elsewhere
+    assert runs["overview"] is overview_page and runs["review"] is locked_page
+    assert set(page_functions(None).values()) == {signed_out_page}
+    assert page_functions(Station(NURSE, time.time(), "busy"))["review"] is not locked_page
+
+
+def test_a_station_signed_in_long_ago_may_show_but_not_act(signed_in) -> None:
+    old = Station(NURSE, time.time() - 13 * 3600, "old-station")
+    at = signed_in(station=old)
+    assert "more than 12 hours old" in texts(at)
+    assert len(tiles(at)) == 3
+    assert not [b for b in at.button if b.label == "Acknowledge"]
 
 
 def test_stale_heartbeat_shows_recorder_not_running(signed_in, sample_store: Path) -> None:
@@ -113,20 +223,27 @@ def test_stale_heartbeat_shows_recorder_not_running(signed_in, sample_store: Pat
     assert any("Recorder not running" in e.value for e in at.error)
 
 
-def test_chair_detail_shows_chart_alerts_and_logs_events(signed_in, sample_store: Path) -> None:
+def test_chair_detail_shows_chart_alerts_events_and_logs_events(
+    signed_in, sample_store: Path
+) -> None:
     at = signed_in(page("chair", "chair_page"))
     assert at.selectbox[0].value == "chair-1"
+    assert at.selectbox[0].format_func("chair-1") == "Chair 1"
     assert len(at.get("plotly_chart")) == 1
-    assert any("SBP 186 ≥ 180" in e.value for e in at.error)
-    assert any("Baseline SBP" in c.value and "median of" in c.value for c in at.caption)
+    assert "CRITICAL (high priority) — High SBP: peak 186 mmHg" in texts(at)
+    assert "Baseline SBP" in texts(at) and "median of" in texts(at)
+    alerts, events = (d.value for d in at.dataframe[:2])
+    assert list(alerts.columns) == ["Level", "Alert", "Started", "Ended", "Acknowledged"]
+    assert alerts.iloc[0].tolist()[:2] == ["Critical", "High SBP: peak 186 mmHg"]
+    assert "Infusion started" in events.Event.tolist()
     [unused] = [e for e in at.expander if e.label == "Received from the monitor but not used"]
     table = unused.dataframe[0].value
     assert table.values.tolist() == [
         ["monitor", "OBX 150344 MDC_TEMP", 12],
         ["monitor", "message ORU^R40", 2],
     ]
-    [dose] = [b for b in at.button if b.label == "BP check requested"]
-    dose.click().run()
+    [check] = [b for b in at.button if b.label == "BP check requested"]
+    check.click().run()
     at.selectbox[1].set_value("medication")
     at.text_input[0].input("clonidine 0.1 mg")
     at.number_input[0].set_value(0.1)
@@ -160,7 +277,7 @@ def test_too_few_pre_dose_readings_ask_for_a_baseline_by_hand(
     at = signed_in(page("chair", "chair_page"))
     at.selectbox[0].set_value("chair-2").run()
     assert any("too few readings before the dose" in w.value for w in at.warning)
-    assert any(c.value.startswith("Discharge: not yet — ") for c in at.caption)
+    assert "Discharge: not yet — " in texts(at)
     at.number_input[0].set_value(128.0)
     at.number_input[1].set_value(80.0)
     [enter] = [b for b in at.button if b.label == "Enter baseline"]
@@ -172,23 +289,47 @@ def test_too_few_pre_dose_readings_ask_for_a_baseline_by_hand(
     ]
 
 
-def test_ending_a_session_records_the_verdict(signed_in, sample_store: Path) -> None:
+def test_an_empty_symptom_is_refused_in_plain_words(signed_in, sample_store: Path) -> None:
+    at = signed_in(page("chair", "chair_page"))
+    at.selectbox[1].set_value("symptom")
+    at.text_input[0].input("   ")
+    [log] = [b for b in at.button if b.label == "Log"]
+    log.click().run()
+    assert any(e.value == "Say which symptom the patient has." for e in at.error)
+    assert query(sample_store, "SELECT count(*) FROM events WHERE kind = 'symptom'") == [(0,)]
+
+
+def test_ending_a_session_before_it_is_ready_needs_a_reason_and_shows_a_summary(
+    signed_in, sample_store: Path
+) -> None:
     at = signed_in(page("chair", "chair_page"))
     [end] = [b for b in at.button if b.label == "End session…"]
     end.click().run()
     assert any("not yet ready for discharge" in w.value for w in at.warning)
     at.button(key="end-confirm").click().run()
+    assert any("say why the session ends now" in e.value for e in at.error)
+    assert query(sample_store, "SELECT ended_by FROM sessions") == [(None,)]
+    at.text_area(key="end-reason").input("patient left with escort, doctor informed")
+    at.button(key="end-confirm").click().run()
     [(ended_by, discharge)] = query(sample_store, "SELECT ended_by, discharge FROM sessions")
     assert ended_by == NURSE and discharge.startswith("not yet ready for discharge")
+    assert discharge.endswith("ended before ready: patient left with escort, doctor informed")
+    [(text,)] = query(sample_store, "SELECT text FROM events WHERE kind = 'session-end'")
+    assert "patient left with escort" in text  # in the append-only audit trail
+    assert "Session ended: P-0001 · IV ketamine" in texts(at)
+    assert {m.label for m in at.get("metric")} >= {"Peak SBP", "Alerts", "Not acknowledged"}
 
 
 def test_starting_a_session_with_an_override(signed_in, sample_store: Path) -> None:
     at = signed_in(page("sessions", "sessions_page"))
-    assert at.selectbox[0].options == ["chair-2", "chair-3"]  # chair-1 has a session
+    chairs = at.selectbox[0]
+    assert chairs.options == ["Chair 2", "Chair 3"]  # by name; chair-1 has a session
+    chairs.set_value("chair-2")
     at.selectbox[1].set_value("esketamine-nasal").run()
     at.text_input[0].input("P-0099")
     [table] = at.dataframe
-    assert {"rule", "level", "default", "override"} <= set(table.value.columns)
+    assert list(table.value.columns) == ["Alert", "Level", "Default", "Override"]
+    assert "High SBP" in table.value.Alert.tolist() and "sbp-high" not in table.value.Alert.tolist()
     [start] = [b for b in at.button if b.label == "Start session"]
     start.click().run()
     rows = query(
@@ -199,31 +340,71 @@ def test_starting_a_session_with_an_override(signed_in, sample_store: Path) -> N
     assert rows == [("chair-2", "P-0099", "esketamine-nasal", 56.0, NURSE)]
 
 
-def test_bad_patient_reference_is_refused_with_a_message(signed_in, sample_store: Path) -> None:
+def test_the_start_form_says_what_is_missing_in_plain_words(signed_in) -> None:
     at = signed_in(page("sessions", "sessions_page"))
+    at.selectbox[1].set_value("iv-ketamine").run()
+    [start] = [b for b in at.button if b.label == "Start session"]
+    start.click().run()  # IV ketamine: no patient reference, no weight
+    [error] = at.error
+    assert "enter the patient reference" in error.value
+    assert "enter the patient's weight in kg (20–300); the dose is 0.5 mg per kg" in error.value
+    assert "--weight" not in error.value and "None" not in error.value
     at.text_input[0].input("Jane Doe")
     [start] = [b for b in at.button if b.label == "Start session"]
     start.click().run()
-    assert "pseudonymous" in at.error[0].value
+    assert "no names, no spaces" in at.error[0].value
 
 
 def test_missing_database_is_an_error_message_not_a_crash(
     users, tmp_path: Path, monkeypatch
 ) -> None:
     monkeypatch.setenv("CHAIRSIDE_DB", str(tmp_path / "none.db"))
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["signed_in_user"] = NURSE
-    at.run()
+    at = seat(AppTest.from_file(APP, default_timeout=30)).run()
     assert "does not exist yet" in at.error[0].value
+
+
+def test_times_are_the_clinics_local_times(signed_in) -> None:
+    at = signed_in(page("chair", "chair_page"))
+    [header] = [m.value for m in at.markdown if "started" in m.value]
+    started = utc_now().astimezone(__import__("zoneinfo").ZoneInfo("America/Chicago"))
+    assert f"{started:%H}\\:" in header  # Markdown-escaped "HH:MM" in Chicago time
+    assert "UTC" not in texts(at) and "+00:00" not in texts(at)
+
+
+def test_text_from_config_nurses_and_devices_is_never_rendered(
+    sample_store: Path, users: Path, monkeypatch
+) -> None:
+    from vitals.chairs import Chair
+    from vitals.store import commands
+
+    evil = "![x](http://127.0.0.1:9/pixel.png) **bold** <img src=x> :red[red] $x^2$"
+    writer = StoreWriter(sample_store)
+    writer.write_chairs([Chair("chair-1", evil, "/dev/ttyUSB0", "ge-s5")])
+    writer.close()
+    add_user(Path(users), evil, "secret")
+    session = query(sample_store, "SELECT id FROM sessions")[0][0]
+    commands.add_event(sample_store, session, "note", evil, evil)
+    monkeypatch.setenv("CHAIRSIDE_DB", str(sample_store))
+    for script in (None, page("chair", "chair_page"), page("sessions", "sessions_page")):
+        at = AppTest.from_file(APP) if script is None else AppTest.from_string(script)
+        seat(at, Station(evil, time.time(), "evil")).run(timeout=30)
+        for shown in [m.value for m in at.markdown if not m.proto.allow_html] + [
+            e.value for kind in ("error", "warning", "info", "caption") for e in at.get(kind)
+        ]:
+            if "pixel" in shown:
+                assert "\\!\\[x\\]\\(http\\:" in shown, shown  # escaped: shown, never fetched
+        for body in html(at) + [m.value for m in at.markdown if m.proto.allow_html]:
+            assert "<img src=x>" not in body  # HTML is escaped; st.html renders no Markdown
 
 
 def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     at = signed_in(page("review", "review_page"))
     [listing, *_] = at.dataframe
-    assert listing.value.session.tolist() == [1] and listing.value.patient.tolist() == ["P-0001"]
-    shown = listing.value.columns.tolist()
-    assert {"peak_hr_min", "alerts_advisory", "min_above_sbp-high_critical"} <= set(shown)
-    assert shown[-1] == "discharge"
+    assert listing.value.Patient.tolist() == ["P-0001"]
+    shown = [c for c in listing.value.columns if c != "session"]
+    assert shown[:3] == ["Alerts", "Not acknowledged", "Started"]  # the deciding column first
+    assert shown[-1] == "Discharge" and listing.value.Discharge.tolist() == ["Not yet ready"]
+    assert listing.value.Chair.tolist() == ["Chair 1"]
     assert len(at.get("plotly_chart")) == 1
     prepare = [b.label for b in at.button if b.label.startswith("Prepare")]
     assert prepare == ["Prepare CSV", "Prepare PDF", "Prepare HL7", "Prepare FHIR"]
@@ -231,7 +412,7 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     assert not at.exception, at.exception
     [download] = at.get("download_button")
     assert download.proto.label == "session-1-report.pdf"
-    assert any(m.value == "**With iv-ketamine**" for m in at.markdown)  # the what-if panel
+    assert any(m.value == "**With IV ketamine**" for m in at.markdown)  # the what-if panel
     at.text_input[0].input("P-9999").run()
     assert at.dataframe[0].value.empty
 
@@ -256,20 +437,19 @@ def test_course_and_review_work_on_the_committed_sample(
     db = tmp_path / "sample.db"
     copy_store(SAMPLE_DB, db)
     monkeypatch.setenv("CHAIRSIDE_DB", str(db))
-    at = AppTest.from_string(page("course", "course_page"), default_timeout=30)
-    at.session_state["signed_in_user"] = NURSE
+    at = seat(AppTest.from_string(page("course", "course_page"), default_timeout=30))
     at.run()
     assert not at.exception, at.exception
     at.selectbox[0].select("P-2041").run()
     [table] = at.dataframe
     assert len(table.value) == sum(p.patient.ref == "P-2041" for p in PLAN)
-    assert table.value["Started (UTC)"].is_monotonic_increasing
-    assert table.value["SBP rise"].notna().all()
+    assert table.value["Started"].is_monotonic_increasing
+    assert table.value["Rise"].notna().all()
+    assert str(table.value["Started"].dt.tz) == "America/Chicago"
     assert len(at.get("plotly_chart")) == 1
     assert [b.proto.label for b in at.get("download_button")] == ["course.csv"]
 
-    review = AppTest.from_string(page("review", "review_page"), default_timeout=30)
-    review.session_state["signed_in_user"] = NURSE
+    review = seat(AppTest.from_string(page("review", "review_page"), default_timeout=30))
     review.run()
     assert not review.exception, review.exception
     assert len(review.dataframe[0].value) == len(PLAN)
@@ -277,4 +457,4 @@ def test_course_and_review_work_on_the_committed_sample(
     review.date_input[1].set_value(date(2026, 10, 11)).run()  # "To": the first week only
     assert len(review.dataframe[0].value) == len(first_week)
     review.checkbox[1].check().run()  # "Unacknowledged alerts": what an auditor must see
-    assert review.dataframe[0].value.patient.tolist() == ["P-1187"]
+    assert review.dataframe[0].value.Patient.tolist() == ["P-1187"]

@@ -1,6 +1,8 @@
 """Tile wording and figure building, without Streamlit."""
 
 from collections import namedtuple
+from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -74,26 +76,34 @@ def test_recorder_banner() -> None:
     assert "No recorder" in recorder_banner(None, NOW)
 
 
-def test_link_banner_names_the_worst_device() -> None:
+def test_link_banner_names_the_worst_device_in_a_nurses_words(monkeypatch) -> None:
+    monkeypatch.setenv("CHAIRSIDE_TIMEZONE", "America/Chicago")  # 10:00 UTC is 04:00 there
     Row = namedtuple("Row", "state since last_error device")
+    error = "device reports readiness to read but returned no data (device disconnected or"
     silent = Row("no data", NOW, "no data for 20 s", "")
-    assert link_banner([silent]) == "Monitor no data since 10:00:00 UTC: no data for 20 s"
+    assert link_banner([silent]) == (
+        "Monitor sends no data since Sun 1 Mar 04:00: check the monitor is on and its data "
+        "output is enabled."
+    )
     assert link_banner([Row("connected", NOW, "", "")]) is None
-    assert link_banner([]) == "No device state yet."
-    two = [Row("connected", NOW, "", "ge-s5"), Row("disconnected", NOW, "cable", "masimo-ascii")]
-    assert link_banner(two) == "Monitor (masimo-ascii) disconnected since 10:00:00 UTC: cable"
+    assert link_banner([]) == "No monitor has reported yet: values are not live."
+    two = [Row("connected", NOW, "", "ge-s5"), Row("disconnected", NOW, error, "masimo-ascii")]
+    shown = link_banner(two)
+    assert shown.startswith("Monitor (masimo-ascii) disconnected since Sun 1 Mar 04:00: check")
+    assert "readiness" not in shown and "UTC" not in shown  # the port's own words stay in the store
 
 
-def test_alert_lines_put_the_most_severe_first_and_say_who_acknowledged() -> None:
+def test_alert_lines_put_the_most_severe_first_and_say_who_acknowledged(monkeypatch) -> None:
+    monkeypatch.setenv("CHAIRSIDE_TIMEZONE", "Europe/Berlin")  # 10:00 UTC is 11:00 there
+    spo2 = '{"param": "spo2", "direction": "low", "tiers": {"warning": 90, "critical": 85}}'
     frame = pd.DataFrame(
         {
             "level": ["warning", "critical", "advisory"],
             "kind": ["clinical", "clinical", "technical"],
-            "reason": [
-                "SBP 170 ≥ 165 for 2 readings (warning)",
-                "SPO2 84 ≤ 85 for 1 reading (critical)",
-                "HR invalid: no data",
-            ],
+            "rule": ["sbp-high", "spo2-low", "invalid-hr"],
+            "param": ["sbp", "spo2", "hr"],
+            "peak_value": [170.0, 84.0, None],
+            "rule_json": ["{}", spo2, "{}"],
             "started": [NOW] * 3,
             "ended": [pd.NaT, NOW, pd.NaT],
             "acked_by": [None, "Nurse Ada", None],
@@ -102,10 +112,10 @@ def test_alert_lines_put_the_most_severe_first_and_say_who_acknowledged() -> Non
     lines = alert_lines(frame)
     assert [level for level, _ in lines] == ["critical", "warning", "advisory"]
     assert lines[0][1] == (
-        "CRITICAL (high priority) — SPO2 84 ≤ 85 for 1 reading (critical) (since 10:00:00 UTC; "
-        "values recovered, acknowledged by Nurse Ada)"
+        "CRITICAL (high priority) — Low SpO₂: lowest 84% (critical limit 85%) (since Sun 1 Mar "
+        "11:00; values recovered, acknowledged by Nurse Ada)"
     )
-    assert "NOT acknowledged" in lines[1][1] and "technical: HR invalid" in lines[2][1]
+    assert "NOT acknowledged" in lines[1][1] and "technical: HR: no valid reading" in lines[2][1]
 
 
 @pytest.mark.parametrize("window_h", [24, 6, 1, 0.25])
@@ -148,11 +158,65 @@ def test_course_figure_marks_a_session_whose_bp_did_not_come_back() -> None:
             "dissociation_max": [24.0, None],
         }
     )
-    fig = course_figure(course)
+    fig = course_figure(course, ZoneInfo("America/Chicago"))
     by_name = {t.name: t for t in fig.data}
-    labels = ["#3 · 22 Feb", "#7 · 01 Mar"]
+    labels = ["#1 · 22 Feb", "#2 · 1 Mar"]  # the place in the course, the clinic's day
     assert list(by_name["SBP peak"].x) == labels and list(by_name["SBP peak"].y) == [170, 140]
     assert list(by_name["SBP peak"].error_y.arrayminus) == [50, 15]  # drawn down to baseline
     not_back = by_name["SBP not back near baseline by the end of the session"]
-    assert list(not_back.x) == ["#3 · 22 Feb"]
+    assert list(not_back.x) == ["#1 · 22 Feb"]
     assert list(by_name["min after dose until SBP back near baseline"].text) == [None, "0 min"]
+
+
+def test_limit_labels_never_overlap_and_close_events_take_lanes() -> None:
+    from dashboard.figure_marks import lanes, spread
+
+    placed = spread([165, 180, 90, 80, 100, 120, 132, 86], gap=6, low=70, high=190)
+    ordered = sorted(placed)
+    assert all(b - a >= 6 - 1e-9 for a, b in pairwise(ordered))
+    assert all(70 <= y <= 190 for y in placed)
+    # dose, infusion start and a BP check within a minute of each other on a 2 h chart
+    found = lanes(
+        [600, 620, 640, 4000], ["Dose given", "Infusion started", "BP check", "Note"], 7200
+    )
+    assert found == [0, 1, 2, 0]
+
+
+def test_the_detail_chart_speaks_local_time_and_labels_events(monkeypatch) -> None:
+    from dashboard.figures import detail_figure
+
+    chicago = ZoneInfo("America/Chicago")
+    readings = pd.DataFrame(
+        {
+            "time": [NOW - pd.Timedelta(minutes=m) for m in (10, 5)],
+            "param": ["sbp", "sbp"],
+            "value": [150.0, 172.0],
+            "quality": ["ok", "ok"],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "time": [NOW - pd.Timedelta(minutes=7)],
+            "kind": ["dose"],
+            "text": ["<b>x</b>"],
+            "value": [None],
+            "by": ["Nurse Ada"],
+        }
+    )
+    episodes = pd.DataFrame(columns=["kind", "level", "started", "ended"])
+    fig = detail_figure(
+        readings,
+        episodes,
+        events,
+        [("sbp", "warning", 165.0)],
+        {"sbp": 131.0},
+        NOW - pd.Timedelta(minutes=15),
+        NOW,
+        chicago,
+    )
+    sbp = next(t for t in fig.data if t.name == "SBP")
+    assert pd.Timestamp(sbp.x[0]).hour == 3  # 09:50 UTC drawn at 03:50 Chicago
+    marks = next(t for t in fig.data if t.name == "Events")
+    assert list(marks.text) == ["Dose given"] and "&lt;b&gt;x&lt;/b&gt;" in marks.customdata[0]
+    labels = [a.text for a in fig.layout.annotations]
+    assert "SBP warning 165" in labels and "SBP baseline 131" in labels

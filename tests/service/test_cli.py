@@ -1,7 +1,9 @@
 """The command line: help for every subcommand, one-line errors with a non-zero exit."""
 
+import contextlib
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -81,12 +83,17 @@ def test_missing_port_is_reported_by_the_running_recorder_not_a_crash(tmp_path: 
         stderr=subprocess.STDOUT,
         text=True,
     )
+    db, deadline, state = tmp_path / "x.db", time.monotonic() + 60, []  # up once it says so
     try:
-        with pytest.raises(subprocess.TimeoutExpired):
-            child.wait(timeout=2)
+        while not state and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with contextlib.suppress(sqlite3.OperationalError):  # not yet created
+                state = query(db, "SELECT state, last_error FROM device_state WHERE chair = 'a'")
+        assert child.poll() is None, "the recorder must keep running without its port"
     finally:
         child.terminate()
         output, _ = child.communicate(timeout=15)
+    assert state and state[0][0] == "disconnected" and "ttyNONE" in state[0][1], state
     assert child.returncode == 0, output
     assert "recorder stopped cleanly" in output
 
@@ -224,3 +231,15 @@ def test_backup_command_keeps_generations(tmp_path: Path, capsys) -> None:
     assert "does not exist" in error_of(
         ["backup", "--db", str(tmp_path / "none.db"), "--out", str(tmp_path / "b")], capsys
     )
+
+
+def test_the_dashboard_time_zone_is_checked_and_passed_on(capsys, tmp_path: Path) -> None:
+    from chairside.launch import dashboard_env
+
+    bad = ["dashboard", "--db", str(tmp_path / "x.db"), "--timezone", "Mars/Olympus"]
+    assert main(bad) == 1
+    assert "unknown time zone 'Mars/Olympus'" in capsys.readouterr().err
+    env = dashboard_env(tmp_path / "x.db", tmp_path / "u.toml", "America/Chicago", 15)
+    assert env["CHAIRSIDE_TIMEZONE"] == "America/Chicago"
+    assert env["CHAIRSIDE_IDLE_LOCK_MIN"] == "15"
+    assert dashboard_env(tmp_path / "x.db", tmp_path / "u.toml")["CHAIRSIDE_TIMEZONE"] == ""

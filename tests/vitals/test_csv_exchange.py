@@ -211,11 +211,13 @@ def test_pdf_report_renders_the_session(recorded: int, db_path: Path, tmp_path: 
         "not a certified medical device",
         "Baseline SBP",
         "SBP peak",
-        "infusion-start",
+        "Infusion started",
         "Alerts and acknowledgments",
         "Discharge:",
+        "Times are local time",
     ):
         assert expected in text, expected
+    assert "+00:00" not in text and "infusion-start" not in text and "None" not in text
     assert (
         main(
             [
@@ -330,3 +332,51 @@ def test_imports_are_judged_like_live_readings(tmp_path: Path, capsys) -> None:
     ]
     assert main(["import", "--db", str(db), "--file", str(path)]) == 0
     assert "0 readings imported; 8 already stored; 1 repeated" in capsys.readouterr().out
+
+
+def test_pdf_times_are_local_with_the_date_where_the_day_changes(db_path: Path, tmp_path) -> None:
+    """An alert that began at 22:07 and ended at 05:09 the next morning (Chicago) reads so."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from pypdf import PdfReader
+
+    from vitals.engine import CLINICAL, Episode
+    from vitals.exchange.pdf_report import clock_ticks, session_report
+    from vitals.reading import Param
+    from vitals.rules import Level
+    from vitals.store import StoreWriter, commands, connect_readonly
+
+    chicago = ZoneInfo("America/Chicago")
+    start = datetime(2026, 11, 28, 3, 50, tzinfo=UTC)  # 21:50 on the 27th in Chicago
+    writer = StoreWriter(db_path)
+    writer.write_chairs([Chair("c1", "Chair 1", "x", "ge-s5")])
+    writer.close()
+    session = commands.start_session(
+        db_path, "c1", "P-9", "iv-ketamine", "Nurse Ada", at=start, weight_kg=70
+    )
+    writer = StoreWriter(db_path)
+    long_one = Episode(
+        "sbp-high",
+        CLINICAL,
+        Level.WARNING,
+        datetime(2026, 11, 28, 4, 7, tzinfo=UTC),
+        Param.SBP,
+        ended=datetime(2026, 11, 28, 11, 9, 18, tzinfo=UTC),
+        peak_value=171.0,
+        reason="r",
+    )
+    writer.write_episodes("c1", session, [long_one])
+    writer.close()
+    commands.end_session(
+        db_path, session, "Nurse Ada", "ended", at=datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    )
+    out = tmp_path / "report.pdf"
+    session_report(connect_readonly(db_path), session, out, chicago)
+    text = " ".join(page.extract_text() for page in PdfReader(out).pages)
+    assert (
+        "started Fri 27 Nov 2026 21:50" in text and "Times are local time, America/Chicago" in text
+    )
+    assert "22:07:00 - Sat 28 Nov 05:09:18 WARNING: High SBP: peak 171 mmHg" in text
+    ticks = clock_ticks(start, 8 * 3600, chicago)
+    assert ticks[0].hour == 22 and ticks[0].minute == 0 and len(ticks) <= 9

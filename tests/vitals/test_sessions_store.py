@@ -276,3 +276,23 @@ def test_a_baseline_entered_by_hand_and_a_protocol_change_are_audited(store: Pat
         ["baseline", "dbp baseline entered", "Nurse Ada"],
         ["protocol", "protocol esketamine-nasal -> iv-ketamine", "Dr Lee"],
     ]
+
+
+def test_an_acknowledgment_records_the_level_seen_and_refuses_a_stale_one(
+    store: Path, fresh_store: StoreWriter
+) -> None:
+    """A nurse looked at a warning; it became critical before she pressed Acknowledge."""
+    from vitals.errors import AlertChanged
+
+    start(store)
+    now = utc_now()
+    warning = Episode("sbp-high", CLINICAL, Level.WARNING, now, Param.SBP, reason="w")
+    fresh_store.write_episodes("c1", None, [warning])
+    (episode_id,) = query(store, "SELECT id FROM episodes")[0]
+    fresh_store.write_episodes("c1", None, [replace(warning, level=Level.CRITICAL)])
+    with pytest.raises(AlertChanged, match="now critical, not warning"):
+        commands.acknowledge(store, episode_id, "Nurse Ada", level_seen="warning")
+    assert query(store, "SELECT count(*) FROM acknowledgments") == [(0,)]
+    commands.acknowledge(store, episode_id, "Nurse Ada", level_seen="critical")
+    acks = queries.acknowledgments(connect_readonly(store), episode_id)
+    assert acks.level_seen.tolist() == ["critical"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from vitals.errors import ConfigError
@@ -52,8 +52,13 @@ def export(
     window: Window,
     out: Path,
     progress: Progress | None = None,
+    zone: tzinfo | None = None,
 ) -> dict[str, int]:
-    """Write ``form`` of ``window`` into the folder ``out``; returns entries per file written."""
+    """Write ``form`` of ``window`` into the folder ``out``; returns entries per file written.
+
+    ``zone`` is the clinic's, for the PDF report people read (default: this machine's); the
+    data formats (CSV, HL7, FHIR) stay in UTC.
+    """
     out.mkdir(parents=True, exist_ok=True)
     if form == "csv":
         return export_csv(
@@ -63,7 +68,7 @@ def export(
         if window.session is None:
             raise ConfigError("a PDF report is per session: give --session ID")
         _stage(progress, MAIN_FILE[form], 0)
-        pages = session_report(conn, window.session, out / MAIN_FILE[form])
+        pages = session_report(conn, window.session, out / MAIN_FILE[form], zone)
         _stage(progress, MAIN_FILE[form], 1)
         return {MAIN_FILE[form]: pages}
     if form not in FORMATS:

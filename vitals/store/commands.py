@@ -16,7 +16,7 @@ from pathlib import Path
 
 from vitals.chairs import Chair
 from vitals.clinical import ClinicalProtocol, load_protocol
-from vitals.errors import ConfigError, StoreError
+from vitals.errors import AlertChanged, ConfigError, StoreError
 from vitals.reading import Param, utc_now
 from vitals.rules import Level
 from vitals.sessions import DOSE_KINDS, check_event_kind, check_patient_ref, check_person
@@ -257,16 +257,29 @@ END_SESSION_EPISODES = """
 
 
 def acknowledge(
-    db: Path, episode: int, by: str, comment: str = "", at: datetime | None = None
+    db: Path,
+    episode: int,
+    by: str,
+    comment: str = "",
+    at: datetime | None = None,
+    level_seen: str | None = None,
 ) -> None:
-    """Silence an episode for the nurses; it stays open until its values recover."""
+    """Silence an episode for the nurses; it stays open until its values recover.
+
+    ``level_seen`` is the level the nurse had on screen: it is recorded, and if the episode
+    has escalated since, nothing is acknowledged (AlertChanged) so she sees it first.
+    """
     by, at = check_person(by), at or utc_now()
     with transaction(db) as conn:
-        if not conn.execute("SELECT 1 FROM episodes WHERE id = ?", (episode,)).fetchone():
+        row = conn.execute("SELECT level FROM episodes WHERE id = ?", (episode,)).fetchone()
+        if row is None:
             raise ConfigError(f"no alert episode {episode}")
+        if level_seen is not None and row[0] != level_seen:
+            raise AlertChanged(f"this alert is now {row[0]}, not {level_seen}: look again")
         conn.execute(
-            "INSERT INTO acknowledgments (episode, by, t_us, comment) VALUES (?, ?, ?, ?)",
-            (episode, by, to_us(at), comment),
+            "INSERT INTO acknowledgments (episode, by, t_us, comment, level_seen)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (episode, by, to_us(at), comment, level_seen),
         )
 
 

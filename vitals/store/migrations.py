@@ -231,12 +231,19 @@ def m005_device_state_unused(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE device_state ADD COLUMN unused_json TEXT NOT NULL DEFAULT '{}'")
 
 
+def m006_acknowledgment_level_seen(conn: sqlite3.Connection) -> None:
+    """An acknowledgment records the alert level the nurse saw when she acknowledged: an
+    alert that escalated while her dialog was open is not silenced on her behalf."""
+    _run_script(conn, "ALTER TABLE acknowledgments ADD COLUMN level_seen TEXT;")
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
     m003_device_state_per_device,
     m004_chair_heart_rate_and_episode_hygiene,
     m005_device_state_unused,
+    m006_acknowledgment_level_seen,
 ]
 
 

@@ -293,7 +293,8 @@ def events(conn: sqlite3.Connection, session: int) -> pd.DataFrame:
 def acknowledgments(conn: sqlite3.Connection, episode: int) -> pd.DataFrame:
     return _frame(
         conn,
-        "SELECT by, t_us, comment FROM acknowledgments WHERE episode = ? ORDER BY t_us, id",
+        "SELECT by, t_us, comment, level_seen FROM acknowledgments WHERE episode = ?"
+        " ORDER BY t_us, id",
         (episode,),
         time="t_us",
     )
