@@ -12,9 +12,12 @@ def pages() -> dict[str, st.Page]:
     from dashboard.pages.chair import chair_page
     from dashboard.pages.course import course_page
     from dashboard.pages.overview import overview_page
+    from dashboard.pages.patient_form import open_form, patient_form_page
     from dashboard.pages.review import review_page
     from dashboard.pages.sessions import sessions_page
 
+    if open_form() is not None:  # a tablet in a patient's hands reaches this form only
+        return {"patient-form": st.Page(patient_form_page, title="Your form", default=True)}
     if current_user() is None:
         return {"sign-in": st.Page(sign_in_page, title="Sign in", icon="🔑", default=True)}
     return {

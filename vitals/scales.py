@@ -136,12 +136,15 @@ def next_score(
     scale: Scale, dose_time: datetime, scored: Sequence[datetime], now: datetime
 ) -> ScaleDue | None:
     """The first due time not yet met, overdue when its grace has passed; None when every
-    due time of the scale is met (or the schedule has passed and was kept)."""
+    due time is met or past. As with BP checks, a late score ends the overdue state: a due
+    time whose grace ended before the latest score is not asked for again."""
+    grace = timedelta(minutes=scale.grace_min)
+    latest = max(scored, default=None)
     for minute in scale.minutes:
         due = dose_time + timedelta(minutes=minute)
-        if _met(scale, due, scored):
+        if _met(scale, due, scored) or (latest is not None and due + grace < latest):
             continue
-        return ScaleDue(scale, due, now > due + timedelta(minutes=scale.grace_min))
+        return ScaleDue(scale, due, now > due + grace)
     return None
 
 

@@ -11,6 +11,7 @@ from dashboard.actions import open_dialog, run_action, show_open_dialog
 from dashboard.auth import current_user
 from dashboard.chrome import play_alarm
 from dashboard.figures import detail_figure
+from dashboard.scale_entry import course_measures
 from dashboard.source import read_store
 from dashboard.tiles import alert_lines, link_banner
 from vitals.store import commands, queries
@@ -184,6 +185,7 @@ def session_actions(chair: str) -> None:
                 value,
                 success=f"{kind} logged",
             )
+    course_measures(session)
     if st.button("End session…", key="end-session"):
         open_dialog("end-session", session.id)
         st.rerun()

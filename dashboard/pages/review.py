@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.figures import detail_figure
+from dashboard.rems_panel import rems_panel
 from dashboard.source import db_path, read_store
 from dashboard.thresholds import threshold_editor, with_overrides
 from vitals.clinical import protocol_names
@@ -131,6 +132,7 @@ def session_review(session_id: int) -> None:
     st.subheader("Events")
     st.dataframe(events[["time", "kind", "text", "value", "by"]], hide_index=True, width="stretch")
     what_if_panel(session_id, session.protocol, episodes)
+    rems_panel(session_id)
     exports(session_id)
 
 

@@ -9,6 +9,7 @@ prepares the form; the clinic checks it, fills the nurse's fields and submits it
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from fpdf import FPDF
@@ -45,11 +46,16 @@ def csv_rows(record: MonitoringRecord) -> list[dict[str, str]]:
     ]
 
 
+def csv_text(record: MonitoringRecord) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(csv_rows(record))
+    return buffer.getvalue()
+
+
 def write_csv(record: MonitoringRecord, out: Path) -> int:
-    with out.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(csv_rows(record))
+    out.write_bytes(csv_text(record).encode("utf-8"))
     return len(record.answers)
 
 
