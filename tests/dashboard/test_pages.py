@@ -259,8 +259,8 @@ def test_course_and_review_work_on_the_committed_sample(
     assert len(table.value) == sum(p.patient.ref == "P-2041" for p in PLAN)
     assert table.value["Started (UTC)"].is_monotonic_increasing
     assert table.value["SBP rise"].notna().all()
-    assert len(at.get("plotly_chart")) == 1
-    assert [b.proto.label for b in at.get("download_button")] == ["course.csv"]
+    assert len(at.get("plotly_chart")) == 2  # BP and alerts; PHQ-9 and side effects
+    assert [b.proto.label for b in at.get("download_button")] == ["course.csv", "course.pdf"]
 
     review = AppTest.from_string(page("review", "review_page"), default_timeout=30)
     review.session_state["signed_in_user"] = NURSE
