@@ -140,3 +140,13 @@ def test_review_offers_the_rems_record(app) -> None:
     at.button(key="prepare-session-1-rems-record.pdf").click().run()
     assert not at.exception, at.exception
     assert "session-1-rems-record.pdf" in [b.proto.label for b in at.get("download_button")]
+
+
+def test_a_phq9_with_thoughts_of_self_harm_is_shown_to_the_nurse(app, sample_store: Path) -> None:
+    from vitals.questionnaires import Phq9
+    from vitals.store.measures import record_phq9
+
+    assert not [e for e in app(CHAIR_PAGE).error if "question 9" in e.value]
+    record_phq9(sample_store, SESSION, Phq9((1, 1, 1, 1, 0, 0, 0, 0, 1)), "patient (tablet)")
+    [flag] = [e for e in app(CHAIR_PAGE).error if "question 9" in e.value]
+    assert "a clinician must assess the patient before they leave" in flag.value
