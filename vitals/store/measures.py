@@ -62,6 +62,29 @@ def record_side_effects(
     return len(reported)
 
 
+SCALE_KINDS = ("sedation", "dissociation", "respiratory")
+
+
+def log_measure(
+    db: Path, session: int, kind: str, by: str, text: str = "", value: float | None = None
+) -> str:
+    """The command line's ``session event`` for the course's kinds: a scale's score checked
+    against the session's protocol, a PHQ-9 from its nine answers in ``text``; the checklist
+    is the patient's form (the chair page). Returns what was logged."""
+    if kind in SCALE_KINDS:
+        if value is None:
+            raise ConfigError(f"a {kind} score needs --value")
+        return record_score(db, session, kind, value, by)
+    if kind == "phq9":
+        try:
+            phq9 = Phq9(tuple(int(a) for a in text.replace(",", " ").split()))
+        except ValueError:
+            raise ConfigError(f"--text must be the nine PHQ-9 answers 0-3, got {text!r}") from None
+        record_phq9(db, session, phq9, by)
+        return f"PHQ-9 total {phq9.total} ({phq9.severity})"
+    raise ConfigError("the side-effect checklist is entered on the chair page")
+
+
 def scored_times(
     conn: sqlite3.Connection, sessions: Sequence[int], kinds: Sequence[str]
 ) -> dict[int, dict[str, list[datetime]]]:
