@@ -38,6 +38,7 @@ from vitals.verdict import blood_pressures, discharge_verdict, session_alarms, s
 
 PEAK_CHECK_MIN = 40  # the form's "40 mins post-administration"
 FOR_NURSE = "for the nurse"
+SHOWN_RUNS = 3  # desaturations named on the one-page form; the rest are counted
 SCALE_QUESTIONS = {
     "sedation": "Did the patient experience sedation?",
     "dissociation": "Did the patient experience dissociation?",
@@ -420,8 +421,10 @@ def _respiratory(i: RecordInputs) -> Answer:
     evidence = [
         f"SpO2 below {i.respiratory.spo2_below:g} % for {sec:.0f} s from {_at(t, dose)}, "
         f"lowest {low:g} %"
-        for t, sec, low in runs
+        for t, sec, low in runs[:SHOWN_RUNS]
     ]
+    if len(runs) > SHOWN_RUNS:
+        evidence.append(f"and {len(runs) - SHOWN_RUNS} more such periods")
     if rated:
         evidence.append(
             "respiratory status " + ", ".join(f"{s.value:g} at {_at(s.time, dose)}" for s in rated)
