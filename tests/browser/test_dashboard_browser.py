@@ -137,3 +137,46 @@ def _loads(page, url: str) -> bool:
     except Error:
         return False
     return True
+
+
+def test_the_patient_tablet_shows_one_form_and_nothing_else(chromium: Path, stack) -> None:
+    """The nurse hands the tablet over from the chair page; the patient sees the PHQ-9 only,
+    no page list, and typing another page's address leads to the sign-in, not to data."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, db = stack
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        wait_for(lambda: _loads(page, url), timeout=60, what="the dashboard to answer")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Details").first.click()
+        hand = page.get_by_role("button", name="Hand the tablet to the patient: How you have been")
+        hand.click(timeout=30_000)
+        expect(page.get_by_role("heading", name="How you have been feeling (PHQ-9)")).to_be_visible(
+            timeout=30_000
+        )
+        for elsewhere in ("Overview", "Review", "Sign out", "Chair 1"):
+            expect(page.get_by_text(elsewhere, exact=True)).to_have_count(0)
+        groups = page.get_by_role("radiogroup")
+        expect(groups).to_have_count(9)
+        for n in range(9):
+            groups.nth(n).get_by_text("Several days" if n < 8 else "Not at all").click()
+        page.screenshot(path=str(OUTPUT / "patient-form.png"), full_page=True)
+        page.get_by_role("button", name="Save my answers").click()
+        expect(page.get_by_text("Thank you")).to_be_visible(timeout=30_000)
+        wait_for(
+            lambda: query(db, "SELECT value FROM events WHERE kind = 'phq9'"),
+            timeout=20,
+            what="the PHQ-9 event",
+        )
+        assert query(db, "SELECT value, by FROM events WHERE kind = 'phq9'")[-1] == (
+            8.0,
+            f"patient (tablet; opened by {NURSE})",
+        )
+        page.goto(f"{url}/review")
+        expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Export", exact=True)).to_have_count(0)
+        browser.close()
