@@ -34,6 +34,7 @@ from vitals.reading import Param, Quality, Reading
 from vitals.scales import RespiratoryDepression, Scale, protocol_scales, respiratory_depression_rule
 from vitals.sessions import Session
 from vitals.store import queries
+from vitals.store.measures import param_readings
 from vitals.verdict import blood_pressures, discharge_verdict, session_alarms, session_baselines
 
 PEAK_CHECK_MIN = 40  # the form's "40 mins post-administration"
@@ -112,7 +113,9 @@ def monitoring_record(conn: sqlite3.Connection, session_id: int, now: datetime) 
     if session is None:
         raise ConfigError(f"no session {session_id}")
     end = session.ended or now
-    readings = queries.stored_readings(conn, session.chair, session.started, end + _INCLUSIVE)
+    readings = param_readings(
+        conn, session.chair, (Param.SBP, Param.DBP, Param.SPO2), session.started, end
+    )
     events = queries.events(conn, session.id)
     protocol = load_protocol(session.protocol)
     inputs = RecordInputs(
