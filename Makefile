@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(PY) -m bench.review
 	$(PY) -m bench.replay
 	$(PY) -m bench.backup
+	$(PY) -m bench.rems
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

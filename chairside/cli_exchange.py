@@ -22,7 +22,9 @@ def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
         description="Write a session (or a chair between two times) into the --out folder: "
         "readings.csv, events.csv and episodes.csv; or report.pdf (the session report); or "
         "messages.hl7 (HL7 v2 ORU^R01, one per moment); or bundle.json (FHIR R4 Bundle of "
-        "vital-sign Observations).",
+        "vital-sign Observations); or rems-record.pdf and rems-record.csv (the session's "
+        "SPRAVATO REMS monitoring record, prepared for the clinic to check and submit; "
+        "never submitted).",
     )
     export.add_argument(
         "--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})"
@@ -36,7 +38,7 @@ def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
         choices=FORMATS,
         default="csv",
         help="csv (readings, events, episodes), pdf (session report), hl7 (ORU^R01 messages) "
-        "or fhir (R4 Bundle)",
+        "fhir (R4 Bundle) or rems (REMS monitoring record, PDF and CSV)",
     )
     export.add_argument("--out", type=Path, required=True, help="folder to write into")
     export.set_defaults(run=run_export)

@@ -13,6 +13,7 @@ from vitals.reading import Param, utc_now
 from vitals.rules import Level
 from vitals.sessions import EVENT_KINDS
 from vitals.store import DEFAULT_DB, commands, connect_readonly
+from vitals.store.measures import SCALE_KINDS, log_measure
 from vitals.verdict import discharge_verdict
 
 
@@ -138,8 +139,15 @@ def run_start(args: argparse.Namespace) -> int:
     return 0
 
 
+COURSE_KINDS = (*SCALE_KINDS, "phq9", "side-effects")  # checked, not logged as free events
+
+
 def run_event(args: argparse.Namespace) -> int:
     session = _session_of(args)
+    if args.kind in COURSE_KINDS:
+        logged = log_measure(args.db, session, args.kind, args.by, args.text, args.value)
+        print(f"{logged} logged in session {session}")
+        return 0
     commands.add_event(args.db, session, args.kind, args.by, args.text, args.value)
     print(f"{args.kind} logged in session {session}")
     return 0

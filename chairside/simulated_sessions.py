@@ -16,9 +16,11 @@ import zlib
 from datetime import datetime
 from pathlib import Path
 
+from chairside.simulated_scores import SimulatedScores
 from simulators.fleet import Fleet
 from vitals.errors import ChairsideError
 from vitals.reading import utc_now
+from vitals.sessions import DOSE_KINDS
 from vitals.store import commands, connect_readonly, queries
 
 BY = "simulator"
@@ -30,6 +32,7 @@ class SimulatedSessions:
         self.db = db
         self.sessions: dict[str, int] = {}
         self._checks_seen: set[int] = set()
+        self.scores: SimulatedScores | None = None
 
     def follow_bp_requests(self, fleet: Fleet, stop: threading.Event, every_s: float = 1.0) -> None:
         """Until ``stop``: start the cuff of a chair whose nurse requested a BP check."""
@@ -38,6 +41,8 @@ class SimulatedSessions:
             while not stop.wait(every_s):
                 try:
                     self._start_requested_cuffs(fleet)
+                    if self.scores:
+                        self.scores.due(utc_now())
                 except (ChairsideError, sqlite3.Error) as exc:
                     log.warning("BP requests not read: %s", exc)
 
@@ -57,20 +62,17 @@ class SimulatedSessions:
 
     def open_all(self, fleet: Fleet) -> None:
         commands.register_chairs(self.db, fleet.chairs)
+        self.scores = SimulatedScores(self.db, fleet.spec.seed)
         for chair in fleet.chairs:
             self._end_leftover(chair.id)
             model = fleet.models[chair.id]
             tag = zlib.crc32(f"{fleet.spec.seed}:{chair.id}".encode()) & 0xFFFF
-            if model.scenario.route == "iv":
-                weight = 55 + tag % 45
-                session = commands.start_session(
-                    self.db, chair.id, f"SIM-{tag:04X}", "iv-ketamine", BY, weight_kg=weight
-                )
-            else:
-                dose = 56 if tag % 2 else 84
-                session = commands.start_session(
-                    self.db, chair.id, f"SIM-{tag:04X}", "esketamine-nasal", BY, dose_mg=dose
-                )
+            iv = model.scenario.route == "iv"
+            protocol = "iv-ketamine" if iv else "esketamine-nasal"
+            amount = {"weight_kg": 55 + tag % 45} if iv else {"dose_mg": 56 if tag % 2 else 84}
+            session = commands.start_session(
+                self.db, chair.id, f"SIM-{tag:04X}", protocol, BY, **amount
+            )
             self.sessions[chair.id] = session
             log.info(
                 "session %d opened (patient %s)",
@@ -78,14 +80,19 @@ class SimulatedSessions:
                 f"SIM-{tag:04X}",
                 extra={"chair": chair.id},
             )
+            self.scores.opened(session, protocol, model.scenario.name)
 
     def on_event(self, chair: str, kind: str, at: datetime, value: float | None) -> None:
         if chair in self.sessions:
             commands.add_event(self.db, self.sessions[chair], kind, BY, "scenario", value, at)
+            if self.scores and kind in DOSE_KINDS:
+                self.scores.dosed(self.sessions[chair], at)
 
     def end_all(self) -> None:
         for chair, session in self.sessions.items():
             try:
+                if self.scores:
+                    self.scores.ending(session)
                 commands.end_session(self.db, session, BY, "ended when the simulator stopped")
             except ChairsideError as exc:  # a nurse may have ended it already
                 log.info("%s: %s", chair, exc)

@@ -25,6 +25,10 @@ PAGES = {
 
 
 def pages() -> dict[str, st.Page]:
+    from dashboard.pages.patient_form import open_form, patient_form_page
+
+    if open_form() is not None:  # a tablet in a patient's hands reaches this form only
+        return {"patient-form": st.Page(patient_form_page, title="Your form", default=True)}
     return _build(page_functions(current_station()))
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import pandas as pd
 
+from dashboard.scale_reminders import scale_reminders
 from dashboard.tiles import Shown, by_param, format_age, link_banner, shown_nibp, shown_value
 from vitals.clinical import load_protocol
 from vitals.schedule import next_check
@@ -33,6 +34,8 @@ class Tile:
     spark: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # (t_us, value)
     # what a nurse can acknowledge here: (episode id, level, reason)
     unacked: list[tuple[int, str, str]] = field(default_factory=list)
+    scales: str = ""  # nurse-rated scales due or overdue (MOAA/S, CADSS, respiratory)
+    scales_overdue: bool = False
 
 
 def build_tiles(conn: sqlite3.Connection, now: pd.Timestamp) -> list[Tile]:
@@ -48,7 +51,8 @@ def build_tiles(conn: sqlite3.Connection, now: pd.Timestamp) -> list[Tile]:
     sessions = queries.sessions(conn)
     open_sessions = {s.chair: s for s in sessions[sessions.ended.isna()].itertuples(index=False)}
     spark = queries.recent_values(conn, ("sbp", "hr"), (now - SPARK_WINDOW).to_pydatetime())
-    return [
+    reminders = scale_reminders(conn, open_sessions, now)
+    tiles = [
         _tile(
             chair,
             latest.get(chair.chair, {}),
@@ -60,6 +64,13 @@ def build_tiles(conn: sqlite3.Connection, now: pd.Timestamp) -> list[Tile]:
         )
         for chair in chairs.itertuples(index=False)
     ]
+    return [_with_scales(t, reminders.get(t.chair)) for t in tiles]
+
+
+def _with_scales(tile: Tile, reminder: tuple[str, bool] | None) -> Tile:
+    return (
+        tile if reminder is None else replace(tile, scales=reminder[0], scales_overdue=reminder[1])
+    )
 
 
 def _tile(chair, latest, session, state, alerts, spark, now) -> Tile:

@@ -15,6 +15,7 @@ import time
 _lock = threading.Lock()
 _sound_off: set[str] = set()
 _last_used: dict[str, float] = {}
+_handed_over: dict[str, object] = {}  # station id -> the patient form it is locked to
 
 
 def sound_on(station_id: str) -> bool:
@@ -39,3 +40,20 @@ def touch(station_id: str, at: float | None = None) -> None:
 def last_used(station_id: str) -> float | None:
     with _lock:
         return _last_used.get(station_id)
+
+
+def hand_over(station_id: str, form: object) -> None:
+    """The station is in a patient's hands: it shows ``form`` alone until a nurse takes it
+    back with her password (a reload keeps it, since the cookie still names the station)."""
+    with _lock:
+        _handed_over[station_id] = form
+
+
+def handed_over(station_id: str) -> object | None:
+    with _lock:
+        return _handed_over.get(station_id)
+
+
+def take_back(station_id: str) -> None:
+    with _lock:
+        _handed_over.pop(station_id, None)

@@ -61,6 +61,9 @@ def tile_html(tile: Tile) -> str:
     if tile.bp_check:
         overdue = " cs-overdue" if tile.bp_overdue else ""
         bp = f'<div class="cs-bp{overdue}">{escape(tile.bp_check)}</div>'
+    if tile.scales:
+        overdue = " cs-overdue" if tile.scales_overdue else ""
+        bp += f'<div class="cs-bp{overdue}">{escape(tile.scales)}</div>'
     reason = ""
     if tile.status != "normal":
         reason = f'<div class="cs-reason">{escape(tile.headline)}</div>'

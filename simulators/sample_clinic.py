@@ -3,9 +3,11 @@
 Review and Course work on a fresh clone from ``data/samples/clinic-sample.db``, and the demo
 starts from a copy of it so it opens with history. The readings take the real encoder and
 decoder path (``simulators.offline``), the alerts come from the same engine as live, and the
-nurses' part (doses, dissociation scores, side effects, acknowledgments, ending the session) is
-written through the same commands as the dashboard's. ``python -m simulators.sample_clinic``
-rewrites the file; a test checks that the committed one is what this module makes.
+nurses' part (doses, scales, acknowledgments, ending the session) and the patient's (PHQ-9
+before the dose, the side-effect checklist at the end) are written through the same commands
+as the dashboard's, with scores drawn at the label's rates (``simulators.scores``).
+``python -m simulators.sample_clinic`` rewrites the file; a test checks that the committed one
+is what this module makes.
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ from pathlib import Path
 from simulators.offline import recorded_session
 from simulators.physiology import IV_INFUSION_S, PRE_DOSE_S, Baseline
 from simulators.scenarios import scenario
+from simulators.scores import course_totals, draw_effects, phq9_answers
 from vitals.chairs import Chair
 from vitals.engine import evaluate
+from vitals.questionnaires import Phq9
+from vitals.scales import protocol_scales
 from vitals.store import StoreWriter, commands, connect_readonly, queries
+from vitals.store.measures import record_phq9, record_score, record_side_effects
 from vitals.verdict import discharge_verdict, engine_inputs
 
 
@@ -62,8 +68,7 @@ class Planned:
     hour: float
     chair: str
     scenario: str
-    dissociation: tuple[float, ...]  # CADSS totals, 20 and 40 min after the dose
-    symptoms: tuple[tuple[str, float], ...] = ()  # side effect, severity 0-10
+    symptoms: tuple[tuple[str, int], ...] = ()  # side effect (checklist), severity 1-3
     missed: int = 0  # its last alerts nobody acknowledged: what an auditor must find
 
 
@@ -71,17 +76,19 @@ IV = Patient("P-2041", "iv-ketamine", Baseline(128, 82, 76, 97.6), weight_kg=72)
 NASAL = Patient("P-3310", "esketamine-nasal", Baseline(118, 74, 68, 98.0), dose_mg=56)
 TACHY = Patient("P-1187", "iv-ketamine", Baseline(136, 86, 88, 97.2), weight_kg=91)
 PLAN = (
-    Planned(IV, 0, 0, "chair-1", "typical", (18, 24), (("nausea", 3),)),
-    Planned(NASAL, 1, 1, "chair-2", "esketamine", (10, 14), (("dizziness", 2),)),
-    Planned(TACHY, 2, 2, "chair-3", "tachycardia", (22, 30), (("anxiety", 4),), missed=1),
-    Planned(IV, 3, 0, "chair-1", "hypertensive", (20, 26), (("headache", 5), ("nausea", 2))),
-    Planned(IV, 7, 0, "chair-1", "typical", (16, 20)),
-    Planned(NASAL, 8, 1, "chair-2", "esketamine", (12, 15), (("dysgeusia", 1),)),
-    Planned(TACHY, 9, 2, "chair-3", "typical", (20, 22)),
-    Planned(IV, 10, 0, "chair-1", "typical", (14, 18)),
-    Planned(IV, 14, 0, "chair-2", "typical", (12, 15)),
-    Planned(NASAL, 15, 1, "chair-2", "esketamine", (9, 11)),
+    Planned(IV, 0, 0, "chair-1", "typical", (("Nausea", 1),)),
+    Planned(NASAL, 1, 1, "chair-2", "esketamine", (("Dizziness", 1),)),
+    Planned(TACHY, 2, 2, "chair-3", "tachycardia", (("Anxiety", 2),), missed=1),
+    Planned(IV, 3, 0, "chair-1", "hypertensive", (("Headache", 2), ("Nausea", 1))),
+    Planned(IV, 7, 0, "chair-1", "typical"),
+    Planned(NASAL, 8, 1, "chair-2", "esketamine", (("Sleepiness", 1),)),
+    Planned(TACHY, 9, 2, "chair-3", "typical"),
+    Planned(IV, 10, 0, "chair-1", "typical"),
+    Planned(IV, 14, 0, "chair-2", "typical"),
+    Planned(NASAL, 15, 1, "chair-2", "esketamine"),
 )
+# first PHQ-9 (moderately severe to severe) and the share kept from session to session
+PHQ9_COURSE = {"P-2041": (20, 0.68), "P-3310": (22, 0.85), "P-1187": (16, 0.8)}
 
 
 def build_sample(db: Path) -> int:
@@ -135,17 +142,43 @@ def _record(db: Path, planned: Planned, seed: int, rng: random.Random) -> None:
         commands.add_event(db, session, "infusion-stop", nurse, at=stop)
     else:
         commands.add_event(db, session, "dose", nurse, "nasal spray", patient.dose_mg, dose)
-    for minutes, score in zip((20, 40), planned.dissociation, strict=True):
-        at = dose + timedelta(minutes=minutes)
-        commands.add_event(db, session, "dissociation", nurse, "CADSS", score, at)
-    for n, (symptom, severity) in enumerate(planned.symptoms):
-        at = dose + timedelta(minutes=25 + 5 * n)
-        commands.add_event(db, session, "symptom", nurse, symptom, severity, at)
+    _course_measures(db, session, planned, seed, nurse, start, dose, end)
     _alerts(db, session, readings, nurse, rng, planned.missed)
     conn = connect_readonly(db)
     verdict = discharge_verdict(conn, session, end)
     conn.close()
     commands.end_session(db, session, nurse, str(verdict), at=end)
+
+
+def _course_measures(
+    db: Path,
+    session: int,
+    planned: Planned,
+    seed: int,
+    nurse: str,
+    start: datetime,
+    dose: datetime,
+    end: datetime,
+) -> None:
+    """PHQ-9 on the tablet before the dose, the protocol's scales at their times, the
+    side-effect checklist before the end. A generator of its own, so the alerts' stay put."""
+    rng = random.Random(1000 + seed)
+    patient = f"patient (tablet; opened by {nurse})"
+    ordinal = [p for p in PLAN if p.patient == planned.patient].index(planned)
+    first, kept = PHQ9_COURSE[planned.patient.ref]
+    totals = course_totals(first, ordinal + 1, kept)
+    phq9 = Phq9(phq9_answers(rng, totals[ordinal]))
+    record_phq9(db, session, phq9, patient, start + timedelta(minutes=2))
+    effects = draw_effects(rng)
+    score_of = {"sedation": effects.moaas, "dissociation": effects.cadss}
+    for scale in protocol_scales(planned.patient.protocol):
+        for minute in scale.minutes:
+            at = dose + timedelta(minutes=minute - 1 if minute == 0 else minute + rng.randint(0, 3))
+            value = score_of.get(scale.name, effects.respiratory)(minute)
+            if at < end:
+                record_score(db, session, scale.name, value, nurse, at)
+    checklist = dict(planned.symptoms)
+    record_side_effects(db, session, checklist, patient, end - timedelta(minutes=3))
 
 
 def _alerts(

@@ -26,6 +26,10 @@ EVENT_KINDS = (
     "baseline",
     "session-start",
     "session-end",
+    "sedation",
+    "respiratory",
+    "phq9",
+    "side-effects",
 )
 DOSE_KINDS = ("dose", "infusion-start")  # the first of these sets the session's dose time
 

@@ -12,6 +12,7 @@ from dashboard.auth import current_user
 from dashboard.chrome import play_alarm
 from dashboard.figures import detail_figure
 from dashboard.plain import md
+from dashboard.scale_entry import course_measures
 from dashboard.session_summary import ended_summary
 from dashboard.source import read_store, zone
 from dashboard.tables import EPISODE_COLUMNS, EVENT_COLUMNS, episode_rows, event_rows, show
@@ -216,6 +217,7 @@ def session_actions(chair: str) -> None:
                 commands.add_event, session.id, kind, current_user(), success=f"{label} logged"
             )
     event_form(session.id)
+    course_measures(session)
     if st.button("End session…", key="end-session"):
         open_dialog("end-session", session.id)
         st.rerun()

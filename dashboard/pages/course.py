@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import streamlit as st
 
+from dashboard.course_figures import course_measures_figure
 from dashboard.figures import course_figure
 from dashboard.review_tables import COURSE_COLUMNS, course_rows
 from dashboard.source import read_store, zone
 from dashboard.tables import show
+from vitals.course_measures import course_table
+from vitals.exchange.course_report import course_pdf
 from vitals.reading import utc_now
-from vitals.review import course, patients
+from vitals.review import patients
 
 # The download keeps every figure as a number, and its times in UTC as every export does.
 CSV_COLUMNS = {
@@ -30,6 +36,12 @@ CSV_COLUMNS = {
     "alerts_critical": "Critical",
     "dissociation_max": "Dissociation (max)",
     "side_effects": "Side effects (severity)",
+    "phq9_total": "PHQ-9",
+    "phq9_change_pct": "PHQ-9 change from first (%)",
+    "phq9_response": "Response",
+    "phq9_remission": "Remission",
+    "phq9_self_harm": "PHQ-9 item 9 above 0",
+    "sedation_lowest_moaas": "Lowest MOAA/S",
 }
 
 
@@ -42,7 +54,7 @@ def course_page() -> None:
         st.info("No sessions recorded yet.")
         return
     patient = st.selectbox("Patient reference", known)
-    rows = read_store(lambda conn: course(conn, patient, utc_now()))
+    rows = read_store(lambda conn: course_table(conn, patient, utc_now()))
     if rows is None:
         return
     st.caption(
@@ -51,6 +63,8 @@ def course_page() -> None:
         "it never left it; — : no dose or no baseline to judge by)."
     )
     st.plotly_chart(course_figure(rows, zone()), key=f"course-{patient}", width="stretch")
+    st.subheader("Depression and side effects")
+    st.plotly_chart(course_measures_figure(rows), key=f"course-measures-{patient}", width="stretch")
     show(course_rows(rows, zone()), COURSE_COLUMNS)
     table = rows[list(CSV_COLUMNS)].rename(columns=CSV_COLUMNS)
     st.download_button(
@@ -59,3 +73,13 @@ def course_page() -> None:
         file_name=f"course-{patient}.csv",
         mime="text/csv",
     )
+    st.download_button(
+        "course.pdf", _pdf(rows, patient), file_name=f"course-{patient}.pdf", mime="application/pdf"
+    )
+
+
+def _pdf(rows, patient: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "course.pdf"
+        course_pdf(rows, patient, out)
+        return out.read_bytes()

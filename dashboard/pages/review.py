@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard.figures import detail_figure
 from dashboard.plain import md
+from dashboard.rems_panel import rems_panel
 from dashboard.review_tables import SESSION_COLUMNS, back_near_baseline, session_rows
 from dashboard.source import db_path, read_store, zone
 from dashboard.tables import (
@@ -111,6 +112,7 @@ def session_review(session_id: int, summary: pd.Series) -> None:
     st.subheader("Events")
     show(event_rows(events, zone(), day=session.started), EVENT_COLUMNS)
     what_if_panel(session_id, session.protocol, episodes, session.started)
+    rems_panel(session_id)
     exports(session_id)
 
 

@@ -297,3 +297,35 @@ def _layout_problems(page, width: int, no_sideways_scroll: bool) -> list[str]:
         if box and box["x"] + box["width"] > width + 1:
             problems.append("a chart ends beyond the page")
     return problems
+
+
+def test_the_patient_tablet_shows_one_form_and_nothing_else(browser, stack) -> None:
+    """The nurse hands the tablet over from the chair page; the patient sees the PHQ-9 only,
+    no page list, and neither a reload nor typing another page's address leads to data."""
+    from playwright.sync_api import expect
+
+    url, db = stack
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, url, "/chair")
+    hand = page.get_by_role("button", name="Hand the tablet to the patient: How you have been")
+    hand.click(timeout=60_000)
+    heading = page.get_by_role("heading", name="How you have been feeling (PHQ-9)")
+    expect(heading).to_be_visible(timeout=30_000)
+    for elsewhere in ("Overview", "Review", "Chair 1"):
+        expect(page.get_by_text(elsewhere, exact=True)).to_have_count(0)
+    groups = page.get_by_role("radiogroup")
+    expect(groups).to_have_count(9)
+    for n in range(9):
+        groups.nth(n).get_by_text("Several days" if n < 8 else "Not at all").click()
+    page.screenshot(path=str(OUTPUT / "patient-form.png"), full_page=True)
+    page.get_by_role("button", name="Save my answers").click()
+    expect(page.get_by_text("Thank you")).to_be_visible(timeout=30_000)
+    wait_for(
+        lambda: query(db, "SELECT value FROM events WHERE kind = 'phq9'"),
+        timeout=20,
+        what="the PHQ-9 event",
+    )
+    page.goto(f"{url}/review")  # the station is still the patient's: the form, not data
+    expect(page.get_by_text("Thank you")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Export", exact=True)).to_have_count(0)
+    page.close()

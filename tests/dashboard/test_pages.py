@@ -407,11 +407,11 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     assert listing.value.Chair.tolist() == ["Chair 1"]
     assert len(at.get("plotly_chart")) == 1
     prepare = [b.label for b in at.button if b.label.startswith("Prepare")]
-    assert prepare == ["Prepare CSV", "Prepare PDF", "Prepare HL7", "Prepare FHIR"]
+    assert prepare == ["Prepare CSV", "Prepare PDF", "Prepare HL7", "Prepare FHIR", "Prepare REMS"]
     at.button(key="prepare-session-1-report.pdf").click().run()
     assert not at.exception, at.exception
-    [download] = at.get("download_button")
-    assert download.proto.label == "session-1-report.pdf"
+    downloads = [b.proto.label for b in at.get("download_button")]
+    assert "session-1-report.pdf" in downloads
     assert any(m.value == "**With IV ketamine**" for m in at.markdown)  # the what-if panel
     at.text_input[0].input("P-9999").run()
     assert at.dataframe[0].value.empty
@@ -446,8 +446,8 @@ def test_course_and_review_work_on_the_committed_sample(
     assert table.value["Started"].is_monotonic_increasing
     assert table.value["Rise"].notna().all()
     assert str(table.value["Started"].dt.tz) == "America/Chicago"
-    assert len(at.get("plotly_chart")) == 1
-    assert [b.proto.label for b in at.get("download_button")] == ["course.csv"]
+    assert len(at.get("plotly_chart")) == 2  # BP and alerts; PHQ-9 and side effects
+    assert [b.proto.label for b in at.get("download_button")] == ["course.csv", "course.pdf"]
 
     review = seat(AppTest.from_string(page("review", "review_page"), default_timeout=30))
     review.run()

@@ -54,7 +54,7 @@ def test_the_sample_is_a_course_to_review() -> None:
     assert len(iv) == sum(p.patient.ref == "P-2041" for p in PLAN)
     assert iv.started.is_monotonic_increasing
     assert iv.rise_sbp.notna().all() and iv.dissociation_max.notna().all()
-    assert iv.side_effects.str.contains("headache").any()
+    assert iv.side_effects.str.contains("Headache").any()
 
 
 def test_copy_store_starts_a_new_database_and_never_overwrites(tmp_path: Path) -> None:

@@ -12,15 +12,19 @@ from vitals.errors import ConfigError
 from vitals.exchange.csv_io import export_csv
 from vitals.exchange.pdf_report import session_report
 from vitals.exchange.progress import Progress
+from vitals.exchange.rems_report import CSV_NAME, PDF_NAME, write_csv, write_pdf
 from vitals.exchange.standards import fhir_bundle, fhir_json, hl7_messages
+from vitals.reading import utc_now
+from vitals.rems import monitoring_record
 from vitals.store import queries
 
-FORMATS = ("csv", "pdf", "hl7", "fhir")
+FORMATS = ("csv", "pdf", "hl7", "fhir", "rems")
 MAIN_FILE = {
     "csv": "readings.csv",
     "pdf": "report.pdf",
     "hl7": "messages.hl7",
     "fhir": "bundle.json",
+    "rems": PDF_NAME,
 }
 
 
@@ -71,6 +75,8 @@ def export(
         pages = session_report(conn, window.session, out / MAIN_FILE[form], zone)
         _stage(progress, MAIN_FILE[form], 1)
         return {MAIN_FILE[form]: pages}
+    if form == "rems":
+        return _rems(conn, window, out, progress)
     if form not in FORMATS:
         raise ConfigError(f"unknown export format {form!r}; known: {', '.join(FORMATS)}")
     _stage(progress, "reading the store", 0)
@@ -85,6 +91,22 @@ def export(
     (out / MAIN_FILE[form]).write_text(fhir_json(bundle), encoding="utf-8")
     _stage(progress, MAIN_FILE[form], 1)
     return {MAIN_FILE[form]: len(bundle["entry"])}
+
+
+def _rems(
+    conn: sqlite3.Connection, window: Window, out: Path, progress: Progress | None
+) -> dict[str, int]:
+    """The session's REMS monitoring record: rems-record.pdf (one page) and rems-record.csv."""
+    if window.session is None:
+        raise ConfigError("the REMS monitoring record is per session: give --session ID")
+    _stage(progress, PDF_NAME, 0)
+    record = monitoring_record(conn, window.session, utc_now())
+    counts = {
+        PDF_NAME: write_pdf(record, out / PDF_NAME),
+        CSV_NAME: write_csv(record, out / CSV_NAME),
+    }
+    _stage(progress, PDF_NAME, 1)
+    return counts
 
 
 def _stage(progress: Progress | None, stage: str, done: int) -> None:
