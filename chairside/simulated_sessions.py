@@ -19,6 +19,7 @@ from pathlib import Path
 from simulators.fleet import Fleet
 from vitals.errors import ChairsideError
 from vitals.reading import utc_now
+from vitals.review import keep_summaries
 from vitals.store import commands, connect_readonly, queries
 
 BY = "simulator"
@@ -81,6 +82,7 @@ class SimulatedSessions:
         for chair, session in self.sessions.items():
             try:
                 commands.end_session(self.db, session, BY, "ended when the simulator stopped")
+                keep_summaries(self.db, [session])
             except ChairsideError as exc:  # a nurse may have ended it already
                 log.info("%s: %s", chair, exc)
 
@@ -90,3 +92,4 @@ class SimulatedSessions:
         except ChairsideError:
             return
         commands.end_session(self.db, session, BY, "ended: a new simulation started", utc_now())
+        keep_summaries(self.db, [session])

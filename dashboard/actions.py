@@ -15,6 +15,7 @@ from dashboard.auth import current_user
 from dashboard.source import db_path, read_store
 from vitals.errors import ChairsideError
 from vitals.reading import utc_now
+from vitals.review import keep_summaries
 from vitals.store import commands
 from vitals.verdict import discharge_verdict
 
@@ -78,6 +79,7 @@ def end_session_dialog(session_id: int) -> None:
     (st.success if verdict.ready else st.warning)(str(verdict))
     ended = st.button("End session now", type="primary", key="end-confirm")
     if ended and run_action(commands.end_session, session_id, current_user(), str(verdict)):
+        keep_summaries(db_path(), [session_id])
         close_dialog()
         st.rerun()
 

@@ -22,6 +22,7 @@ from simulators.physiology import IV_INFUSION_S, PRE_DOSE_S, Baseline
 from simulators.scenarios import scenario
 from vitals.chairs import Chair
 from vitals.engine import evaluate
+from vitals.review import keep_summaries
 from vitals.store import StoreWriter, commands, connect_readonly, queries
 from vitals.verdict import discharge_verdict, session_baselines
 
@@ -135,6 +136,7 @@ def _record(db: Path, planned: Planned, seed: int, rng: random.Random) -> None:
     verdict = discharge_verdict(conn, session, end)
     conn.close()
     commands.end_session(db, session, nurse, str(verdict), at=end)
+    keep_summaries(db, [session])
 
 
 def _alerts(

@@ -22,10 +22,11 @@ def discharge_verdict(conn: sqlite3.Connection, session_id: int, now: datetime) 
     if protocol.discharge is None:
         return Verdict(False, (f"protocol {protocol.name} has no discharge criteria",))
     baselines = session_baselines(conn, session)
-    after = queries.stored_readings(conn, session.chair, session.dose_time or session.started, now)
+    since = session.dose_time or session.started
+    after = queries.stored_readings(conn, session.chair, since, now, (Param.SBP, Param.DBP))
     bp = _measurements(after)
-    visible = queries.visible_episodes(conn)
-    mine = visible[(visible.session == session.id) & (visible.kind == "clinical")]
+    visible = queries.visible_episodes(conn, session=session.id)
+    mine = visible[visible.kind == "clinical"]
     return readiness(protocol.discharge, session.dose_time, now, bp, baselines, list(mine.rule))
 
 
@@ -35,7 +36,7 @@ def session_baselines(conn: sqlite3.Connection, session: Session) -> dict[Param,
     if spec is None or session.dose_time is None:
         return {p: Baseline(p, v, "entered by hand") for p, v in session.baseline_entered.items()}
     start = session.dose_time - timedelta(minutes=spec.window_min)
-    before = queries.stored_readings(conn, session.chair, start, session.dose_time)
+    before = queries.stored_readings(conn, session.chair, start, session.dose_time, spec.params)
     return compute_baselines(spec, before, session.dose_time, session.baseline_entered)
 
 

@@ -93,13 +93,12 @@ def chair_live(chair: str, name: str, window: str) -> None:
 def _chair_data(conn, chair: str, window: str, now: pd.Timestamp) -> tuple:
     session = queries.active_session(conn, chair)
     start = _window_start(window, session, now)
-    visible = queries.visible_episodes(conn)
     return (
         session,
         start,
         queries.chart_readings(conn, chair, start.to_pydatetime()),
-        queries.episodes(conn, chair=chair),
-        visible[visible.chair == chair],
+        queries.episodes(conn, chair=chair, since=start.to_pydatetime()),
+        queries.visible_episodes(conn, chair=chair),
         queries.device_states(conn),
         queries.events(conn, session.id) if session else _no_events(),
         session_baselines(conn, session) if session else {},

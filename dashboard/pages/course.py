@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.figures import course_figure
-from dashboard.source import read_store
+from dashboard.source import db_path, read_store
 from vitals.reading import utc_now
 from vitals.review import course, patients
 
@@ -39,7 +39,7 @@ def course_page() -> None:
         st.info("No sessions recorded yet.")
         return
     patient = st.selectbox("Patient reference", known)
-    rows = read_store(lambda conn: course(conn, patient, utc_now()))
+    rows = read_store(lambda conn: course(conn, patient, utc_now(), keep=db_path()))
     if rows is None:
         return
     st.caption(

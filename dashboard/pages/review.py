@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -16,8 +16,9 @@ from vitals.clinical import protocol_names
 from vitals.exchange.export import FORMATS, MAIN_FILE, export, session_window
 from vitals.exchange.progress import Progress
 from vitals.reading import utc_now
-from vitals.review import session_list, what_if
+from vitals.review import session_page, what_if
 from vitals.store import connect_readonly, queries
+from vitals.store.queries import SessionFilter
 from vitals.verdict import session_baselines
 
 LIST_COLUMNS = [
@@ -55,43 +56,49 @@ def list_columns(sessions: pd.DataFrame) -> list[str]:
 
 def review_page() -> None:
     st.title("Review")
-    sessions = read_store(lambda conn: session_list(conn, utc_now()))
-    if sessions is None:
+    span = read_store(lambda conn: (queries.session_span(conn), queries.session_chairs(conn)))
+    if span is None:
         return
-    if sessions.empty:
+    if span[0] is None:
         st.info("No sessions recorded yet.")
         return
-    shown = filtered(sessions)
-    st.dataframe(shown[list_columns(shown)], hide_index=True, width="stretch")
+    chosen_filter = filtered(*span[0], span[1])
+    number = st.number_input("Page", min_value=1, value=1, step=1, key="review-page")
+    found = read_store(
+        lambda conn: session_page(conn, utc_now(), chosen_filter, number - 1, keep=db_path())
+    )
+    if found is None:
+        return
+    shown = found.rows
+    st.caption(f"{found.total} session(s); page {found.page + 1} of {found.pages}, newest first")
+    st.dataframe(
+        shown[list_columns(shown)] if not shown.empty else shown, hide_index=True, width="stretch"
+    )
     if shown.empty:
         return
     chosen = st.selectbox("Session", list(shown.session), format_func=lambda s: _label(shown, s))
     session_review(int(chosen))
 
 
-def filtered(sessions: pd.DataFrame) -> pd.DataFrame:
-    """The session list narrowed by the nurse's or auditor's filters."""
+def filtered(first: datetime, last: datetime, chairs: list[str]) -> SessionFilter:
+    """The nurse's or auditor's filters, for the database to apply (days in UTC)."""
     cols = st.columns(6)
-    days = sessions.started.dt.date
-    since = cols[0].date_input("From", value=days.min())
-    until = cols[1].date_input("To", value=days.max())
-    chairs = cols[2].multiselect("Chair", sorted(sessions.chair.unique()))
+    since = cols[0].date_input("From", value=first.date())
+    until = cols[1].date_input("To", value=last.date())
+    chosen = cols[2].multiselect("Chair", chairs)
     patient = cols[3].text_input("Patient reference")
-    protocols = cols[4].multiselect("Protocol", sorted(sessions.protocol.unique()))
+    protocols = cols[4].multiselect("Protocol", protocol_names())
     critical = cols[5].checkbox("Had a critical alert")
     open_acks = cols[5].checkbox("Unacknowledged alerts")
-    keep = (days >= since) & (days <= until)
-    if chairs:
-        keep &= sessions.chair.isin(chairs)
-    if patient.strip():
-        keep &= sessions.patient == patient.strip()
-    if protocols:
-        keep &= sessions.protocol.isin(protocols)
-    if critical:
-        keep &= sessions.alerts_critical > 0
-    if open_acks:
-        keep &= sessions.unacknowledged > 0
-    return sessions[keep]
+    return SessionFilter(
+        since=datetime.combine(since, time(), UTC),
+        until=datetime.combine(until + timedelta(days=1), time(), UTC),
+        chairs=tuple(chosen),
+        patient=patient.strip(),
+        protocols=tuple(protocols),
+        critical=critical,
+        unacknowledged=open_acks,
+    )
 
 
 def _label(sessions: pd.DataFrame, session: int) -> str:

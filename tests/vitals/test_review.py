@@ -8,7 +8,7 @@ import pandas as pd
 from vitals.chairs import Chair
 from vitals.engine import CLINICAL, Episode
 from vitals.reading import Param, Reading, utc_now
-from vitals.review import session_list, session_summary
+from vitals.review import session_page, session_summary
 from vitals.rules import Level
 from vitals.store import StoreWriter, commands, connect_readonly
 
@@ -67,7 +67,7 @@ def test_summary_of_a_constructed_session(db_path: Path) -> None:
     assert (row["alerts_advisory"], row["alerts_warning"], row["alerts_critical"]) == (1, 1, 1)
     assert (row["ack_median_min"], row["ack_max_min"], row["unacknowledged"]) == (4.0, 5.0, 0)
     assert row["discharge"].startswith("not yet ready for discharge: 30 of 70 min")
-    assert session_list(conn, utc_now()).session.tolist() == [session]
+    assert session_page(conn, utc_now()).rows.session.tolist() == [session]
 
 
 def test_a_session_without_readings_summarises_to_zeros(db_path: Path) -> None:

@@ -5,13 +5,16 @@ Times come back as pandas UTC timestamps (``time``) so callers never handle raw 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
 
-from vitals.reading import Param, Quality, Reading
+from vitals.reading import UNITS, Param, Quality, Reading
 from vitals.sessions import Session
 from vitals.store.sql import rules_from_json
 from vitals.times import from_us, to_us
@@ -44,36 +47,102 @@ def chairs(conn: sqlite3.Connection) -> pd.DataFrame:
 
 
 def latest_readings(conn: sqlite3.Connection) -> pd.DataFrame:
-    """The newest reading of every parameter of every chair (one index probe per pair)."""
+    """The newest reading of every parameter of every chair (one probe per pair, at the end of
+    its key range)."""
     frame = _frame(
         conn,
         """
-        WITH params(param) AS (VALUES ('hr'), ('pulse'), ('sbp'), ('dbp'), ('map'), ('spo2'))
-        SELECT r.chair, r.t_us, r.device_us, r.param, r.value, r.unit, r.quality, r.source
-        FROM chairs c CROSS JOIN params p
-        JOIN readings r ON r.id = (
-            SELECT id FROM readings
-            WHERE chair = c.chair AND param = p.param
-            ORDER BY t_us DESC, id DESC LIMIT 1)
-        ORDER BY c.position, r.param
+        WITH newest AS (
+            SELECT ch.position, c.key AS ck, p.key AS pk,
+                   (SELECT max(t_us) FROM readings WHERE chair_key = c.key AND param_key = p.key)
+                       AS t_us
+            FROM chairs ch JOIN chair_keys c ON c.chair = ch.chair CROSS JOIN params p)
+        SELECT c.chair, r.t_us, r.t_us + r.device_offset_us AS device_us, p.param, r.value,
+               p.unit, q.quality, s.source
+        FROM newest n
+        JOIN readings r ON r.chair_key = n.ck AND r.param_key = n.pk AND r.t_us = n.t_us
+             AND r.seq = (SELECT max(seq) FROM readings
+                          WHERE chair_key = n.ck AND param_key = n.pk AND t_us = n.t_us)
+        JOIN chair_keys c ON c.key = r.chair_key
+        JOIN params p ON p.key = r.param_key
+        JOIN qualities q ON q.key = r.quality_key
+        JOIN sources s ON s.key = r.source_key
+        ORDER BY n.position, p.param
         """,
         **READING_TIMES,
     )
     return frame[READING_COLUMNS]
 
 
+# A chair's readings of some parameters in [start, end): one range of the clustered key per
+# parameter, merged by time. Naming the parameters (all of them by default) is what lets
+# SQLite seek instead of reading the chair's whole history.
+WINDOW_SQL = """
+    SELECT r.t_us, r.param_key, r.seq, r.value, r.quality_key, r.device_offset_us, r.source_key
+    FROM readings r
+    WHERE r.chair_key = (SELECT key FROM chair_keys WHERE chair = ?)
+      AND r.param_key IN (SELECT key FROM params WHERE {params})
+      AND r.t_us >= ? AND r.t_us < ?
+    ORDER BY r.t_us, r.param_key, r.seq
+"""
+
+
+def _window_rows(
+    conn: sqlite3.Connection,
+    chair: str,
+    start: datetime,
+    end: datetime | None,
+    params: Collection[Param] | None = None,
+) -> sqlite3.Cursor:
+    """Rows of WINDOW_SQL, lazily: (t_us, param_key, seq, value, quality_key, offset, source)."""
+    chosen = sorted(p.value for p in params) if params is not None else []
+    where = f"param IN ({', '.join('?' * len(chosen))})" if params is not None else "1"
+    return conn.execute(
+        WINDOW_SQL.format(params=where),  # constant fragments; every value is bound
+        (chair, *chosen, to_us(start), to_us(end) if end else 2**62),
+    )
+
+
+@dataclass(frozen=True)
+class Names:
+    """The lookup tables' keys to names, read once per query (a handful of rows each)."""
+
+    params: dict[int, Param]
+    qualities: dict[int, Quality]
+    sources: dict[int, str]
+
+    @classmethod
+    def of(cls, conn: sqlite3.Connection) -> Names:
+        return cls(
+            {k: Param(n) for k, n in conn.execute("SELECT key, param FROM params")},
+            {k: Quality(n) for k, n in conn.execute("SELECT key, quality FROM qualities")},
+            dict(conn.execute("SELECT key, source FROM sources")),
+        )
+
+
 def readings_between(
     conn: sqlite3.Connection, chair: str, start: datetime, end: datetime | None = None
 ) -> pd.DataFrame:
-    """A chair's readings in ``[start, end)``, oldest first (the chair-window index)."""
-    end_us = to_us(end) if end else 2**62
-    frame = _frame(
-        conn,
-        "SELECT chair, t_us, device_us, param, value, unit, quality, source FROM readings"
-        " WHERE chair = ? AND t_us >= ? AND t_us < ? ORDER BY t_us, id",
-        (chair, to_us(start), end_us),
-        **READING_TIMES,
-    )
+    """A chair's readings in ``[start, end)``, oldest first, every column."""
+    names = Names.of(conn)
+    rows = [
+        (
+            chair,
+            t,
+            None if off is None else t + off,
+            names.params[p].value,
+            v,
+            UNITS[names.params[p]],
+            names.qualities[q].value,
+            names.sources[s],
+        )
+        for t, p, _, v, q, off, s in _window_rows(conn, chair, start, end)
+    ]
+    columns = ["chair", "t_us", "device_us", "param", "value", "unit", "quality", "source"]
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    frame["value"] = frame["value"].astype(float)
+    frame["time"] = _utc(frame.pop("t_us").astype("int64"))
+    frame["device_time"] = _utc(frame.pop("device_us").astype(float))
     return frame[READING_COLUMNS]
 
 
@@ -83,17 +152,23 @@ def chart_readings(
     """What a chart draws of ``[start, end)``: time, param, value, quality, oldest first.
 
     Half the columns of ``readings_between``, built without pandas' SQL reader: a day at 1 Hz
-    (260 000 readings) loads in about half the time, which is what keeps a long review fast.
+    (260 000 readings) loads in a fraction of a second, which is what keeps a long review fast.
     """
-    rows = conn.execute(
-        "SELECT t_us, param, value, quality FROM readings"
-        " WHERE chair = ? AND t_us >= ? AND t_us < ? ORDER BY t_us, id",
-        (chair, to_us(start), to_us(end) if end else 2**62),
-    ).fetchall()
-    frame = pd.DataFrame(rows, columns=["t_us", "param", "value", "quality"], dtype=object)
-    frame.insert(0, "time", _utc(frame.pop("t_us").astype("int64")))
-    frame["value"] = frame["value"].astype(float)
-    return frame
+    names = Names.of(conn)
+    rows = _window_rows(conn, chair, start, end).fetchall()
+    frame = pd.DataFrame(
+        rows, columns=["t_us", "param", "seq", "value", "quality", "offset", "source"]
+    )
+    return pd.DataFrame(
+        {
+            "time": _utc(frame.t_us.astype("int64")),
+            "param": frame.param.map({k: p.value for k, p in names.params.items()}).astype(object),
+            "value": frame.value.astype(float),
+            "quality": frame.quality.map({k: q.value for k, q in names.qualities.items()}).astype(
+                object
+            ),
+        }
+    )
 
 
 def device_states(conn: sqlite3.Connection) -> pd.DataFrame:
@@ -161,15 +236,136 @@ def _session(row: tuple) -> Session:
     )
 
 
-def sessions(conn: sqlite3.Connection) -> pd.DataFrame:
+SESSION_COLUMNS = (
+    "SELECT id AS session, chair, patient, protocol, started_us, ended_us, dose_us,"
+    " started_by, ended_by, discharge FROM sessions s"
+)
+SESSION_TIMES = {"started": "started_us", "ended": "ended_us", "dose": "dose_us"}
+
+
+def open_sessions(conn: sqlite3.Connection) -> pd.DataFrame:
+    """Sessions not yet ended (one a chair at most), oldest first."""
+    return _frame(
+        conn, SESSION_COLUMNS + " WHERE ended_us IS NULL ORDER BY started_us", **SESSION_TIMES
+    )
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """What the session list is narrowed to; a field left empty does not narrow it."""
+
+    since: datetime | None = None  # started at or after
+    until: datetime | None = None  # started before
+    chairs: tuple[str, ...] = ()
+    patient: str = ""
+    protocols: tuple[str, ...] = ()
+    critical: bool = False  # had a critical clinical alert
+    unacknowledged: bool = False  # a warning or critical clinical alert nobody acknowledged
+    ids: tuple[int, ...] = ()  # only these sessions
+
+
+# Asked of the episodes themselves, so a filter never waits for a summary; these are the
+# summary's alerts_critical > 0 and unacknowledged > 0 (vitals.review), a test keeps them so.
+HAD_CRITICAL = (
+    "EXISTS (SELECT 1 FROM episodes e WHERE e.session = s.id AND e.kind = 'clinical'"
+    " AND e.level = 'critical')"
+)
+HAD_UNANSWERED = (
+    "EXISTS (SELECT 1 FROM episodes e WHERE e.session = s.id AND e.kind = 'clinical'"
+    " AND e.level <> 'advisory'"
+    " AND NOT EXISTS (SELECT 1 FROM acknowledgments a WHERE a.episode = e.id))"
+)
+
+
+def _where(f: SessionFilter) -> tuple[str, list]:
+    """The filter as SQL of constant fragments and the values bound to them."""
+    terms, values = ["1"], []
+    if f.since is not None:
+        terms.append("s.started_us >= ?")
+        values.append(to_us(f.since))
+    if f.until is not None:
+        terms.append("s.started_us < ?")
+        values.append(to_us(f.until))
+    for column, chosen in (("chair", f.chairs), ("protocol", f.protocols), ("id", f.ids)):
+        if chosen:
+            terms.append(f"s.{column} IN ({', '.join('?' * len(chosen))})")
+            values += list(chosen)
+    if f.patient:
+        terms.append("s.patient = ?")
+        values.append(f.patient)
+    terms += [HAD_CRITICAL] if f.critical else []
+    terms += [HAD_UNANSWERED] if f.unacknowledged else []
+    return " AND ".join(terms), values
+
+
+def listed_sessions(
+    conn: sqlite3.Connection, f: SessionFilter, limit: int = -1, offset: int = 0
+) -> pd.DataFrame:
+    """One page of the sessions ``f`` keeps, newest first (``limit`` -1: all of them)."""
+    where, values = _where(f)
     return _frame(
         conn,
-        "SELECT id AS session, chair, patient, protocol, started_us, ended_us, dose_us,"
-        " started_by, ended_by, discharge FROM sessions ORDER BY started_us",
-        started="started_us",
-        ended="ended_us",
-        dose="dose_us",
+        f"{SESSION_COLUMNS} WHERE {where} ORDER BY s.started_us DESC, s.id DESC LIMIT ? OFFSET ?",
+        (*values, limit, offset),
+        **SESSION_TIMES,
     )
+
+
+def count_sessions(conn: sqlite3.Connection, f: SessionFilter) -> int:
+    where, values = _where(f)
+    sql = f"SELECT count(*) FROM sessions s WHERE {where}"  # noqa: S608 (constant fragments)
+    return conn.execute(sql, values).fetchone()[0]
+
+
+def patients(conn: sqlite3.Connection) -> list[str]:
+    """Every patient reference with a recorded session (from the patient index alone)."""
+    return [p for (p,) in conn.execute("SELECT DISTINCT patient FROM sessions ORDER BY patient")]
+
+
+def session_span(conn: sqlite3.Connection) -> tuple[datetime, datetime] | None:
+    """When the first and the last session started, or None without sessions."""
+    first, last = conn.execute("SELECT min(started_us), max(started_us) FROM sessions").fetchone()
+    return None if first is None else (from_us(first), from_us(last))
+
+
+def session_chairs(conn: sqlite3.Connection) -> list[str]:
+    """Every chair that has had a session."""
+    return [c for (c,) in conn.execute("SELECT DISTINCT chair FROM sessions ORDER BY chair")]
+
+
+SUMMARIES_SELECT = """
+    SELECT s.session, s.stamp, s.changes, s.summary_json, coalesce(c.changes, 0)
+    FROM session_summaries s LEFT JOIN session_changes c ON c.session = s.session
+"""
+
+
+def stored_summaries(conn: sqlite3.Connection, ids: Collection[int]) -> dict[int, tuple]:
+    """Per session: (stamp, changes it was computed from, summary JSON, changes now)."""
+    marks = ", ".join("?" * len(ids))
+    rows = conn.execute(f"{SUMMARIES_SELECT} WHERE s.session IN ({marks})", tuple(ids))
+    return {session: rest for session, *rest in rows}
+
+
+def summary_changes(conn: sqlite3.Connection, session: int) -> int:
+    """How often what the session's summary is computed from has changed (see migrations)."""
+    row = conn.execute(
+        "SELECT changes FROM session_changes WHERE session = ?", (session,)
+    ).fetchone()
+    return row[0] if row else 0
+
+
+@contextlib.contextmanager
+def snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """Every read inside sees the store at one moment, however long the reads take (a summary
+    must not mix readings committed after the change count it stores)."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("ROLLBACK")
 
 
 EPISODE_SELECT = """
@@ -183,26 +379,60 @@ EPISODE_SELECT = """
 
 
 def episodes(
-    conn: sqlite3.Connection, chair: str | None = None, session: int | None = None
+    conn: sqlite3.Connection,
+    chair: str | None = None,
+    session: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> pd.DataFrame:
-    """Episodes, oldest first, with their first acknowledgment; filtered when asked."""
+    """Episodes, oldest first, with their first acknowledgment: a chair's or a session's, and
+    with ``since``/``until`` only those a chart of that window shows (still open at ``since``
+    or ended after it, started before ``until``)."""
+    terms, values = ["1"], []
+    if chair is not None:
+        terms.append("e.chair = ?")
+        values.append(chair)
+    if session is not None:
+        terms.append("e.session = ?")
+        values.append(session)
+    if since is not None:
+        terms.append("(e.ended_us IS NULL OR e.ended_us >= ?)")
+        values.append(to_us(since))
+    if until is not None:
+        terms.append("e.started_us < ?")
+        values.append(to_us(until))
     return _frame(
         conn,
-        EPISODE_SELECT + " WHERE (? IS NULL OR e.chair = ?) AND (? IS NULL OR e.session = ?)"
-        " ORDER BY e.started_us, e.id",
-        (chair, chair, session, session),
+        f"{EPISODE_SELECT} WHERE {' AND '.join(terms)} ORDER BY e.started_us, e.id",
+        tuple(values),
         **EPISODE_TIMES,
     )
 
 
-def visible_episodes(conn: sqlite3.Connection) -> pd.DataFrame:
-    """What needs a nurse: open episodes, and critical ones not yet acknowledged (latched)."""
+# Open, or critical and not yet acknowledged (latched): the first term is the WHERE of the
+# partial index episodes_visible, which holds only those that can still be either.
+VISIBLE = (
+    "(e.ended_us IS NULL OR e.level = 'critical')"
+    " AND (e.ended_us IS NULL OR NOT EXISTS (SELECT 1 FROM acknowledgments WHERE episode = e.id))"
+)
+
+
+def visible_episodes(
+    conn: sqlite3.Connection, chair: str | None = None, session: int | None = None
+) -> pd.DataFrame:
+    """What needs a nurse: open episodes, and critical ones not yet acknowledged (latched);
+    every chair's, or one chair's or one session's."""
+    terms, values = [VISIBLE], []
+    if chair is not None:
+        terms.append("e.chair = ?")
+        values.append(chair)
+    if session is not None:
+        terms.append("e.session = ?")
+        values.append(session)
     return _frame(
         conn,
-        # constant fragments only; every value is a bound parameter
-        EPISODE_SELECT  # noqa: S608
-        + " WHERE e.ended_us IS NULL OR (e.level = 'critical' AND NOT EXISTS"
-        " (SELECT 1 FROM acknowledgments WHERE episode = e.id)) ORDER BY e.started_us, e.id",
+        f"{EPISODE_SELECT} WHERE {' AND '.join(terms)} ORDER BY e.started_us, e.id",
+        tuple(values),
         **EPISODE_TIMES,
     )
 
@@ -227,17 +457,26 @@ def acknowledgments(conn: sqlite3.Connection, episode: int) -> pd.DataFrame:
 
 
 def stored_readings(
-    conn: sqlite3.Connection, chair: str, start: datetime, end: datetime | None = None
+    conn: sqlite3.Connection,
+    chair: str,
+    start: datetime,
+    end: datetime | None = None,
+    params: Collection[Param] | None = None,
 ) -> list[Reading]:
-    """A chair's readings in ``[start, end)`` as Readings, for replaying through the engine."""
-    rows = conn.execute(
-        "SELECT param, value, quality, device_us, t_us, source FROM readings"
-        " WHERE chair = ? AND t_us >= ? AND t_us < ? ORDER BY t_us, id",
-        (chair, to_us(start), to_us(end) if end else 2**62),
-    )
+    """A chair's readings in ``[start, end)`` as Readings, oldest first, for replaying through
+    the engine; ``params`` narrows them to the parameters a caller judges."""
+    names = Names.of(conn)
     return [
-        Reading(Param(p), v, Quality(q), from_us(d) if d else None, from_us(t), chair, s)
-        for p, v, q, d, t, s in rows
+        Reading(
+            names.params[p],
+            v,
+            names.qualities[q],
+            from_us(t + off) if off is not None else None,
+            from_us(t),
+            chair,
+            names.sources[s],
+        )
+        for t, p, _, v, q, off, s in _window_rows(conn, chair, start, end, params)
     ]
 
 
@@ -253,14 +492,17 @@ def recent_values(
 ) -> dict[tuple[str, str], list[tuple[int, float]]]:
     """Valid (t_us, value) per (chair, param) since ``since``, for sparklines.
 
-    Index probes on (chair, param, t_us), without pandas: the overview asks every second.
+    One range of the clustered key per pair, without pandas: the overview asks every second.
     """
     found: dict[tuple[str, str], list[tuple[int, float]]] = {}
     for (chair,) in conn.execute("SELECT chair FROM chairs").fetchall():
         for param in params:
             found[(chair, param)] = conn.execute(
-                "SELECT t_us, value FROM readings WHERE chair = ? AND param = ? AND t_us >= ?"
-                " AND quality = 'ok' AND value IS NOT NULL ORDER BY t_us",
+                "SELECT t_us, value FROM readings"
+                " WHERE chair_key = (SELECT key FROM chair_keys WHERE chair = ?)"
+                " AND param_key = (SELECT key FROM params WHERE param = ?) AND t_us >= ?"
+                " AND quality_key = (SELECT key FROM qualities WHERE quality = 'ok')"
+                " AND value IS NOT NULL ORDER BY t_us",
                 (chair, param, to_us(since)),
             ).fetchall()
     return found
