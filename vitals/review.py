@@ -30,8 +30,8 @@ from vitals.errors import StoreError
 from vitals.reading import Param, Quality, Reading
 from vitals.rules import Direction, RuleSet
 from vitals.sessions import Session
-from vitals.store import commands, connect_readonly, queries
-from vitals.store.queries import SessionFilter
+from vitals.store import commands, connect_readonly, listing, queries
+from vitals.store.listing import SessionFilter
 from vitals.verdict import discharge_verdict, session_baselines
 
 PEAKS = (Param.SBP, Param.DBP, Param.HR)
@@ -127,7 +127,7 @@ def summaries(
 
 
 def _fresh(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
-    stored = queries.stored_summaries(conn, ids) if ids else {}
+    stored = listing.stored_summaries(conn, ids) if ids else {}
     return {
         session: json.loads(text)
         for session, (stamp, changes, text, changes_now) in stored.items()
@@ -138,7 +138,7 @@ def _fresh(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, Any]
 def _computed(conn: sqlite3.Connection, session: int, now: datetime) -> tuple[int, dict]:
     """The summary and the change count it reflects, read at one moment of the store."""
     with queries.snapshot(conn):
-        return queries.summary_changes(conn, session), session_summary(conn, session, now)
+        return listing.summary_changes(conn, session), session_summary(conn, session, now)
 
 
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +163,7 @@ def keep_summaries(db: Path, sessions: list[int], now: datetime | None = None) -
     """Compute and store the summaries of ended ``sessions`` (when a session ends)."""
     conn = connect_readonly(db)
     try:
-        listed = queries.listed_sessions(conn, SessionFilter(ids=tuple(sessions)))
+        listed = listing.listed_sessions(conn, SessionFilter(ids=tuple(sessions)))
         summaries(conn, listed, now or datetime.now(UTC), keep=db)
     finally:
         conn.close()
@@ -187,16 +187,16 @@ def session_page(
 ) -> SessionPage:
     """One page of the session list, filtered and sorted in the database, newest first."""
     f = f or SessionFilter()
-    total = queries.count_sessions(conn, f)
+    total = listing.count_sessions(conn, f)
     pages = max(1, -(-total // per_page))
     page = min(max(page, 0), pages - 1)
-    listed = queries.listed_sessions(conn, f, per_page, page * per_page)
+    listed = listing.listed_sessions(conn, f, per_page, page * per_page)
     return SessionPage(summaries(conn, listed, now, keep), total, page, pages)
 
 
 def patients(conn: sqlite3.Connection) -> list[str]:
     """Every patient reference with a recorded session, for choosing a course."""
-    return queries.patients(conn)
+    return listing.patients(conn)
 
 
 def course(
@@ -204,7 +204,7 @@ def course(
 ) -> pd.DataFrame:
     """One patient's sessions, oldest first: how their course of treatment went, session by
     session, with the same figures as the session list."""
-    listed = queries.listed_sessions(conn, SessionFilter(patient=patient))
+    listed = listing.listed_sessions(conn, SessionFilter(patient=patient))
     rows = summaries(conn, listed.iloc[::-1], now, keep)
     return rows.reset_index(drop=True)
 

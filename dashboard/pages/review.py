@@ -17,8 +17,8 @@ from vitals.exchange.export import FORMATS, MAIN_FILE, export, session_window
 from vitals.exchange.progress import Progress
 from vitals.reading import utc_now
 from vitals.review import session_page, what_if
-from vitals.store import connect_readonly, queries
-from vitals.store.queries import SessionFilter
+from vitals.store import connect_readonly, listing, queries
+from vitals.store.listing import SessionFilter
 from vitals.verdict import session_baselines
 
 LIST_COLUMNS = [
@@ -56,7 +56,7 @@ def list_columns(sessions: pd.DataFrame) -> list[str]:
 
 def review_page() -> None:
     st.title("Review")
-    span = read_store(lambda conn: (queries.session_span(conn), queries.session_chairs(conn)))
+    span = read_store(lambda conn: (listing.session_span(conn), listing.session_chairs(conn)))
     if span is None:
         return
     if span[0] is None:

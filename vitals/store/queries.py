@@ -33,7 +33,9 @@ def _utc(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, unit="us", utc=True)
 
 
-def _frame(conn: sqlite3.Connection, sql: str, params: tuple = (), **times: str) -> pd.DataFrame:
+def read_frame(
+    conn: sqlite3.Connection, sql: str, params: tuple = (), **times: str
+) -> pd.DataFrame:
     """Run a query; each ``name="column_us"`` becomes a UTC timestamp column ``name``."""
     frame = pd.read_sql_query(sql, conn, params=params)
     for name, column in times.items():
@@ -43,31 +45,31 @@ def _frame(conn: sqlite3.Connection, sql: str, params: tuple = (), **times: str)
 
 def chairs(conn: sqlite3.Connection) -> pd.DataFrame:
     """Configured chairs in the order nurses expect to see them."""
-    return _frame(conn, "SELECT chair, name, port, protocol FROM chairs ORDER BY position, chair")
+    return read_frame(
+        conn, "SELECT chair, name, port, protocol FROM chairs ORDER BY position, chair"
+    )
 
 
 def latest_readings(conn: sqlite3.Connection) -> pd.DataFrame:
     """The newest reading of every parameter of every chair (one probe per pair, at the end of
     its key range)."""
-    frame = _frame(
+    frame = read_frame(
         conn,
+        # CROSS JOIN keeps the planner from making readings the outer loop (a full scan)
         """
-        WITH newest AS (
-            SELECT ch.position, c.key AS ck, p.key AS pk,
-                   (SELECT max(t_us) FROM readings WHERE chair_key = c.key AND param_key = p.key)
-                       AS t_us
-            FROM chairs ch JOIN chair_keys c ON c.chair = ch.chair CROSS JOIN params p)
         SELECT c.chair, r.t_us, r.t_us + r.device_offset_us AS device_us, p.param, r.value,
                p.unit, q.quality, s.source
-        FROM newest n
-        JOIN readings r ON r.chair_key = n.ck AND r.param_key = n.pk AND r.t_us = n.t_us
+        FROM chairs ch
+        JOIN chair_keys c ON c.chair = ch.chair
+        CROSS JOIN params p
+        CROSS JOIN readings r ON r.chair_key = c.key AND r.param_key = p.key
+             AND r.t_us = (SELECT max(t_us) FROM readings
+                           WHERE chair_key = c.key AND param_key = p.key)
              AND r.seq = (SELECT max(seq) FROM readings
-                          WHERE chair_key = n.ck AND param_key = n.pk AND t_us = n.t_us)
-        JOIN chair_keys c ON c.key = r.chair_key
-        JOIN params p ON p.key = r.param_key
+                          WHERE chair_key = c.key AND param_key = p.key AND t_us = r.t_us)
         JOIN qualities q ON q.key = r.quality_key
         JOIN sources s ON s.key = r.source_key
-        ORDER BY n.position, p.param
+        ORDER BY ch.position, p.param
         """,
         **READING_TIMES,
     )
@@ -82,9 +84,12 @@ WINDOW_SQL = """
     FROM readings r
     WHERE r.chair_key = (SELECT key FROM chair_keys WHERE chair = ?)
       AND r.param_key IN (SELECT key FROM params WHERE {params})
-      AND r.t_us >= ? AND r.t_us < ?
+      AND r.t_us >= ? AND r.t_us < ? {valued}
     ORDER BY r.t_us, r.param_key, r.seq
 """
+VALUED_OK = (
+    "AND r.quality_key = (SELECT key FROM qualities WHERE quality = 'ok') AND r.value IS NOT NULL"
+)
 
 
 def _window_rows(
@@ -93,12 +98,15 @@ def _window_rows(
     start: datetime,
     end: datetime | None,
     params: Collection[Param] | None = None,
+    valued_ok: bool = False,
 ) -> sqlite3.Cursor:
-    """Rows of WINDOW_SQL, lazily: (t_us, param_key, seq, value, quality_key, offset, source)."""
+    """Rows of WINDOW_SQL, lazily: (t_us, param_key, seq, value, quality_key, offset, source);
+    ``valued_ok``: only readings of quality ok that carry a value."""
     chosen = sorted(p.value for p in params) if params is not None else []
     where = f"param IN ({', '.join('?' * len(chosen))})" if params is not None else "1"
     return conn.execute(
-        WINDOW_SQL.format(params=where),  # constant fragments; every value is bound
+        # constant fragments; every value is bound
+        WINDOW_SQL.format(params=where, valued=VALUED_OK if valued_ok else ""),
         (chair, *chosen, to_us(start), to_us(end) if end else 2**62),
     )
 
@@ -172,7 +180,7 @@ def chart_readings(
 
 
 def device_states(conn: sqlite3.Connection) -> pd.DataFrame:
-    return _frame(
+    return read_frame(
         conn,
         "SELECT chair, device, state, since_us, frames_ok, frames_bad, reconnects, last_error,"
         " last_data_us, updated_us FROM device_state ORDER BY chair, device",
@@ -245,113 +253,9 @@ SESSION_TIMES = {"started": "started_us", "ended": "ended_us", "dose": "dose_us"
 
 def open_sessions(conn: sqlite3.Connection) -> pd.DataFrame:
     """Sessions not yet ended (one a chair at most), oldest first."""
-    return _frame(
+    return read_frame(
         conn, SESSION_COLUMNS + " WHERE ended_us IS NULL ORDER BY started_us", **SESSION_TIMES
     )
-
-
-@dataclass(frozen=True)
-class SessionFilter:
-    """What the session list is narrowed to; a field left empty does not narrow it."""
-
-    since: datetime | None = None  # started at or after
-    until: datetime | None = None  # started before
-    chairs: tuple[str, ...] = ()
-    patient: str = ""
-    protocols: tuple[str, ...] = ()
-    critical: bool = False  # had a critical clinical alert
-    unacknowledged: bool = False  # a warning or critical clinical alert nobody acknowledged
-    ids: tuple[int, ...] = ()  # only these sessions
-
-
-# Asked of the episodes themselves, so a filter never waits for a summary; these are the
-# summary's alerts_critical > 0 and unacknowledged > 0 (vitals.review), a test keeps them so.
-HAD_CRITICAL = (
-    "EXISTS (SELECT 1 FROM episodes e WHERE e.session = s.id AND e.kind = 'clinical'"
-    " AND e.level = 'critical')"
-)
-HAD_UNANSWERED = (
-    "EXISTS (SELECT 1 FROM episodes e WHERE e.session = s.id AND e.kind = 'clinical'"
-    " AND e.level <> 'advisory'"
-    " AND NOT EXISTS (SELECT 1 FROM acknowledgments a WHERE a.episode = e.id))"
-)
-
-
-def _where(f: SessionFilter) -> tuple[str, list]:
-    """The filter as SQL of constant fragments and the values bound to them."""
-    terms, values = ["1"], []
-    if f.since is not None:
-        terms.append("s.started_us >= ?")
-        values.append(to_us(f.since))
-    if f.until is not None:
-        terms.append("s.started_us < ?")
-        values.append(to_us(f.until))
-    for column, chosen in (("chair", f.chairs), ("protocol", f.protocols), ("id", f.ids)):
-        if chosen:
-            terms.append(f"s.{column} IN ({', '.join('?' * len(chosen))})")
-            values += list(chosen)
-    if f.patient:
-        terms.append("s.patient = ?")
-        values.append(f.patient)
-    terms += [HAD_CRITICAL] if f.critical else []
-    terms += [HAD_UNANSWERED] if f.unacknowledged else []
-    return " AND ".join(terms), values
-
-
-def listed_sessions(
-    conn: sqlite3.Connection, f: SessionFilter, limit: int = -1, offset: int = 0
-) -> pd.DataFrame:
-    """One page of the sessions ``f`` keeps, newest first (``limit`` -1: all of them)."""
-    where, values = _where(f)
-    return _frame(
-        conn,
-        f"{SESSION_COLUMNS} WHERE {where} ORDER BY s.started_us DESC, s.id DESC LIMIT ? OFFSET ?",
-        (*values, limit, offset),
-        **SESSION_TIMES,
-    )
-
-
-def count_sessions(conn: sqlite3.Connection, f: SessionFilter) -> int:
-    where, values = _where(f)
-    sql = f"SELECT count(*) FROM sessions s WHERE {where}"  # noqa: S608 (constant fragments)
-    return conn.execute(sql, values).fetchone()[0]
-
-
-def patients(conn: sqlite3.Connection) -> list[str]:
-    """Every patient reference with a recorded session (from the patient index alone)."""
-    return [p for (p,) in conn.execute("SELECT DISTINCT patient FROM sessions ORDER BY patient")]
-
-
-def session_span(conn: sqlite3.Connection) -> tuple[datetime, datetime] | None:
-    """When the first and the last session started, or None without sessions."""
-    first, last = conn.execute("SELECT min(started_us), max(started_us) FROM sessions").fetchone()
-    return None if first is None else (from_us(first), from_us(last))
-
-
-def session_chairs(conn: sqlite3.Connection) -> list[str]:
-    """Every chair that has had a session."""
-    return [c for (c,) in conn.execute("SELECT DISTINCT chair FROM sessions ORDER BY chair")]
-
-
-SUMMARIES_SELECT = """
-    SELECT s.session, s.stamp, s.changes, s.summary_json, coalesce(c.changes, 0)
-    FROM session_summaries s LEFT JOIN session_changes c ON c.session = s.session
-"""
-
-
-def stored_summaries(conn: sqlite3.Connection, ids: Collection[int]) -> dict[int, tuple]:
-    """Per session: (stamp, changes it was computed from, summary JSON, changes now)."""
-    marks = ", ".join("?" * len(ids))
-    rows = conn.execute(f"{SUMMARIES_SELECT} WHERE s.session IN ({marks})", tuple(ids))
-    return {session: rest for session, *rest in rows}
-
-
-def summary_changes(conn: sqlite3.Connection, session: int) -> int:
-    """How often what the session's summary is computed from has changed (see migrations)."""
-    row = conn.execute(
-        "SELECT changes FROM session_changes WHERE session = ?", (session,)
-    ).fetchone()
-    return row[0] if row else 0
 
 
 @contextlib.contextmanager
@@ -401,7 +305,7 @@ def episodes(
     if until is not None:
         terms.append("e.started_us < ?")
         values.append(to_us(until))
-    return _frame(
+    return read_frame(
         conn,
         f"{EPISODE_SELECT} WHERE {' AND '.join(terms)} ORDER BY e.started_us, e.id",
         tuple(values),
@@ -429,7 +333,7 @@ def visible_episodes(
     if session is not None:
         terms.append("e.session = ?")
         values.append(session)
-    return _frame(
+    return read_frame(
         conn,
         f"{EPISODE_SELECT} WHERE {' AND '.join(terms)} ORDER BY e.started_us, e.id",
         tuple(values),
@@ -438,7 +342,7 @@ def visible_episodes(
 
 
 def events(conn: sqlite3.Connection, session: int) -> pd.DataFrame:
-    return _frame(
+    return read_frame(
         conn,
         "SELECT id, session, chair, t_us, kind, text, value, by FROM events"
         " WHERE session = ? ORDER BY t_us, id",
@@ -448,7 +352,7 @@ def events(conn: sqlite3.Connection, session: int) -> pd.DataFrame:
 
 
 def acknowledgments(conn: sqlite3.Connection, episode: int) -> pd.DataFrame:
-    return _frame(
+    return read_frame(
         conn,
         "SELECT by, t_us, comment FROM acknowledgments WHERE episode = ? ORDER BY t_us, id",
         (episode,),
@@ -478,6 +382,44 @@ def stored_readings(
         )
         for t, p, _, v, q, off, s in _window_rows(conn, chair, start, end, params)
     ]
+
+
+ExportRow = tuple[int, Param, float | None, Quality, int | None, str]
+
+
+def export_rows(
+    conn: sqlite3.Connection,
+    chair: str,
+    start: datetime,
+    end: datetime | None = None,
+    valued_ok: bool = False,
+) -> Iterator[ExportRow]:
+    """A chair's readings in ``[start, end)``, oldest first, as they leave the cursor (a day is
+    never held in memory): (t_us, param, value, quality, device_us, source)."""
+    names = Names.of(conn)
+    for t, p, _, v, q, off, s in _window_rows(conn, chair, start, end, valued_ok=valued_ok):
+        yield (
+            t,
+            names.params[p],
+            v,
+            names.qualities[q],
+            None if off is None else t + off,
+            names.sources[s],
+        )
+
+
+def count_readings(
+    conn: sqlite3.Connection,
+    chair: str,
+    start: datetime,
+    end: datetime | None = None,
+    valued_ok: bool = False,
+) -> int:
+    """How many rows ``export_rows`` will give, for an export's progress."""
+    sql = f"SELECT count(*) FROM ({WINDOW_SQL})".format(  # noqa: S608 (constant fragments)
+        params="1", valued=VALUED_OK if valued_ok else ""
+    )
+    return conn.execute(sql, (chair, to_us(start), to_us(end) if end else 2**62)).fetchone()[0]
 
 
 def last_session_end(conn: sqlite3.Connection, chair: str) -> datetime | None:
