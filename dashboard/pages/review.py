@@ -173,6 +173,9 @@ def what_if_panel(session_id: int, protocol: str, recorded: pd.DataFrame) -> Non
             "Protocol preset", presets, index=presets.index(protocol), key="wi-preset"
         )
         overrides = threshold_editor(preset, key=f"wi-thresholds-{preset}")
+        # the engine over a whole session takes a while: only when asked, not on every rerun
+        if not st.toggle("Run the alert engine with these settings", key="wi-run"):
+            return
         rules = with_overrides(preset, overrides)
         would = read_store(lambda conn: what_if(conn, session_id, rules))
         if would is None:

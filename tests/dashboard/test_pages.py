@@ -192,6 +192,8 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     assert not at.exception, at.exception
     [download] = at.get("download_button")
     assert download.proto.label == "session-1-report.pdf"
+    assert not any(m.value == "**With iv-ketamine**" for m in at.markdown)  # until asked
+    at.toggle(key="wi-run").set_value(True).run()
     assert any(m.value == "**With iv-ketamine**" for m in at.markdown)  # the what-if panel
     at.text_input[0].input("P-9999").run()
     assert at.dataframe[0].value.empty

@@ -1,0 +1,236 @@
+"""How the pages and the recorder grow with a clinic's history: a week, a month, a year.
+
+Each store is eight chairs, eight hours a clinic day, five days a week, built by the project's
+own generator (``simulators.clinic_history``: the patient model at 1 Hz, sessions, events,
+acknowledged alerts from the live engine, each chair's last session still open). The
+readings are generated straight into the store through its own functions, not through the
+wire protocols, which would take longer than everything else at a year. For each size it
+prints the file and bytes a reading, then the median server time of what each page reads and
+draws: the session list (first page, and a filtered page), one session's review (chart,
+logs and what-if), one patient's course, chair detail, an overview refresh; the recorder's
+start (launch to first committed reading, its open sessions replayed); and the recorder's CPU
+with 32 simulated chairs live. Sizes whose build would not fit the disk or ``--max-days``
+are extrapolated from the curve of the built ones (and say so).
+
+    python -m bench.growth [--sizes week,month,year] [--dir DIR] [--max-days 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from bench.dashboard import overview_data
+from bench.ingest import run as ingest
+from bench.ingest import stored
+from dashboard.figures import detail_figure
+from dashboard.pages.chair import _chair_data
+from dashboard.pages.review import _review_data
+from simulators.clinic_history import HistorySpec, build_history
+from vitals.clinical import load_protocol
+from vitals.review import course, session_page, what_if
+from vitals.store import connect_readonly
+from vitals.store.listing import SessionFilter
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = {"week": 5, "month": 22, "year": 252}  # clinic days
+BYTES_PER_DAY_GUESS = 20e6  # before the first build tells: 8 chairs x 8 h at ~28 B a reading
+FIGURES = (
+    "file MB",
+    "B/reading",
+    "list p1 ms",
+    "list filtered ms",
+    "review ms",
+    "course ms",
+    "chair ms",
+    "overview ms",
+    "start s",
+    "ingest CPU %",
+)
+
+
+def timed_ms(work: Callable[[], object], runs: int = 7) -> float:
+    samples = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        work()
+        samples.append((time.perf_counter() - began) * 1000)
+    return statistics.median(samples)
+
+
+def pages(db: Path) -> dict[str, float]:
+    """Median ms of what each page reads and draws, on a fresh connection each time."""
+    conn = connect_readonly(db)
+    try:
+        now = pd.Timestamp.now(tz="UTC")
+        patient = conn.execute(
+            "SELECT patient FROM sessions GROUP BY patient ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()[0]
+        (middle,) = conn.execute(
+            "SELECT id FROM sessions WHERE ended_us IS NOT NULL ORDER BY started_us"
+            " LIMIT 1 OFFSET (SELECT count(*) / 2 FROM sessions)"
+        ).fetchone()
+    finally:
+        conn.close()
+    narrowed = SessionFilter(chairs=("chair-3",), critical=True)
+    return {
+        "list p1 ms": timed_ms(lambda: _on(db, lambda c: session_page(c, now, keep=db))),
+        "list filtered ms": timed_ms(
+            lambda: _on(db, lambda c: session_page(c, now, narrowed, keep=db))
+        ),
+        "review ms": timed_ms(lambda: _on(db, lambda c: review(c, middle))),
+        "course ms": timed_ms(lambda: _on(db, lambda c: course(c, patient, now, keep=db))),
+        "chair ms": timed_ms(lambda: _on(db, lambda c: chair_detail(c, now))),
+        "overview ms": timed_ms(lambda: overview_data(db), runs=15),
+    }
+
+
+def _on(db: Path, work: Callable) -> object:
+    conn = connect_readonly(db)
+    try:
+        return work(conn)
+    finally:
+        conn.close()
+
+
+def review(conn, session_id: int) -> None:
+    """The Review page of one session: its data, the chart, and the what-if it also runs."""
+    session, readings, episodes, events, thresholds, baselines, end = _review_data(conn, session_id)
+    start = pd.Timestamp(session.started) - timedelta(minutes=15)
+    detail_figure(
+        readings, episodes, events, thresholds, baselines, start, pd.Timestamp(end)
+    ).to_plotly_json()
+    what_if(conn, session_id, load_protocol(session.protocol).rules)
+
+
+def chair_detail(conn, now: pd.Timestamp) -> None:
+    """Chair detail of a chair with an open session, over the session."""
+    _, start, readings, episodes, _, _, events, baselines, _ = _chair_data(
+        conn, "chair-1", "Session", now
+    )
+    base = {b.param.value: b.value for b in baselines.values() if b.value is not None}
+    detail_figure(readings, episodes, events, [], base, start, now).to_plotly_json()
+
+
+def recorder_start(db: Path, tmp: Path) -> float:
+    """Seconds from launching ``record`` to its first committed reading, 8 simulated chairs
+    already sending (on pseudo-terminals), the store's open sessions replayed at start."""
+    me = [sys.executable, "-m", "chairside"]
+    quiet = {"cwd": ROOT, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    config = tmp / "start.toml"
+    options = ["--no-sessions", "--interval", "1", "--config", str(config)]
+    sim = subprocess.Popen(
+        [*me, "simulate", "--chairs", "8", *options, "--run-dir", str(tmp / "run")], **quiet
+    )
+    try:
+        while not config.exists():
+            time.sleep(0.05)
+        time.sleep(1)
+        since = int(time.time() * 1_000_000)
+        began = time.perf_counter()
+        rec = subprocess.Popen([*me, "record", "--config", str(config), "--db", str(db)], **quiet)
+        while stored(db, since) == 0:
+            time.sleep(0.02)
+        seconds = time.perf_counter() - began
+        rec.terminate()
+        rec.wait()
+    finally:
+        sim.terminate()
+        sim.wait()
+    return seconds
+
+
+def measure(db: Path, readings: int, tmp: Path, ingest_s: float) -> dict[str, float]:
+    size = db.stat().st_size
+    figures = {"file MB": size / 1e6, "B/reading": size / readings} | pages(db)
+    figures["start s"] = recorder_start(db, tmp)
+    figures["ingest CPU %"] = ingest(32, 1, ingest_s, 1, tmp, db)
+    return figures
+
+
+def extrapolated(built: dict[str, tuple[int, dict]], days: int) -> dict[str, float]:
+    """A size not built: size grows in proportion to the days; a page figure with a fitted
+    straight line through the built sizes (flat when the pages read only what they show)."""
+    xs = [d for d, _ in built.values()]
+    out = {}
+    for name in FIGURES:
+        ys = [f[name] for _, f in built.values()]
+        if name == "file MB":
+            out[name] = ys[-1] / xs[-1] * days
+        elif len(xs) > 1:
+            slope, intercept = statistics.linear_regression(xs, ys)
+            out[name] = max(intercept + slope * days, min(ys))
+        else:
+            out[name] = ys[-1]
+    return out
+
+
+def table(rows: dict[str, dict[str, float]], notes: dict[str, str]) -> str:
+    head = "| size | " + " | ".join(FIGURES) + " |"
+    lines = [head, "|" + " --- |" * (len(FIGURES) + 1)]
+    for size, figures in rows.items():
+        cells = [f"{figures[n]:.1f}" if figures[n] < 100 else f"{figures[n]:.0f}" for n in FIGURES]
+        lines.append(f"| {size}{notes.get(size, '')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="week,month,year")
+    parser.add_argument("--dir", type=Path, help="keep the stores here (reused when present)")
+    parser.add_argument("--max-days", type=int, default=30, help="build sizes up to this")
+    parser.add_argument("--ingest-seconds", type=float, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.dir or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        built: dict[str, tuple[int, dict]] = {}
+        rows, notes = {}, {}
+        for size in args.sizes.split(","):
+            days = SIZES[size]
+            per_day = (
+                next(iter(built.values()))[1]["file MB"] * 1e6 / next(iter(built.values()))[0]
+                if built
+                else BYTES_PER_DAY_GUESS
+            )
+            if days > args.max_days or per_day * days * 1.5 > shutil.disk_usage(folder).free:
+                rows[size], notes[size] = extrapolated(built, days), " (extrapolated)"
+                continue
+            db = folder / f"{size}.db"
+            readings = build(db, days)
+            with tempfile.TemporaryDirectory() as tmp:
+                figures = measure(db, readings, Path(tmp), args.ingest_seconds)
+            built[size] = (days, figures)
+            rows[size] = figures
+            print(table({size: figures}, {}), flush=True)
+        print()
+        print(table(rows, notes))
+    return 0
+
+
+def build(db: Path, days: int) -> int:
+    """Build the store once (reuse one left in ``--dir``); returns its number of readings."""
+    if not db.exists():
+        began = time.perf_counter()
+        counts = build_history(db, HistorySpec(days=days))
+        print(
+            f"built {db.name}: {days} clinic days, {counts.readings:,} readings,"
+            f" {counts.sessions} sessions, {counts.episodes} episodes"
+            f" in {time.perf_counter() - began:.0f} s",
+            flush=True,
+        )
+    return stored(db)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
