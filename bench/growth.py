@@ -6,11 +6,11 @@ acknowledged alerts from the live engine, each chair's last session still open).
 readings are generated straight into the store through its own functions, not through the
 wire protocols, which would take longer than everything else at a year. For each size it
 prints the file and bytes a reading, then the median server time of what each page reads and
-draws: the session list (first page, and a filtered page), one session's review (chart,
-logs and what-if), one patient's course, chair detail, an overview refresh; the recorder's
-start (launch to first committed reading, its open sessions replayed); and the recorder's CPU
-with 32 simulated chairs live. Sizes whose build would not fit the disk or ``--max-days``
-are extrapolated from the curve of the built ones (and say so).
+draws: the session list (first page, and a filtered page), one session's review (chart and
+logs; its what-if apart, run when asked), one patient's course, chair detail, an overview
+refresh; the recorder's start (launch to first committed reading, its open sessions
+replayed); and the recorder's CPU with 32 simulated chairs live. Sizes whose build would not
+fit the disk or ``--max-days`` are extrapolated from the curve of the built ones (and say so).
 
     python -m bench.growth [--sizes week,month,year] [--dir DIR] [--max-days 30]
 """
@@ -39,7 +39,7 @@ from dashboard.pages.review import _review_data
 from simulators.clinic_history import HistorySpec, build_history
 from vitals.clinical import load_protocol
 from vitals.review import course, session_page, what_if
-from vitals.store import connect_readonly
+from vitals.store import connect_readonly, queries
 from vitals.store.listing import SessionFilter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,7 @@ FIGURES = (
     "course ms",
     "chair ms",
     "overview ms",
+    "what-if ms",
     "start s",
     "ingest CPU %",
 )
@@ -92,6 +93,7 @@ def pages(db: Path) -> dict[str, float]:
         "course ms": timed_ms(lambda: _on(db, lambda c: course(c, patient, now, keep=db))),
         "chair ms": timed_ms(lambda: _on(db, lambda c: chair_detail(c, now))),
         "overview ms": timed_ms(lambda: overview_data(db), runs=15),
+        "what-if ms": what_if_ms(db, middle),
     }
 
 
@@ -104,13 +106,23 @@ def _on(db: Path, work: Callable) -> object:
 
 
 def review(conn, session_id: int) -> None:
-    """The Review page of one session: its data, the chart, and the what-if it also runs."""
+    """The Review page of one session as it opens: its data and its chart (the what-if runs
+    only when asked; ``what_if_ms`` times it)."""
     session, readings, episodes, events, thresholds, baselines, end = _review_data(conn, session_id)
     start = pd.Timestamp(session.started) - timedelta(minutes=15)
     detail_figure(
         readings, episodes, events, thresholds, baselines, start, pd.Timestamp(end)
     ).to_plotly_json()
-    what_if(conn, session_id, load_protocol(session.protocol).rules)
+
+
+def what_if_ms(db: Path, session_id: int) -> float:
+    """The what-if of one session with its own protocol's thresholds, when a nurse asks."""
+    conn = connect_readonly(db)
+    try:
+        rules = load_protocol(queries.session_by_id(conn, session_id).protocol).rules
+        return timed_ms(lambda: what_if(conn, session_id, rules), runs=3)
+    finally:
+        conn.close()
 
 
 def chair_detail(conn, now: pd.Timestamp) -> None:
