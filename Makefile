@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(PY) -m bench.engine
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.review
+	$(PY) -m bench.growth
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

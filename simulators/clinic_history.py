@@ -280,6 +280,8 @@ def _record_session(
         verdict = discharge_verdict(conn, session, visit.end)
     finally:
         conn.close()
+    # as the recorder does when it sees the session end: what is still open ends with it
+    writer.close_engine_episodes(visit.chair, to_us(visit.end), "session ended")
     commands.end_session(db, session, nurse, str(verdict), at=visit.end)
     keep_summaries(db, [session])
 
