@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.dashboard import overview_data
+from bench.dashboard import timed as timed_ms
 from bench.ingest import run as ingest
 from bench.ingest import stored
 from dashboard.figures import detail_figure
@@ -59,15 +60,6 @@ FIGURES = (
     "of which imports s",
     "ingest CPU %",
 )
-
-
-def timed_ms(work: Callable[[], object], runs: int = 7) -> float:
-    samples = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        work()
-        samples.append((time.perf_counter() - began) * 1000)
-    return statistics.median(samples)
 
 
 def pages(db: Path) -> dict[str, float]:

@@ -317,7 +317,7 @@ def m004_compact_readings(conn: sqlite3.Connection) -> None:
 # by the same code and presets, its stamp). Readings count for the ended sessions whose
 # window they fall in, widened by an hour before the start for the pre-dose baseline; live
 # readings fall in no ended session, so acquisition pays one index probe a reading.
-SUMMARIES = """
+SUMMARY_TABLES = """
     CREATE TABLE session_summaries (
         session INTEGER PRIMARY KEY REFERENCES sessions (id),
         stamp TEXT NOT NULL,
@@ -326,38 +326,39 @@ SUMMARIES = """
         summary_json TEXT NOT NULL
     );
     CREATE TABLE session_changes (session INTEGER PRIMARY KEY, changes INTEGER NOT NULL);
-    CREATE TRIGGER readings_change_summaries AFTER INSERT ON readings BEGIN
-        INSERT INTO session_changes (session, changes)
-            SELECT id, 1 FROM sessions
-            WHERE chair = (SELECT chair FROM chair_keys WHERE key = NEW.chair_key)
-              AND ended_us >= NEW.t_us AND started_us <= NEW.t_us + 3600000000
-        ON CONFLICT (session) DO UPDATE SET changes = changes + 1;
-    END;
-    CREATE TRIGGER sessions_change_summaries AFTER UPDATE ON sessions BEGIN
-        INSERT INTO session_changes (session, changes) VALUES (NEW.id, 1)
-        ON CONFLICT (session) DO UPDATE SET changes = changes + 1;
-    END;
-    CREATE TRIGGER events_change_summaries AFTER INSERT ON events
-    WHEN NEW.session IS NOT NULL BEGIN
-        INSERT INTO session_changes (session, changes) VALUES (NEW.session, 1)
-        ON CONFLICT (session) DO UPDATE SET changes = changes + 1;
-    END;
-    CREATE TRIGGER episodes_change_summaries_i AFTER INSERT ON episodes
-    WHEN NEW.session IS NOT NULL BEGIN
-        INSERT INTO session_changes (session, changes) VALUES (NEW.session, 1)
-        ON CONFLICT (session) DO UPDATE SET changes = changes + 1;
-    END;
-    CREATE TRIGGER episodes_change_summaries_u AFTER UPDATE ON episodes
-    WHEN NEW.session IS NOT NULL BEGIN
-        INSERT INTO session_changes (session, changes) VALUES (NEW.session, 1)
-        ON CONFLICT (session) DO UPDATE SET changes = changes + 1;
-    END;
-    CREATE TRIGGER acknowledgments_change_summaries AFTER INSERT ON acknowledgments BEGIN
-        INSERT INTO session_changes (session, changes)
-            SELECT session, 1 FROM episodes WHERE id = NEW.episode AND session IS NOT NULL
-        ON CONFLICT (session) DO UPDATE SET changes = changes + 1;
-    END;
 """
+# (trigger, event, the sessions it touches): one trigger each, the same body.
+MINE = "SELECT NEW.session AS session WHERE NEW.session IS NOT NULL"
+SUMMARY_INPUTS = (
+    (
+        "readings_change_summaries",
+        "INSERT ON readings",
+        "SELECT id AS session FROM sessions"
+        " WHERE chair = (SELECT chair FROM chair_keys WHERE key = NEW.chair_key)"
+        " AND ended_us >= NEW.t_us AND started_us <= NEW.t_us + 3600000000",
+    ),
+    ("sessions_change_summaries", "UPDATE ON sessions", "SELECT NEW.id AS session"),
+    ("events_change_summaries", "INSERT ON events", MINE),
+    ("episodes_change_summaries_i", "INSERT ON episodes", MINE),
+    ("episodes_change_summaries_u", "UPDATE ON episodes", MINE),
+    (
+        "acknowledgments_change_summaries",
+        "INSERT ON acknowledgments",
+        "SELECT session FROM episodes WHERE id = NEW.episode AND session IS NOT NULL",
+    ),
+)
+
+
+def _summary_triggers() -> str:
+    return "".join(
+        f"CREATE TRIGGER {name} AFTER {event} BEGIN"  # noqa: S608 (the constants above)
+        f" INSERT INTO session_changes (session, changes) SELECT session, 1 FROM ({touched})"
+        " WHERE 1 ON CONFLICT (session) DO UPDATE SET changes = changes + 1;"
+        " END;\n"
+        for name, event, touched in SUMMARY_INPUTS
+    )
+
+
 # Indexes for pages that read only what they show: the session list newest first, one
 # patient's course, a chair's last session end (and the readings trigger above), and the
 # overview's open or latched-critical episodes. sessions_chair_started served none of them.
@@ -372,7 +373,8 @@ PAGE_INDEXES = """
 
 def m005_summaries_and_page_indexes(conn: sqlite3.Connection) -> None:
     """Stored session summaries that know when they are stale, and the indexes the pages use."""
-    _run_script(conn, SUMMARIES)
+    _run_script(conn, SUMMARY_TABLES)
+    _run_script(conn, _summary_triggers())
     _run_script(conn, PAGE_INDEXES)
 
 

@@ -317,24 +317,13 @@ def episodes(
     with ``since``/``until`` only those a chart of that window shows (still open at ``since``
     or ended after it, started before ``until``)."""
     terms, values = ["1"], []
-    if chair is not None:
-        terms.append("e.chair = ?")
-        values.append(chair)
-    if session is not None:
-        terms.append("e.session = ?")
-        values.append(session)
     if since is not None:
         terms.append("(e.ended_us IS NULL OR e.ended_us >= ?)")
         values.append(to_us(since))
     if until is not None:
         terms.append("e.started_us < ?")
         values.append(to_us(until))
-    return read_frame(
-        conn,
-        f"{EPISODE_SELECT} WHERE {' AND '.join(terms)} ORDER BY e.started_us, e.id",
-        tuple(values),
-        **EPISODE_TIMES,
-    )
+    return _episode_frame(conn, terms, values, chair, session)
 
 
 # Open, or critical and not yet acknowledged (latched): the first term is the WHERE of the
@@ -350,13 +339,17 @@ def visible_episodes(
 ) -> pd.DataFrame:
     """What needs a nurse: open episodes, and critical ones not yet acknowledged (latched);
     every chair's, or one chair's or one session's."""
-    terms, values = [VISIBLE], []
-    if chair is not None:
-        terms.append("e.chair = ?")
-        values.append(chair)
-    if session is not None:
-        terms.append("e.session = ?")
-        values.append(session)
+    return _episode_frame(conn, [VISIBLE], [], chair, session)
+
+
+def _episode_frame(
+    conn: sqlite3.Connection, terms: list[str], values: list, chair: str | None, session: int | None
+) -> pd.DataFrame:
+    """EPISODE_SELECT where every term holds, of one chair and one session when given."""
+    for column, value in (("chair", chair), ("session", session)):
+        if value is not None:
+            terms.append(f"e.{column} = ?")
+            values.append(value)
     return read_frame(
         conn,
         f"{EPISODE_SELECT} WHERE {' AND '.join(terms)} ORDER BY e.started_us, e.id",
