@@ -137,13 +137,14 @@ def build_history(
 
 
 def _clinic_days(spec: HistorySpec) -> list[datetime]:
-    """Start of each clinic day, weekdays only, the last one ending at ``spec.end``."""
-    last = spec.end - timedelta(hours=spec.hours)
-    days, day = [], last
+    """Start of each clinic day: the last one ends at ``spec.end`` (the clinic is at work,
+    whatever the weekday), the ones before it are weekdays."""
+    day = spec.end - timedelta(hours=spec.hours)
+    days = [day]
     while len(days) < spec.days:
+        day -= timedelta(days=1)
         if day.weekday() < 5:
             days.append(day)
-        day -= timedelta(days=1)
     return days[::-1]
 
 
