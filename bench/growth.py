@@ -162,17 +162,34 @@ def imports_s() -> float:
     return time.perf_counter() - began
 
 
-def measure(db: Path, readings: int, tmp: Path, ingest_s: float) -> dict[str, float]:
-    """The pages on the store; the recorder's start and 32 live chairs on a copy of it, which
-    they change (chairs added, sessions ended and started, readings written)."""
-    size = db.stat().st_size
-    figures = {"file MB": size / 1e6, "B/reading": size / readings} | pages(db)
-    copy = tmp / db.name
-    shutil.copy(db, copy)
-    figures["start s"] = recorder_start(copy, tmp)
-    figures["of which imports s"] = imports_s()
-    figures["ingest CPU %"] = ingest(32, 1, ingest_s, 1, tmp, copy)
-    return figures
+def measure(stores: dict[str, tuple[Path, int]], rounds: int, ingest_s: float) -> dict:
+    """Every figure of every store. The sizes are measured in turn, ``rounds`` times over, and
+    each figure is the median of its rounds: a machine that others share is slower now and
+    then, and taking turns lets that fall on every size alike instead of on one. The pages
+    read the store; the recorder's start and 32 live chairs run on a copy of it, which they
+    change (chairs added, sessions ended and started, readings written)."""
+    seen: dict[str, list[dict[str, float]]] = {size: [] for size in stores}
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
+        for last in [False] * (rounds - 1) + [True]:
+            for size, (db, _) in stores.items():
+                copy = tmp / db.name
+                shutil.copy(db, copy)
+                figures = pages(db)
+                figures["start s"] = recorder_start(copy, tmp)
+                figures["of which imports s"] = imports_s()
+                if last:
+                    figures["ingest CPU %"] = ingest(32, 1, ingest_s, 1, tmp, copy)
+                seen[size].append(figures)
+                copy.unlink()
+    out = {}
+    for size, (db, readings) in stores.items():
+        size_of = db.stat().st_size
+        out[size] = {"file MB": size_of / 1e6, "B/reading": size_of / readings} | {
+            name: statistics.median(f[name] for f in seen[size] if name in f)
+            for name in seen[size][-1]
+        }
+    return out
 
 
 def extrapolated(built: dict[str, tuple[int, dict]], days: int) -> dict[str, float]:
@@ -206,32 +223,28 @@ def main() -> int:
     parser.add_argument("--sizes", default="week,month,year")
     parser.add_argument("--dir", type=Path, help="keep the stores here (reused when present)")
     parser.add_argument("--max-days", type=int, default=30, help="build sizes up to this")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ingest-seconds", type=float, default=30)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.dir or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        built: dict[str, tuple[int, dict]] = {}
-        rows, notes = {}, {}
+        stores, later = {}, []
         for size in args.sizes.split(","):
             days = SIZES[size]
-            per_day = (
-                next(iter(built.values()))[1]["file MB"] * 1e6 / next(iter(built.values()))[0]
-                if built
-                else BYTES_PER_DAY_GUESS
-            )
-            if days > args.max_days or per_day * days * 1.5 > shutil.disk_usage(folder).free:
-                rows[size], notes[size] = extrapolated(built, days), " (extrapolated)"
+            per_day = BYTES_PER_DAY_GUESS
+            if stores:
+                first_db, first_days = next((db, SIZES[s]) for s, (db, _) in stores.items())
+                per_day = first_db.stat().st_size / first_days
+            if days > args.max_days or per_day * days * 2.5 > shutil.disk_usage(folder).free:
+                later.append(size)
                 continue
             db = folder / f"{size}.db"
-            readings = build(db, days)
-            with tempfile.TemporaryDirectory() as tmp:
-                figures = measure(db, readings, Path(tmp), args.ingest_seconds)
-            built[size] = (days, figures)
-            rows[size] = figures
-            print(table({size: figures}, {}), flush=True)
-        print()
-        print(table(rows, notes))
+            stores[size] = (db, build(db, days))
+        rows = measure(stores, args.rounds, args.ingest_seconds)
+        built = {size: (SIZES[size], figures) for size, figures in rows.items()}
+        rows |= {size: extrapolated(built, SIZES[size]) for size in later}
+        print(table(rows, {size: " (extrapolated)" for size in later}))
     return 0
 
 
