@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(PY) -m bench.replay
 	$(PY) -m bench.backup
 	$(PY) -m bench.rems
+	$(PY) -m bench.growth
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

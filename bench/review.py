@@ -30,9 +30,7 @@ import pandas as pd
 from dashboard.figures import detail_figure
 from simulators.offline import recorded_session
 from vitals.chairs import Chair
-from vitals.exchange.csv_io import export_csv
-from vitals.exchange.pdf_report import session_report
-from vitals.exchange.standards import fhir_bundle, fhir_json, hl7_messages
+from vitals.exchange.export import FORMATS, export, session_window
 from vitals.reading import Reading
 from vitals.store import StoreWriter, commands, connect_readonly, queries
 
@@ -121,26 +119,14 @@ def median_s(run: Callable[[], object], repeat: int) -> float:
 
 
 def exports(db: Path, session_id: int, folder: Path) -> dict[str, float]:
+    """Each export of the session as ``python -m chairside export`` writes it (streamed)."""
     conn = connect_readonly(db)
-    session = queries.session_by_id(conn, session_id)
-
-    def standard(form: str) -> None:
-        readings = queries.stored_readings(conn, session.chair, session.started, session.ended)
-        if form == "hl7":
-            hl7_messages(readings, session.patient)
-        else:
-            fhir_json(fhir_bundle(readings, session.patient))
-
-    timed = {
-        "csv": lambda: export_csv(
-            conn, folder / "csv", session.chair, session.started, session.ended, session_id
-        ),
-        "hl7": lambda: standard("hl7"),
-        "fhir": lambda: standard("fhir"),
-        "pdf": lambda: session_report(conn, session_id, folder / "report.pdf"),
-    }
+    window = session_window(conn, session_id)
     try:
-        return {name: median_s(run, 1) for name, run in timed.items()}
+        return {
+            form: median_s(lambda form=form: export(conn, form, window, folder / form), 1)
+            for form in FORMATS
+        }
     finally:
         conn.close()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from vitals.errors import ConfigError
 from vitals.reading import Param, utc_now
+from vitals.review import keep_summaries
 from vitals.rules import Level
 from vitals.sessions import EVENT_KINDS
 from vitals.store import DEFAULT_DB, commands, connect_readonly
@@ -187,6 +188,7 @@ def run_end(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     commands.end_session(args.db, session, args.by, verdict)
+    keep_summaries(args.db, [session])
     print(f"session {session} ended; {verdict}")
     return 0
 

@@ -20,6 +20,7 @@ from chairside.simulated_scores import SimulatedScores
 from simulators.fleet import Fleet
 from vitals.errors import ChairsideError
 from vitals.reading import utc_now
+from vitals.review import keep_summaries
 from vitals.sessions import DOSE_KINDS
 from vitals.store import commands, connect_readonly, queries
 
@@ -94,6 +95,7 @@ class SimulatedSessions:
                 if self.scores:
                     self.scores.ending(session)
                 commands.end_session(self.db, session, BY, "ended when the simulator stopped")
+                keep_summaries(self.db, [session])
             except ChairsideError as exc:  # a nurse may have ended it already
                 log.info("%s: %s", chair, exc)
 
@@ -103,3 +105,4 @@ class SimulatedSessions:
         except ChairsideError:
             return
         commands.end_session(self.db, session, BY, "ended: a new simulation started", utc_now())
+        keep_summaries(self.db, [session])

@@ -20,6 +20,7 @@ from dashboard.source import db_path, log, read_store
 from dashboard.tiles import LEVEL_ORDER
 from vitals.errors import ChairsideError
 from vitals.reading import utc_now
+from vitals.review import keep_summaries
 from vitals.store import commands, queries
 from vitals.verdict import discharge_verdict
 from vitals.wording import alert_summary
@@ -152,6 +153,7 @@ def end_session_dialog(session_id: int) -> None:
         record = str(verdict) if verdict.ready else f"{verdict} — ended before ready: {reason}"
         if run_action(commands.end_session, session_id, current_user(), record):
             remember_ended(session_id)
+            keep_summaries(db_path(), [session_id])
             close_dialog()
             st.rerun()
 

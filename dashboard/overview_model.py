@@ -48,8 +48,7 @@ def build_tiles(conn: sqlite3.Connection, now: pd.Timestamp) -> list[Tile]:
     alerts_of: dict[str, list] = {}
     for episode in queries.visible_episodes(conn).itertuples(index=False):
         alerts_of.setdefault(episode.chair, []).append(episode)
-    sessions = queries.sessions(conn)
-    open_sessions = {s.chair: s for s in sessions[sessions.ended.isna()].itertuples(index=False)}
+    open_sessions = {s.chair: s for s in queries.open_sessions(conn).itertuples(index=False)}
     spark = queries.recent_values(conn, ("sbp", "hr"), (now - SPARK_WINDOW).to_pydatetime())
     reminders = scale_reminders(conn, open_sessions, now)
     tiles = [

@@ -26,6 +26,7 @@ from simulators.scores import course_totals, draw_effects, phq9_answers
 from vitals.chairs import Chair
 from vitals.engine import evaluate
 from vitals.questionnaires import Phq9
+from vitals.review import keep_summaries
 from vitals.scales import protocol_scales
 from vitals.store import StoreWriter, commands, connect_readonly, queries
 from vitals.store.measures import record_phq9, record_score, record_side_effects
@@ -148,6 +149,7 @@ def _record(db: Path, planned: Planned, seed: int, rng: random.Random) -> None:
     verdict = discharge_verdict(conn, session, end)
     conn.close()
     commands.end_session(db, session, nurse, str(verdict), at=end)
+    keep_summaries(db, [session])
 
 
 def _course_measures(

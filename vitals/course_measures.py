@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -44,10 +45,13 @@ def session_measures(events: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def course_table(conn: sqlite3.Connection, patient: str, now: datetime) -> pd.DataFrame:
+def course_table(
+    conn: sqlite3.Connection, patient: str, now: datetime, keep: Path | None = None
+) -> pd.DataFrame:
     """``vitals.review.course`` rows with the course measures added, oldest first; response and
-    remission are judged over the sessions that have a PHQ-9."""
-    rows = course(conn, patient, now)
+    remission are judged over the sessions that have a PHQ-9. ``keep``: the store's path, to
+    keep summaries computed here (see ``vitals.review.course``)."""
+    rows = course(conn, patient, now, keep)
     if rows.empty:
         return rows
     measures = pd.DataFrame(

@@ -1,38 +1,61 @@
 """What happened in a session, in numbers: the rows of the session list and the review header.
 
 Every figure comes from the store through the core (readings, episodes, acknowledgments,
-baselines), so the list, the PDF and any outside check agree.
+baselines), so the list, the PDF and any outside check agree. ``session_summary`` computes
+one session's figures; an ended session's are stored once computed and served from the store
+while they are fresh (the same code and presets, nothing they were computed from changed
+since: see ``session_changes`` in the migrations), so the list and a patient's course cost
+the same after a year as after a day. An open session's figures change with every minute and
+are always computed.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import logging
 import sqlite3
 import statistics
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from vitals.clinical import load_protocol
 from vitals.engine import evaluate
+from vitals.errors import StoreError
 from vitals.reading import Param, Quality, Reading
 from vitals.rules import Direction, RuleSet
 from vitals.sessions import Session
-from vitals.store import queries
+from vitals.store import commands, connect_readonly, listing, queries
+from vitals.store.listing import SessionFilter
 from vitals.verdict import discharge_verdict, engine_inputs, session_baselines
 
 PEAKS = (Param.SBP, Param.DBP, Param.HR)
+IDENTITY = ("session", "chair", "patient", "protocol", "started")  # from the sessions table
+PAGE_SIZE = 50
+log = logging.getLogger("chairside.review")
 
 
 def session_summary(conn: sqlite3.Connection, session_id: int, now: datetime) -> dict[str, Any]:
     """One row of the session list; times in minutes, peaks with minutes after the dose."""
+    with queries.snapshot(conn):
+        return _summary(conn, session_id, now)
+
+
+def _summary(conn: sqlite3.Connection, session_id: int, now: datetime) -> dict[str, Any]:
     session = queries.session_by_id(conn, session_id)
     if session is None:
         raise ValueError(f"no session {session_id}")
     end = session.ended or now
     readings = [
         r
-        for r in queries.stored_readings(conn, session.chair, session.started, end)
+        for r in queries.stored_readings(
+            conn, session.chair, session.started, end, _summarised_params(session)
+        )
         if r.quality is Quality.OK and r.value is not None
     ]
     row: dict[str, Any] = {
@@ -60,25 +83,130 @@ def session_summary(conn: sqlite3.Connection, session_id: int, now: datetime) ->
     return row
 
 
-def session_list(conn: sqlite3.Connection, now: datetime) -> pd.DataFrame:
-    """Every session's summary, newest first."""
-    rows = [session_summary(conn, s, now) for s in queries.sessions(conn).session]
-    return pd.DataFrame(rows).sort_values("started", ascending=False) if rows else pd.DataFrame()
+def _summarised_params(session: Session) -> set[Param]:
+    """The parameters the figures are made of: peaks, time above each absolute high threshold,
+    the return of SBP to baseline. Pulse and SpO2 at 1 Hz are most of a session's readings."""
+    above = {
+        r.param for r in session.rules.rules if not r.relative and r.direction is Direction.HIGH
+    }
+    return {*PEAKS, *above}
+
+
+@functools.cache
+def summary_stamp() -> str:
+    """What a stored summary was computed with: a digest of the core's code and presets (this
+    package), so that any change to either makes every stored summary stale."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def summaries(
+    conn: sqlite3.Connection, listed: pd.DataFrame, now: datetime, keep: Path | None = None
+) -> pd.DataFrame:
+    """The summaries of ``listed`` sessions (a frame of ``queries.listed_sessions``), in its
+    order: stored ones while fresh, the others computed, and stored in the database ``keep``
+    when it is given so the next reader finds them."""
+    if listed.empty:
+        return pd.DataFrame()
+    ended = [int(s) for s, e in zip(listed.session, listed.ended, strict=True) if pd.notna(e)]
+    found = _fresh(conn, ended)
+    computed = {int(s): _computed(conn, int(s), now) for s in listed.session if int(s) not in found}
+    if keep is not None:
+        _save(keep, {s: c for s, c in computed.items() if s in ended})
+    found |= {s: _figures(row) for s, (_, row) in computed.items()}
+    rows = [
+        dict(zip(IDENTITY, identity, strict=True)) | found[int(identity[0])]
+        for identity in listed[list(IDENTITY)].itertuples(index=False)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _fresh(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    stored = listing.stored_summaries(conn, ids) if ids else {}
+    return {
+        session: json.loads(text)
+        for session, (stamp, changes, text, changes_now) in stored.items()
+        if stamp == summary_stamp() and changes == changes_now
+    }
+
+
+def _computed(conn: sqlite3.Connection, session: int, now: datetime) -> tuple[int, dict]:
+    """The summary and the change count it reflects, read at one moment of the store."""
+    with queries.snapshot(conn):
+        return listing.summary_changes(conn, session), session_summary(conn, session, now)
+
+
+def _figures(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in IDENTITY}
+
+
+def _save(db: Path, computed: dict[int, tuple[int, dict]]) -> None:
+    """Store fresh summaries; a store that refuses (read-only, busy) costs only their reuse."""
+    rows = [
+        (session, summary_stamp(), changes, json.dumps(_figures(row)))
+        for session, (changes, row) in computed.items()
+    ]
+    if not rows:
+        return
+    try:
+        commands.save_summaries(db, rows)
+    except StoreError as exc:
+        log.warning("session summaries computed but not stored: %s", exc)
+
+
+def keep_summaries(db: Path, sessions: list[int], now: datetime | None = None) -> None:
+    """Compute and store the summaries of ended ``sessions`` (when a session ends)."""
+    conn = connect_readonly(db)
+    try:
+        listed = listing.listed_sessions(conn, SessionFilter(ids=tuple(sessions)))
+        summaries(conn, listed, now or datetime.now(UTC), keep=db)
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    rows: pd.DataFrame  # summaries of this page's sessions, newest first
+    total: int  # sessions the filter keeps, on every page
+    page: int
+    pages: int
+
+
+def session_page(
+    conn: sqlite3.Connection,
+    now: datetime,
+    f: SessionFilter | None = None,
+    page: int = 0,
+    keep: Path | None = None,
+    per_page: int = PAGE_SIZE,
+) -> SessionPage:
+    """One page of the session list, filtered and sorted in the database, newest first."""
+    f = f or SessionFilter()
+    total = listing.count_sessions(conn, f)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 0), pages - 1)
+    listed = listing.listed_sessions(conn, f, per_page, page * per_page)
+    return SessionPage(summaries(conn, listed, now, keep), total, page, pages)
 
 
 def patients(conn: sqlite3.Connection) -> list[str]:
     """Every patient reference with a recorded session, for choosing a course."""
-    return sorted(queries.sessions(conn).patient.unique())
+    return listing.patients(conn)
 
 
-def course(conn: sqlite3.Connection, patient: str, now: datetime) -> pd.DataFrame:
+def course(
+    conn: sqlite3.Connection, patient: str, now: datetime, keep: Path | None = None
+) -> pd.DataFrame:
     """One patient's sessions, oldest first: how their course of treatment went, session by
     session, with the same figures as the session list."""
-    listed = queries.sessions(conn)
-    rows = [session_summary(conn, s, now) for s in listed[listed.patient == patient].session]
-    return (
-        pd.DataFrame(rows).sort_values("started").reset_index(drop=True) if rows else pd.DataFrame()
-    )
+    listed = listing.listed_sessions(conn, SessionFilter(patient=patient))
+    rows = summaries(conn, listed.iloc[::-1], now, keep)
+    return rows.reset_index(drop=True)
 
 
 def _peaks(readings: list[Reading], session: Session) -> dict[str, Any]:

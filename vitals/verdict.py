@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from vitals.baseline import Baseline, compute_baselines
+from vitals.baseline import STAND_INS, Baseline, compute_baselines
 from vitals.clinical import load_protocol
 from vitals.discharge import Alarm, BloodPressure, Verdict, readiness
 from vitals.engine import Dose
@@ -41,7 +41,8 @@ def discharge_verdict(conn: sqlite3.Connection, session_id: int, now: datetime) 
     protocol = load_protocol(session.protocol)
     if protocol.discharge is None:
         return Verdict(False, (f"protocol {protocol.name} has no discharge criteria",))
-    after = queries.stored_readings(conn, session.chair, session.dose_time or session.started, now)
+    since = session.dose_time or session.started
+    after = queries.stored_readings(conn, session.chair, since, now, (Param.SBP, Param.DBP))
     return readiness(
         protocol.discharge,
         session.dose_time,
@@ -59,7 +60,8 @@ def session_baselines(conn: sqlite3.Connection, session: Session) -> dict[Param,
     if spec is None or session.dose_time is None:
         return {p: Baseline(p, v, "entered by hand") for p, v in session.baseline_entered.items()}
     start = max(session.started, session.dose_time - timedelta(minutes=spec.window_min))
-    before = queries.stored_readings(conn, session.chair, start, session.dose_time)
+    wanted = {*spec.params, *(STAND_INS[p] for p in spec.params if p in STAND_INS)}
+    before = queries.stored_readings(conn, session.chair, start, session.dose_time, tuple(wanted))
     return compute_baselines(
         spec, before, session.dose_time, session.baseline_entered, since=session.started
     )

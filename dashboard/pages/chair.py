@@ -131,13 +131,12 @@ def _in_window(episodes: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
 def _chair_data(conn, chair: str, window: str, now: pd.Timestamp) -> tuple:
     session = queries.active_session(conn, chair)
     start = _window_start(window, session, now)
-    visible = queries.visible_episodes(conn)
     return (
         session,
         start,
         queries.chart_readings(conn, chair, start.to_pydatetime()),
         queries.live_episodes(conn, chair),
-        visible[visible.chair == chair],
+        queries.visible_episodes(conn, chair=chair),
         queries.device_states(conn),
         queries.events(conn, session.id) if session else _no_events(),
         session_baselines(conn, session) if session else {},

@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard.course_figures import course_measures_figure
 from dashboard.figures import course_figure
 from dashboard.review_tables import COURSE_COLUMNS, course_rows
-from dashboard.source import read_store, zone
+from dashboard.source import db_path, read_store, zone
 from dashboard.tables import show
 from vitals.course_measures import course_table
 from vitals.exchange.course_report import course_pdf
@@ -54,7 +54,7 @@ def course_page() -> None:
         st.info("No sessions recorded yet.")
         return
     patient = st.selectbox("Patient reference", known)
-    rows = read_store(lambda conn: course_table(conn, patient, utc_now()))
+    rows = read_store(lambda conn: course_table(conn, patient, utc_now(), keep=db_path()))
     if rows is None:
         return
     st.caption(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +19,6 @@ from dashboard.tables import (
     EVENT_COLUMNS,
     episode_rows,
     event_rows,
-    local_datetimes,
     show,
 )
 from dashboard.thresholds import threshold_editor, with_overrides
@@ -28,9 +27,10 @@ from vitals.clinical import protocol_names
 from vitals.exchange.export import FORMATS, MAIN_FILE, export, session_window
 from vitals.exchange.progress import Progress
 from vitals.reading import utc_now
-from vitals.review import session_list, what_if
+from vitals.review import session_page, what_if
 from vitals.rules import RuleSet
-from vitals.store import connect_readonly, queries
+from vitals.store import connect_readonly, listing, queries
+from vitals.store.listing import SessionFilter
 from vitals.verdict import session_baselines
 from vitals.wording import alert_name, param_label, protocol_label, with_unit
 
@@ -41,15 +41,32 @@ WHAT_IF_COLUMNS = {
 
 def review_page() -> None:
     st.title("Review")
-    found = read_store(lambda conn: (session_list(conn, utc_now()), queries.chairs(conn)))
+    found = read_store(
+        lambda conn: (
+            listing.session_span(conn),
+            listing.session_chairs(conn),
+            queries.chairs(conn),
+        )
+    )
     if found is None:
         return
-    sessions, chairs = found
-    if sessions.empty:
+    span, chair_ids, chairs = found
+    if span is None:
         st.info("No sessions recorded yet.")
         return
     names = dict(zip(chairs.chair, chairs.name, strict=True))
-    shown = filtered(sessions, names)
+    chosen_filter = filtered(*span, chair_ids, names)
+    number = st.number_input("Page", min_value=1, value=1, step=1, key="review-page")
+    page = read_store(
+        lambda conn: session_page(conn, utc_now(), chosen_filter, number - 1, keep=db_path())
+    )
+    if page is None:
+        return
+    shown = page.rows
+    st.caption(f"{page.total} session(s); page {page.page + 1} of {page.pages}, newest first")
+    if shown.empty:
+        st.info("No session matches these filters.")
+        return
     rows = session_rows(shown, names, zone())
     show(rows, SESSION_COLUMNS, key="review-list")
     if shown.empty:
@@ -66,33 +83,26 @@ def _labels(rows: pd.DataFrame) -> list[str]:
     ]
 
 
-def filtered(sessions: pd.DataFrame, names: dict) -> pd.DataFrame:
-    """The session list narrowed by the nurse's or auditor's filters (days in clinic time)."""
+def filtered(first: datetime, last: datetime, chairs: list[str], names: dict) -> SessionFilter:
+    """The nurse's or auditor's filters, for the database to apply (days in clinic time)."""
     cols = st.columns(6)
-    days = local_datetimes(sessions.started, zone()).dt.date
-    since = cols[0].date_input("From", value=days.min(), format="DD/MM/YYYY")
-    until = cols[1].date_input("To", value=days.max(), format="DD/MM/YYYY")
-    chairs = cols[2].multiselect(
-        "Chair", sorted(sessions.chair.unique()), format_func=lambda c: names.get(c, c)
-    )
+    clinic = zone()
+    since = cols[0].date_input("From", value=first.astimezone(clinic).date(), format="DD/MM/YYYY")
+    until = cols[1].date_input("To", value=last.astimezone(clinic).date(), format="DD/MM/YYYY")
+    chosen = cols[2].multiselect("Chair", chairs, format_func=lambda c: names.get(c, c))
     patient = cols[3].text_input("Patient reference")
-    protocols = cols[4].multiselect(
-        "Protocol", sorted(sessions.protocol.unique()), format_func=protocol_label
-    )
+    protocols = cols[4].multiselect("Protocol", protocol_names(), format_func=protocol_label)
     critical = cols[5].checkbox("Had a critical alert")
     open_acks = cols[5].checkbox("Unacknowledged alerts")
-    keep = (days >= since) & (days <= until)
-    if chairs:
-        keep &= sessions.chair.isin(chairs)
-    if patient.strip():
-        keep &= sessions.patient == patient.strip()
-    if protocols:
-        keep &= sessions.protocol.isin(protocols)
-    if critical:
-        keep &= sessions.alerts_critical > 0
-    if open_acks:
-        keep &= sessions.unacknowledged > 0
-    return sessions[keep]
+    return SessionFilter(
+        since=datetime.combine(since, time(), clinic).astimezone(UTC),
+        until=datetime.combine(until + timedelta(days=1), time(), clinic).astimezone(UTC),
+        chairs=tuple(chosen),
+        patient=patient.strip(),
+        protocols=tuple(protocols),
+        critical=critical,
+        unacknowledged=open_acks,
+    )
 
 
 def session_review(session_id: int, summary: pd.Series) -> None:
@@ -181,6 +191,9 @@ def what_if_panel(session_id: int, protocol: str, recorded: pd.DataFrame, day) -
             format_func=protocol_label,
         )
         overrides = threshold_editor(preset, key=f"wi-thresholds-{preset}")
+        # the engine over a whole session takes a while: only when asked, not on every rerun
+        if not st.toggle("Run the alert engine with these settings", key="wi-run"):
+            return
         rules = with_overrides(preset, overrides)
         would = read_store(lambda conn: what_if(conn, session_id, rules))
         if would is None:

@@ -43,8 +43,7 @@ def sessions_page() -> None:
 
 def _sessions(conn) -> tuple:
     chairs = queries.chairs(conn)
-    sessions = queries.sessions(conn)
-    open_now = sessions[sessions.ended.isna()]
+    open_now = queries.open_sessions(conn)
     verdicts = {s: str(discharge_verdict(conn, s, utc_now())) for s in open_now.session}
     return chairs, open_now, verdicts
 

@@ -3,6 +3,7 @@ what each click writes."""
 
 import re
 import time
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -33,8 +34,11 @@ def users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def seat(at: AppTest, station: Station | None = None) -> AppTest:
-    """A browser signed in: the station its cookie stands for (AppTest cannot send cookies)."""
-    at.session_state["station"] = station or Station(NURSE, time.time(), "test-station")
+    """A browser signed in: the station its cookie stands for (AppTest cannot send cookies);
+    each a station of its own, as each browser's cookie is (what a station keeps, such as a
+    tablet handed to a patient, must not leak into another test)."""
+    own = Station(NURSE, time.time(), f"test-station-{uuid.uuid4().hex}")
+    at.session_state["station"] = station or own
     return at
 
 
@@ -412,9 +416,12 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     assert not at.exception, at.exception
     downloads = [b.proto.label for b in at.get("download_button")]
     assert "session-1-report.pdf" in downloads
+    assert not any(m.value == "**With IV ketamine**" for m in at.markdown)  # until asked
+    at.toggle(key="wi-run").set_value(True).run()
     assert any(m.value == "**With IV ketamine**" for m in at.markdown)  # the what-if panel
     at.text_input[0].input("P-9999").run()
-    assert at.dataframe[0].value.empty
+    assert "No session matches these filters." in [i.value for i in at.info]
+    assert not at.dataframe
 
 
 def test_review_exports_report_their_progress(sample_store: Path) -> None:

@@ -225,7 +225,8 @@ def test_hypertensive_scenario_raises_a_warning_that_escalates_to_critical(
     assert session == sessions.sessions["chair-1"]
     values = query(
         db_path,
-        "SELECT t_us, value FROM readings WHERE param = 'sbp' AND quality = 'ok' ORDER BY t_us",
+        "SELECT t_us, value FROM readings_full WHERE param = 'sbp' AND quality = 'ok'"
+        " ORDER BY t_us",
     )
     first = next(t for (t, v), (_, w) in pairwise(values) if v >= 165 and w >= 165)
     assert started_us == first  # the episode starts at the first reading of the run

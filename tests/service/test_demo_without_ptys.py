@@ -27,7 +27,9 @@ def free_port() -> int:
 def fresh_readings(db: Path, since_us: int) -> dict[str, int]:
     try:
         rows = query(
-            db, "SELECT chair, count(*) FROM readings WHERE t_us > ? GROUP BY chair", (since_us,)
+            db,
+            "SELECT chair, count(*) FROM readings_full WHERE t_us > ? GROUP BY chair",
+            (since_us,),
         )
     except Exception:  # the recorder has not created the schema yet
         return {}

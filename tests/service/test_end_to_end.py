@@ -102,7 +102,7 @@ def test_every_sent_reading_is_stored_exactly_once(
     stop(recorder)
     rows = list(csv.DictReader(truth.open()))
     sent = Counter((r["chair"], r["param"], _value(r["value"])) for r in rows)
-    got = Counter(query(db, "SELECT chair, param, value FROM readings"))
+    got = Counter(query(db, "SELECT chair, param, value FROM readings_full"))
     assert sum(sent.values()) > 150
     if protocol in ("ge-s5", "intellivue"):  # silent until asked: everything sent is stored
         assert got == sent
@@ -127,7 +127,7 @@ def test_every_sent_reading_is_stored_exactly_once(
     }
     assert {r[0] for r in query(db, "SELECT param FROM readings_v")} == carried[protocol]
     devices = protocol.split(",")
-    assert {r[0] for r in query(db, "SELECT DISTINCT source FROM readings")} == set(devices)
+    assert {r[0] for r in query(db, "SELECT DISTINCT source FROM readings_full")} == set(devices)
     states = query(db, "SELECT chair, device FROM device_state ORDER BY chair, device")
     expected = [""] if len(devices) == 1 else sorted(devices)
     assert states == [(c, d) for c in ("chair-1", "chair-2") for d in expected]
@@ -144,22 +144,24 @@ def test_kill_9_loses_nothing_committed_and_duplicates_nothing(processes, tmp_pa
     wait_for(lambda: stored(db) > 100, timeout=30, what="readings before the kill")
     recorder.send_signal(signal.SIGKILL)
     recorder.wait()
-    committed = query(db, "SELECT id, chair, t_us, param, value FROM readings")
+    committed = query(db, "SELECT chair, t_us, seq, param, value FROM readings_full")
     assert query(db, "PRAGMA integrity_check") == [("ok",)]
     recorder = processes("record", "--config", str(config), "--db", str(db))
     wait_for(lambda: stored(db) > len(committed) + 100, timeout=30, what="readings after restart")
     stop(recorder)
-    after = query(db, "SELECT id, chair, t_us, param, value FROM readings")
+    after = query(db, "SELECT chair, t_us, seq, param, value FROM readings_full")
     assert set(committed) <= set(after)
     keys = query(
-        db, "SELECT chair, param, device_us FROM readings WHERE param IN ('hr','spo2','pulse')"
+        db, "SELECT chair, param, device_us FROM readings_full WHERE param IN ('hr','spo2','pulse')"
     )
     assert len(keys) == len(set(keys)), "a continuous reading was stored twice"
     for chair in ("chair-1", "chair-2"):
         sbp = [
             v
             for (v,) in query(
-                db, "SELECT value FROM readings WHERE chair=? AND param='sbp' ORDER BY id", (chair,)
+                db,
+                "SELECT value FROM readings_full WHERE chair=? AND param='sbp' ORDER BY t_us",
+                (chair,),
             )
         ]
         assert all(a != b for a, b in pairwise(sbp)), "an NIBP result was stored twice"

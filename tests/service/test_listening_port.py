@@ -43,7 +43,7 @@ def test_sender_connects_gets_acks_and_readings_are_stored(run_recorder, db_path
     second = send(port, 2, 73)  # a new connection: the recorder goes on listening
     assert b"MSA|AA|M2" in second
     wait_for(lambda: len(query(db_path, "SELECT value FROM readings")) == 2, what="both readings")
-    assert query(db_path, "SELECT param, value, source FROM readings ORDER BY id") == [
+    assert query(db_path, "SELECT param, value, source FROM readings_full ORDER BY t_us") == [
         ("hr", 71.0, "hl7-mllp"),
         ("hr", 73.0, "hl7-mllp"),
     ]

@@ -67,13 +67,14 @@ def test_implausible_values_are_stored_invalid_not_dropped(
     run_recorder(fleet.chairs)
     wait_for(
         lambda: (
-            query(db_path, "SELECT count(*) FROM readings WHERE param='hr' AND value=0")[0][0] > 3
+            query(db_path, "SELECT count(*) FROM readings_full WHERE param='hr' AND value=0")[0][0]
+            > 3
         ),
         what="HR 0 rows",
     )
-    assert query(db_path, "SELECT DISTINCT quality FROM readings WHERE param='hr' AND value=0") == [
-        ("invalid",)
-    ]
+    assert query(
+        db_path, "SELECT DISTINCT quality FROM readings_full WHERE param='hr' AND value=0"
+    ) == [("invalid",)]
 
 
 def test_unknown_protocol_fails_before_any_port_is_opened(db_path) -> None:

@@ -8,13 +8,13 @@ import pytest
 
 from simulators.sample_clinic import PLAN, SAMPLE_DB, build_sample
 from vitals.errors import StoreError
-from vitals.review import course, patients, session_list
+from vitals.review import course, patients, session_page
 from vitals.store import StoreWriter, connect_readonly, copy_store, queries
 from vitals.store.migrations import MIGRATIONS
 
 LATER = datetime(2027, 1, 1, tzinfo=UTC)  # every sample session has ended by then
 TABLES = {
-    "readings": "chair, t_us, device_us, param, value, unit, quality, source",
+    "readings_full": "chair, t_us, device_us, param, value, unit, quality, source",
     "sessions": "*",
     "events": "id, session, chair, t_us, kind, text, value, by",  # not when it was typed
     "episodes": "*",
@@ -46,7 +46,7 @@ def test_the_committed_sample_is_what_the_generator_makes(tmp_path: Path) -> Non
 
 def test_the_sample_is_a_course_to_review() -> None:
     conn = connect_readonly(SAMPLE_DB)
-    listed = session_list(conn, LATER)
+    listed = session_page(conn, LATER).rows
     assert len(listed) == len(PLAN) and listed.discharge.str.len().min() > 0
     assert set(patients(conn)) == {p.patient.ref for p in PLAN}
     assert listed.alerts_critical.sum() >= 1 and listed.unacknowledged.sum() >= 1

@@ -58,10 +58,10 @@ def test_export_then_import_gives_back_the_same_readings(
     assert steps[-1].startswith("readings.csv: 100 % (")
     copy = tmp_path / "copy.db"
     assert main(["import", "--db", str(copy), "--file", str(out / "readings.csv")]) == 0
-    original = query(db_path, f"SELECT {COLUMNS} FROM readings ORDER BY t_us, param")
+    original = query(db_path, f"SELECT {COLUMNS} FROM readings_full ORDER BY t_us, param")
     session_start = query(db_path, "SELECT started_us FROM sessions")[0][0]
     in_session = [row for row in original if row[1] >= session_start]
-    assert query(copy, f"SELECT {COLUMNS} FROM readings ORDER BY t_us, param") == in_session
+    assert query(copy, f"SELECT {COLUMNS} FROM readings_full ORDER BY t_us, param") == in_session
     assert main(["import", "--db", str(copy), "--file", str(out / "readings.csv")]) == 0
     assert "0 readings imported" in capsys.readouterr().out.splitlines()[-1]
     assert query(copy, "SELECT count(*) FROM readings") == [(len(in_session),)]
@@ -121,7 +121,7 @@ def test_hl7_and_fhir_exports_parse_back_to_the_same_values(
         (param, value)
         for param, value in query(
             db_path,
-            "SELECT param, value FROM readings WHERE quality = 'ok' AND value IS NOT NULL"
+            "SELECT param, value FROM readings_full WHERE quality = 'ok' AND value IS NOT NULL"
             " AND t_us >= (SELECT started_us FROM sessions)",
         )
     )
@@ -262,7 +262,7 @@ def test_import_of_a_vital_file_written_with_the_vitaldb_package(tmp_path: Path,
         == 0
     )
     rows = query(
-        db, "SELECT chair, param, value, quality, source FROM readings ORDER BY t_us, param"
+        db, "SELECT chair, param, value, quality, source FROM readings_full ORDER BY t_us, param"
     )
     assert len(rows) == 13
     assert ("or-3", "hr", 70.0, "ok", "vitaldb:Solar8000") in rows
@@ -319,7 +319,7 @@ def test_imports_are_judged_like_live_readings(tmp_path: Path, capsys) -> None:
         f"{path}: 8 readings imported; 0 already stored; 1 repeated in the file, stored once; "
         "5 flagged invalid as implausible"
     )
-    stored = query(db, "SELECT param, value, quality FROM readings ORDER BY t_us, param")
+    stored = query(db, "SELECT param, value, quality FROM readings_full ORDER BY t_us, param")
     assert stored == [
         ("hr", 0.0, "invalid"),
         ("spo2", 101.0, "invalid"),

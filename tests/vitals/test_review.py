@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from tests.conftest import query
 from vitals.chairs import Chair
 from vitals.engine import CLINICAL, Episode
 from vitals.reading import Param, Reading, utc_now
-from vitals.review import session_list, session_summary
+from vitals.review import keep_summaries, session_page, session_summary
 from vitals.rules import Level
 from vitals.store import StoreWriter, commands, connect_readonly
 
@@ -67,7 +68,7 @@ def test_summary_of_a_constructed_session(db_path: Path) -> None:
     assert (row["alerts_advisory"], row["alerts_warning"], row["alerts_critical"]) == (1, 1, 1)
     assert (row["ack_median_min"], row["ack_max_min"], row["unacknowledged"]) == (4.0, 5.0, 0)
     assert row["discharge"].startswith("not yet ready for discharge: 30 of 130 min")
-    assert session_list(conn, utc_now()).session.tolist() == [session]
+    assert session_page(conn, utc_now()).rows.session.tolist() == [session]
 
 
 def test_a_session_without_readings_summarises_to_zeros(db_path: Path) -> None:
@@ -163,3 +164,105 @@ def test_course_of_one_patient_across_sessions(db_path: Path) -> None:
     assert first_row.side_effects == "nausea (3); dizziness"
     assert first_row.side_effect_max == 3.0
     assert rows.iloc[2].side_effects == "" and pd.isna(rows.iloc[2].dissociation_max)
+
+
+def _ended_with_a_missed_warning(db_path: Path) -> tuple[int, int]:
+    """A session whose SBP warning nobody acknowledged before it ended: (session, episode)."""
+    session = _session_with_sbp(db_path, "P-5", 0, [(5, 120), (15, 170), (25, 172), (35, 130)])
+    writer = StoreWriter(db_path)
+    warning = Episode("sbp-high", CLINICAL, Level.WARNING, at(15), Param.SBP, reason="sbp")
+    writer.write_episodes("c1", session, [warning])
+    writer.close()
+    commands.end_session(db_path, session, "Nurse Ada", "done", at=at(40))
+    keep_summaries(db_path, [session])
+    return session, 1
+
+
+def _listed(db_path: Path) -> dict:
+    conn = connect_readonly(db_path)
+    try:
+        return session_page(conn, utc_now(), keep=db_path).rows.iloc[0].to_dict()
+    finally:
+        conn.close()
+
+
+def _never_computed(*_args, **_kwargs):
+    raise AssertionError("a fresh stored summary was computed again")
+
+
+def test_an_ended_session_is_summarised_once_then_read_from_the_store(
+    db_path: Path, monkeypatch
+) -> None:
+    session, _ = _ended_with_a_missed_warning(db_path)
+    assert query(db_path, "SELECT session FROM session_summaries") == [(session,)]
+    monkeypatch.setattr("vitals.review.session_summary", _never_computed)
+    row = _listed(db_path)
+    assert (row["session"], row["peak_sbp"], row["unacknowledged"]) == (session, 172.0, 1)
+    writer = StoreWriter(db_path)  # the next patient's readings are no input of this summary
+    writer.write_readings([Reading(Param.SBP, 190.0).stamped("c1", at(45), "t")])
+    writer.close()
+    assert _listed(db_path)["peak_sbp"] == 172.0
+
+
+def test_a_stored_summary_is_recomputed_when_anything_it_is_made_of_changes(
+    db_path: Path, monkeypatch
+) -> None:
+    session, episode = _ended_with_a_missed_warning(db_path)
+    commands.acknowledge(db_path, episode, "Nurse Ben", at=at(50))  # a late acknowledgment
+    row = _listed(db_path)
+    assert (row["unacknowledged"], row["ack_max_min"]) == (0, 35.0)
+    writer = StoreWriter(db_path)  # a reading of the session imported after it ended
+    writer.write_readings([Reading(Param.SBP, 181.0).stamped("c1", at(30), "import")])
+    writer.close()
+    assert _listed(db_path)["peak_sbp"] == 181.0
+    monkeypatch.setattr("vitals.review.summary_stamp", lambda: "other code or presets")
+    computed = []
+    real = session_summary
+    monkeypatch.setattr(
+        "vitals.review.session_summary", lambda *a: computed.append(a[1]) or real(*a)
+    )
+    assert _listed(db_path)["peak_sbp"] == 181.0 and computed == [session]
+    assert _listed(db_path)["peak_sbp"] == 181.0 and computed == [session]  # and kept
+
+
+def test_a_change_while_a_summary_is_computed_is_never_served_stale(
+    db_path: Path, monkeypatch
+) -> None:
+    session, episode = _ended_with_a_missed_warning(db_path)
+    real = commands.save_summaries
+
+    def acknowledged_meanwhile(db, rows):
+        commands.acknowledge(db_path, episode, "Nurse Ben", at=at(50))
+        real(db, rows)
+
+    writer = StoreWriter(db_path)  # make the stored summary stale, so the list recomputes it
+    writer.write_readings([Reading(Param.SBP, 150.0).stamped("c1", at(31), "import")])
+    writer.close()
+    monkeypatch.setattr("vitals.store.commands.save_summaries", acknowledged_meanwhile)
+    assert _listed(db_path)["unacknowledged"] == 1  # computed before the acknowledgment
+    monkeypatch.setattr("vitals.store.commands.save_summaries", real)
+    assert _listed(db_path)["unacknowledged"] == 0  # what was stored is known to be stale
+    assert session in {s for (s,) in query(db_path, "SELECT session FROM session_summaries")}
+
+
+def test_the_list_pages_newest_first_and_its_filters_agree_with_the_figures(
+    tmp_path: Path,
+) -> None:
+    from simulators.sample_clinic import SAMPLE_DB
+    from vitals.store import copy_store
+    from vitals.store.listing import SessionFilter
+
+    db = tmp_path / "sample.db"
+    copy_store(SAMPLE_DB, db)
+    conn = connect_readonly(db)
+    later = utc_now()
+    everything = session_page(conn, later, per_page=100).rows
+    assert everything.started.is_monotonic_decreasing and len(everything) == 10
+    pages = [session_page(conn, later, page=n, per_page=4) for n in range(3)]
+    assert [p.pages for p in pages] == [3, 3, 3] and pages[0].total == 10
+    paged = [s for p in pages for s in p.rows.session.tolist()]
+    assert paged == everything.session.tolist()
+    for flag, figure in (("critical", "alerts_critical"), ("unacknowledged", "unacknowledged")):
+        kept = session_page(conn, later, SessionFilter(**{flag: True})).rows
+        assert kept.session.tolist() == everything[everything[figure] > 0].session.tolist()
+        assert 0 < len(kept) < 10

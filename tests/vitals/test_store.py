@@ -10,7 +10,7 @@ from vitals.chairs import Chair
 from vitals.device_state import DeviceState, LinkState
 from vitals.errors import StoreError
 from vitals.reading import Param, Quality, Reading
-from vitals.store import StoreWriter, connect_readonly, queries
+from vitals.store import StoreWriter, connect_readonly, queries, sql
 from vitals.store.migrations import MIGRATIONS, migrate
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -65,7 +65,9 @@ def test_store_accepts_exactly_the_vocabulary_params(
     fresh_store: StoreWriter, db_path: Path
 ) -> None:
     fresh_store.write_readings([reading(p, 1.0, i) for i, p in enumerate(Param)])
-    assert {r[0] for r in query(db_path, "SELECT param FROM readings")} == {p.value for p in Param}
+    assert {r[0] for r in query(db_path, "SELECT param FROM readings_full")} == {
+        p.value for p in Param
+    }
 
 
 def test_latest_and_window_queries(fresh_store: StoreWriter, db_path: Path) -> None:
@@ -125,15 +127,11 @@ def test_what_a_device_sent_but_gave_no_reading_is_kept_by_kind(
 def test_a_failing_write_is_reported_and_others_in_the_group_survive(
     fresh_store: StoreWriter, db_path: Path
 ) -> None:
-    with pytest.raises(StoreError, match="CHECK constraint"):
-        fresh_store._submit(
-            lambda conn: conn.execute(
-                "INSERT INTO readings (chair, t_us, param, unit, quality)"
-                " VALUES ('c1', 1, 'hr', 'bpm', 'great')"
-            )
-        )
+    great = ("c1", "hr", "bpm", 1, 70.0, "great", "ge-s5", None)  # no such quality
+    with pytest.raises(StoreError, match=r"NOT NULL constraint failed: readings\.quality_key"):
+        fresh_store._submit(lambda conn: sql.insert_readings(conn, [great]))
     fresh_store.write_readings([reading(Param.HR, 71.0, 1)])
-    assert query(db_path, "SELECT value FROM readings") == [(71.0,)]
+    assert query(db_path, "SELECT value FROM readings_full") == [(71.0,)]
 
 
 def test_writes_are_committed_before_write_returns(fresh_store: StoreWriter, db_path: Path) -> None:

@@ -26,7 +26,7 @@ from vitals.exchange.progress import Progress, tracked
 from vitals.plausibility import judge_by_moment
 from vitals.reading import UNITS, Param, Quality, Reading
 from vitals.store import StoreWriter, connect_readonly, queries
-from vitals.times import iso_utc, to_us
+from vitals.times import from_us, iso_utc, to_us
 
 READING_COLUMNS = [
     "chair",
@@ -66,17 +66,18 @@ def export_csv(
 ) -> dict[str, int]:
     """Write readings.csv, events.csv and episodes.csv into ``out``; returns rows per file."""
     out.mkdir(parents=True, exist_ok=True)
-    readings = queries.stored_readings(conn, chair, start, end)
+    total = queries.count_readings(conn, chair, start, end)
+    readings = tracked(
+        queries.export_rows(conn, chair, start, end), "readings.csv", progress, total
+    )
     events = queries.events(conn, session) if session is not None else pd.DataFrame()
-    episodes = queries.episodes(conn, chair=chair)
+    episodes = queries.episodes(conn, chair=chair, since=start, until=end)
     episodes = episodes[episodes.started >= pd.Timestamp(start)]
-    if end is not None:
-        episodes = episodes[episodes.started < pd.Timestamp(end)]
     return {
         "readings.csv": _write(
             out / "readings.csv",
             READING_COLUMNS,
-            map(_reading_row, tracked(readings, "readings.csv", progress)),
+            (_reading_row(chair, row) for row in readings),
         ),
         "events.csv": _write(
             out / "events.csv", EVENT_COLUMNS, map(_event_row, events.itertuples())
@@ -132,10 +133,11 @@ def _time(text: str) -> datetime:
     return moment
 
 
-def _reading_row(r: Reading) -> list[Any]:
-    device = iso_utc(r.device_time, microseconds=True) if r.device_time else ""
-    time = iso_utc(r.time, microseconds=True)
-    return [r.chair, time, r.param.value, _num(r.value), r.unit, r.quality.value, r.source, device]
+def _reading_row(chair: str, row: queries.ExportRow) -> list[Any]:
+    t_us, param, value, quality, device_us, source = row
+    device = iso_utc(from_us(device_us), microseconds=True) if device_us is not None else ""
+    time = iso_utc(from_us(t_us), microseconds=True)
+    return [chair, time, param.value, _num(value), UNITS[param], quality.value, source, device]
 
 
 def _event_row(e: Any) -> list[Any]:

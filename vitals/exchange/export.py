@@ -11,9 +11,9 @@ from pathlib import Path
 from vitals.errors import ConfigError
 from vitals.exchange.csv_io import export_csv
 from vitals.exchange.pdf_report import session_report
-from vitals.exchange.progress import Progress
+from vitals.exchange.progress import Progress, tracked
 from vitals.exchange.rems_report import CSV_NAME, PDF_NAME, write_csv, write_pdf
-from vitals.exchange.standards import fhir_bundle, fhir_json, hl7_messages
+from vitals.exchange.standards import moments, write_fhir, write_hl7
 from vitals.reading import utc_now
 from vitals.rems import monitoring_record
 from vitals.store import queries
@@ -79,18 +79,14 @@ def export(
         return _rems(conn, window, out, progress)
     if form not in FORMATS:
         raise ConfigError(f"unknown export format {form!r}; known: {', '.join(FORMATS)}")
-    _stage(progress, "reading the store", 0)
-    readings = queries.stored_readings(conn, window.chair, window.start, window.end)
-    _stage(progress, "reading the store", 1)
-    if form == "hl7":
-        messages = hl7_messages(readings, window.patient, progress=progress)
-        (out / MAIN_FILE[form]).write_text("\n".join(messages), encoding="utf-8")
-        return {MAIN_FILE[form]: len(messages)}
-    bundle = fhir_bundle(readings, window.patient, progress)
-    _stage(progress, MAIN_FILE[form], 0)
-    (out / MAIN_FILE[form]).write_text(fhir_json(bundle), encoding="utf-8")
-    _stage(progress, MAIN_FILE[form], 1)
-    return {MAIN_FILE[form]: len(bundle["entry"])}
+    rows = queries.export_rows(conn, window.chair, window.start, window.end, valued_ok=True)
+    total = queries.count_readings(conn, window.chair, window.start, window.end, valued_ok=True)
+    counted = tracked(rows, MAIN_FILE[form], progress, total)
+    stream = moments((t_us, param, value) for t_us, param, value, *_ in counted)
+    with (out / MAIN_FILE[form]).open("w", encoding="utf-8", newline="") as handle:
+        if form == "hl7":
+            return {MAIN_FILE[form]: write_hl7(stream, window.patient, handle)}
+        return {MAIN_FILE[form]: write_fhir(stream, window.patient, handle)}
 
 
 def _rems(

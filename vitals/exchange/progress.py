@@ -6,7 +6,7 @@ auditor must see that it is moving, not wonder whether it hangs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 Progress = Callable[[str, int, int], None]  # (what is being written, done, total)
@@ -14,10 +14,14 @@ T = TypeVar("T")
 STEPS = 50  # reports per stage: smooth enough for a bar, cheap enough for any length
 
 
-def tracked(items: Sequence[T], stage: str, progress: Progress | None) -> Iterator[T]:
-    """``items`` one by one, reporting ``stage`` about STEPS times on the way and at the end."""
-    total = len(items)
+def tracked(
+    items: Iterable[T], stage: str, progress: Progress | None, total: int | None = None
+) -> Iterator[T]:
+    """``items`` one by one, reporting ``stage`` about STEPS times on the way and at the end;
+    ``total`` says how many a stream (which has no length) will give."""
+    total = len(items) if total is None else total  # type: ignore[arg-type]
     every = max(1, total // STEPS)
+    done = 0
     for done, item in enumerate(items):
         if progress is not None and done % every == 0:
             progress(stage, done, total)

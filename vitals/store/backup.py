@@ -6,7 +6,7 @@ it. The copy is written under a ``.partial`` name, synced, and only then renamed
 with a backup's name is always whole. Names carry the UTC time and sort by age::
 
     <out>/chairside-20261005T083000Z.db                                 chairside backup
-    <out>/chairside-20261005T083000Z-before-m004_compact_readings.db    before an upgrade
+    <out>/chairside-20261005T083000Z-before-m007_compact_readings.db    before an upgrade
 
 Pruning deletes only files of exactly this form, of the same database and label: a clinic's
 other files in the folder, and the copies kept before upgrades, are never touched by the

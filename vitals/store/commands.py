@@ -283,6 +283,21 @@ def acknowledge(
         )
 
 
+def save_summaries(db: Path, rows: Sequence[tuple[int, str, int, str]]) -> None:
+    """Store computed session summaries: (session, stamp, change count, summary JSON).
+
+    Derived data, not an action: whoever computed a summary keeps it for the next reader.
+    """
+    with transaction(db) as conn:
+        conn.executemany(
+            "INSERT INTO session_summaries (session, stamp, changes, computed_us, summary_json)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (session) DO UPDATE SET stamp = excluded.stamp,"
+            " changes = excluded.changes, computed_us = excluded.computed_us,"
+            " summary_json = excluded.summary_json",
+            [(s, stamp, n, to_us(utc_now()), text) for s, stamp, n, text in rows],
+        )
+
+
 def open_session_id(db: Path, chair: str) -> int:
     with transaction(db) as conn:
         row = conn.execute(

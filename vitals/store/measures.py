@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from vitals.errors import ConfigError
 from vitals.questionnaires import SEVERITIES, Phq9, side_effect_report
-from vitals.reading import Param, Quality, Reading, utc_now
+from vitals.reading import Param, Reading, utc_now
 from vitals.scales import scale_named
 from vitals.sessions import check_person
+from vitals.store import queries
 from vitals.store.commands import _event, _open_session, transaction
-from vitals.times import from_us, to_us
+from vitals.times import from_us
 
 
 def record_score(
@@ -92,20 +93,10 @@ def param_readings(
     start: datetime,
     end: datetime,
 ) -> list[Reading]:
-    """A chair's readings of ``params`` in ``[start, end]``, oldest first, through the
-    (chair, param, time) index: the record needs BP and SpO2, not a day of heart rate."""
-    found: list[Reading] = []
-    for param in params:
-        rows = conn.execute(
-            "SELECT value, quality, device_us, t_us, source FROM readings"
-            " WHERE chair = ? AND param = ? AND t_us >= ? AND t_us <= ? ORDER BY t_us, id",
-            (chair, param.value, to_us(start), to_us(end)),
-        )
-        found += [
-            Reading(param, v, Quality(q), from_us(d) if d else None, from_us(t), chair, s)
-            for v, q, d, t, s in rows
-        ]
-    return sorted(found, key=lambda r: r.time)
+    """A chair's readings of ``params`` in ``[start, end]``, oldest first, each parameter a
+    range of the clustered (chair, param, time) key: the record needs BP and SpO2, not a day
+    of heart rate."""
+    return queries.stored_readings(conn, chair, start, end + timedelta(microseconds=1), params)
 
 
 def scored_times(

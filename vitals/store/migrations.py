@@ -237,6 +237,177 @@ def m006_acknowledgment_level_seen(conn: sqlite3.Connection) -> None:
     _run_script(conn, "ALTER TABLE acknowledgments ADD COLUMN level_seen TEXT;")
 
 
+# The readings' schema in one paragraph (README, "The store"): a reading is keyed by its chair,
+# parameter and time, and that key is the table's own B-tree (WITHOUT ROWID), so a chair's
+# parameter over a time window is one contiguous range on disk and needs no index beside it.
+# Every repeated text (chair, parameter with its unit, quality, source) is a small integer
+# into a lookup table; the device's clock is kept as its offset from the recorder's (a few
+# bytes instead of eight); ``seq`` tells apart the rare readings that share chair, parameter
+# and time to the microsecond. readings_v joins the names back: outside tools see the same
+# columns and values as before.
+READING_KEYS = """
+    CREATE TABLE chair_keys (key INTEGER PRIMARY KEY, chair TEXT NOT NULL UNIQUE);
+    CREATE TABLE params (key INTEGER PRIMARY KEY, param TEXT NOT NULL UNIQUE, unit TEXT NOT NULL);
+    CREATE TABLE qualities (key INTEGER PRIMARY KEY, quality TEXT NOT NULL UNIQUE);
+    CREATE TABLE sources (key INTEGER PRIMARY KEY, source TEXT NOT NULL UNIQUE);
+    -- 'ok' is 0: SQLite stores the integers 0 and 1 in no bytes at all
+    INSERT INTO qualities (key, quality) VALUES (0, 'ok'), (1, 'artifact'), (2, 'invalid');
+    -- in name order, so converting rows in the old index's order appends to the new table
+    INSERT INTO params (param, unit) VALUES
+        ('dbp', 'mmHg'), ('hr', 'bpm'), ('map', 'mmHg'), ('pulse', 'bpm'), ('sbp', 'mmHg'),
+        ('spo2', '%');
+    CREATE TABLE compact_readings (
+        chair_key INTEGER NOT NULL,
+        param_key INTEGER NOT NULL,
+        t_us INTEGER NOT NULL,
+        seq INTEGER NOT NULL DEFAULT 0,
+        value REAL,
+        quality_key INTEGER NOT NULL,
+        source_key INTEGER NOT NULL,
+        device_offset_us INTEGER,  -- device time minus t_us; NULL when the device sent none
+        PRIMARY KEY (chair_key, param_key, t_us, seq)
+    ) WITHOUT ROWID;
+"""
+# Chairs in name order (a skip-scan of the old index, one probe per chair) and sources.
+INTERN_OLD_NAMES = """
+    INSERT INTO chair_keys (chair)
+        WITH RECURSIVE seen(chair) AS (
+            SELECT min(chair) FROM readings
+            UNION ALL
+            SELECT (SELECT min(chair) FROM readings WHERE chair > seen.chair) FROM seen
+            WHERE seen.chair IS NOT NULL)
+        SELECT chair FROM seen WHERE chair IS NOT NULL
+        UNION SELECT chair FROM chairs ORDER BY 1;
+    INSERT INTO sources (source) SELECT DISTINCT source FROM readings ORDER BY 1;
+"""
+# Read in the old (chair, param, t_us) index's order, which is the new key's order: the new
+# table grows at its end and needs no sort; row_number keeps every duplicate, in id order.
+CONVERT_OLD_READINGS = """
+    INSERT INTO compact_readings
+        (chair_key, param_key, t_us, seq, value, quality_key, source_key, device_offset_us)
+    SELECT c.key, p.key, r.t_us,
+           row_number() OVER (PARTITION BY r.chair, r.param, r.t_us ORDER BY r.id) - 1,
+           r.value, q.key, s.key, r.device_us - r.t_us
+    FROM readings r
+    JOIN chair_keys c ON c.chair = r.chair
+    JOIN params p ON p.param = r.param AND p.unit = r.unit
+    JOIN qualities q ON q.quality = r.quality
+    JOIN sources s ON s.source = r.source
+    ORDER BY r.chair, r.param, r.t_us, r.id
+"""
+READING_VIEWS = """
+    DROP VIEW readings_v;
+    DROP TABLE readings;
+    ALTER TABLE compact_readings RENAME TO readings;
+    -- Stable, documented view for outside tools: the same columns and values as before.
+    CREATE VIEW readings_v AS
+        SELECT c.chair,
+               strftime('%Y-%m-%dT%H:%M:%fZ', r.t_us / 1000000.0, 'unixepoch') AS time_utc,
+               p.param, r.value, p.unit, q.quality
+        FROM readings r
+        JOIN chair_keys c ON c.key = r.chair_key
+        JOIN params p ON p.key = r.param_key
+        JOIN qualities q ON q.key = r.quality_key;
+    -- Every stored column with its names, for tests and for looking into a store by hand.
+    CREATE VIEW readings_full AS
+        SELECT c.chair, r.t_us, r.t_us + r.device_offset_us AS device_us, p.param, r.value,
+               p.unit, q.quality, s.source, r.seq
+        FROM readings r
+        JOIN chair_keys c ON c.key = r.chair_key
+        JOIN params p ON p.key = r.param_key
+        JOIN qualities q ON q.key = r.quality_key
+        JOIN sources s ON s.key = r.source_key;
+"""
+
+
+def m007_compact_readings(conn: sqlite3.Connection) -> None:
+    """Readings with integer keys in a table clustered by chair, parameter and time, the old
+    rows converted in place (every one of them, or the migration fails and changes nothing)."""
+    _run_script(conn, READING_KEYS)
+    _run_script(conn, INTERN_OLD_NAMES)
+    converted = conn.execute(CONVERT_OLD_READINGS).rowcount
+    (stored,) = conn.execute("SELECT count(*) FROM readings").fetchone()
+    if converted != stored:
+        odd = conn.execute(
+            "SELECT param, unit, count(*) FROM readings r WHERE NOT EXISTS"
+            " (SELECT 1 FROM params p WHERE p.param = r.param AND p.unit = r.unit)"
+            " GROUP BY param, unit"
+        ).fetchall()
+        shown = ", ".join(f"{p} in {u!r} ({n})" for p, u, n in odd) or "none found"
+        raise StoreError(
+            f"cannot convert {stored - converted} of {stored} readings: units Chairside does"
+            f" not use: {shown}; the store is left as it was"
+        )
+    _run_script(conn, READING_VIEWS)
+
+
+# A summary is computed from its session's row, readings, episodes, acknowledgments and
+# events: every change to one of them counts in session_changes, and a stored summary is
+# served only while the count it was computed from is still the count (and it was computed
+# by the same code and presets, its stamp). Readings count for the ended sessions whose
+# window they fall in, widened by an hour before the start for the pre-dose baseline; live
+# readings fall in no ended session, so acquisition pays one index probe a reading.
+SUMMARY_TABLES = """
+    CREATE TABLE session_summaries (
+        session INTEGER PRIMARY KEY REFERENCES sessions (id),
+        stamp TEXT NOT NULL,
+        changes INTEGER NOT NULL,
+        computed_us INTEGER NOT NULL,
+        summary_json TEXT NOT NULL
+    );
+    CREATE TABLE session_changes (session INTEGER PRIMARY KEY, changes INTEGER NOT NULL);
+"""
+# (trigger, event, the sessions it touches): one trigger each, the same body.
+MINE = "SELECT NEW.session AS session WHERE NEW.session IS NOT NULL"
+SUMMARY_INPUTS = (
+    (
+        "readings_change_summaries",
+        "INSERT ON readings",
+        "SELECT id AS session FROM sessions"
+        " WHERE chair = (SELECT chair FROM chair_keys WHERE key = NEW.chair_key)"
+        " AND ended_us >= NEW.t_us AND started_us <= NEW.t_us + 3600000000",
+    ),
+    ("sessions_change_summaries", "UPDATE ON sessions", "SELECT NEW.id AS session"),
+    ("events_change_summaries", "INSERT ON events", MINE),
+    ("episodes_change_summaries_i", "INSERT ON episodes", MINE),
+    ("episodes_change_summaries_u", "UPDATE ON episodes", MINE),
+    (
+        "acknowledgments_change_summaries",
+        "INSERT ON acknowledgments",
+        "SELECT session FROM episodes WHERE id = NEW.episode AND session IS NOT NULL",
+    ),
+)
+
+
+def _summary_triggers() -> str:
+    return "".join(
+        f"CREATE TRIGGER {name} AFTER {event} BEGIN"  # noqa: S608 (the constants above)
+        f" INSERT INTO session_changes (session, changes) SELECT session, 1 FROM ({touched})"
+        " WHERE 1 ON CONFLICT (session) DO UPDATE SET changes = changes + 1;"
+        " END;\n"
+        for name, event, touched in SUMMARY_INPUTS
+    )
+
+
+# Indexes for pages that read only what they show: the session list newest first, one
+# patient's course, a chair's last session end (and the readings trigger above), and the
+# overview's open or latched-critical episodes. sessions_chair_started served none of them.
+PAGE_INDEXES = """
+    DROP INDEX sessions_chair_started;
+    CREATE INDEX sessions_chair_ended ON sessions (chair, ended_us);
+    CREATE INDEX sessions_started ON sessions (started_us);
+    CREATE INDEX sessions_patient ON sessions (patient, started_us);
+    CREATE INDEX episodes_visible ON episodes (chair) WHERE ended_us IS NULL OR level = 'critical';
+"""
+
+
+def m008_summaries_and_page_indexes(conn: sqlite3.Connection) -> None:
+    """Stored session summaries that know when they are stale, and the indexes the pages use."""
+    _run_script(conn, SUMMARY_TABLES)
+    _run_script(conn, _summary_triggers())
+    _run_script(conn, PAGE_INDEXES)
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
@@ -244,6 +415,8 @@ MIGRATIONS: list[Migration] = [
     m004_chair_heart_rate_and_episode_hygiene,
     m005_device_state_unused,
     m006_acknowledgment_level_seen,
+    m007_compact_readings,
+    m008_summaries_and_page_indexes,
 ]
 
 
@@ -286,4 +459,16 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             conn.execute("ROLLBACK")
             raise
         newly.append(migration.__name__)
+    if newly:
+        _reclaim(conn)
     return newly
+
+
+def _reclaim(conn: sqlite3.Connection) -> None:
+    """Give the disk back when a migration freed most of the file (a table converted into a
+    smaller one): SQLite keeps freed pages inside the file until VACUUM rewrites it."""
+    (pages,) = conn.execute("PRAGMA page_count").fetchone()
+    (free,) = conn.execute("PRAGMA freelist_count").fetchone()
+    if free * 2 > pages:
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

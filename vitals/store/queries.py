@@ -5,15 +5,19 @@ Times come back as pandas UTC timestamps (``time``) so callers never handle raw 
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import json
 import sqlite3
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
 
 from vitals.engine import Episode
 from vitals.heart_rate import HeartRateSources
-from vitals.reading import Param, Quality, Reading
+from vitals.reading import UNITS, Param, Quality, Reading
 from vitals.rules import Level
 from vitals.sessions import Session
 from vitals.store.sql import rules_from_json
@@ -33,7 +37,9 @@ def _utc(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, unit="us", utc=True)
 
 
-def _frame(conn: sqlite3.Connection, sql: str, params: tuple = (), **times: str) -> pd.DataFrame:
+def read_frame(
+    conn: sqlite3.Connection, sql: str, params: tuple = (), **times: str
+) -> pd.DataFrame:
     """Run a query; each ``name="column_us"`` becomes a UTC timestamp column ``name``."""
     frame = pd.read_sql_query(sql, conn, params=params)
     for name, column in times.items():
@@ -43,40 +49,123 @@ def _frame(conn: sqlite3.Connection, sql: str, params: tuple = (), **times: str)
 
 def chairs(conn: sqlite3.Connection) -> pd.DataFrame:
     """Configured chairs in the order nurses expect to see them."""
-    return _frame(conn, "SELECT chair, name, port, protocol FROM chairs ORDER BY position, chair")
+    return read_frame(
+        conn, "SELECT chair, name, port, protocol FROM chairs ORDER BY position, chair"
+    )
 
 
 def latest_readings(conn: sqlite3.Connection) -> pd.DataFrame:
-    """The newest reading of every parameter of every chair (one index probe per pair)."""
-    frame = _frame(
+    """The newest reading of every parameter of every chair (one probe per pair, at the end of
+    its key range)."""
+    frame = read_frame(
         conn,
+        # CROSS JOIN keeps the planner from making readings the outer loop (a full scan)
         """
-        WITH params(param) AS (VALUES ('hr'), ('pulse'), ('sbp'), ('dbp'), ('map'), ('spo2'))
-        SELECT r.chair, r.t_us, r.device_us, r.param, r.value, r.unit, r.quality, r.source
-        FROM chairs c CROSS JOIN params p
-        JOIN readings r ON r.id = (
-            SELECT id FROM readings
-            WHERE chair = c.chair AND param = p.param
-            ORDER BY t_us DESC, id DESC LIMIT 1)
-        ORDER BY c.position, r.param
+        SELECT c.chair, r.t_us, r.t_us + r.device_offset_us AS device_us, p.param, r.value,
+               p.unit, q.quality, s.source
+        FROM chairs ch
+        JOIN chair_keys c ON c.chair = ch.chair
+        CROSS JOIN params p
+        CROSS JOIN readings r ON r.chair_key = c.key AND r.param_key = p.key
+             AND r.t_us = (SELECT max(t_us) FROM readings
+                           WHERE chair_key = c.key AND param_key = p.key)
+             AND r.seq = (SELECT max(seq) FROM readings
+                          WHERE chair_key = c.key AND param_key = p.key AND t_us = r.t_us)
+        JOIN qualities q ON q.key = r.quality_key
+        JOIN sources s ON s.key = r.source_key
+        ORDER BY ch.position, p.param
         """,
         **READING_TIMES,
     )
     return frame[READING_COLUMNS]
 
 
+# One parameter of one chair in [start, end): a single range of the clustered key, already in
+# time order. A window of several parameters merges these ranges (heapq.merge) rather than
+# asking SQLite to sort a day of rows.
+RANGE_SQL = """
+    SELECT t_us, param_key, seq, value, quality_key, device_offset_us, source_key
+    FROM readings WHERE chair_key = ? AND param_key = ? AND t_us >= ? AND t_us < ? {valued}
+    ORDER BY t_us, seq
+"""
+VALUED_OK = (
+    "AND quality_key = (SELECT key FROM qualities WHERE quality = 'ok') AND value IS NOT NULL"
+)
+
+
+def _keys(
+    conn: sqlite3.Connection, chair: str, params: Collection[Param] | None
+) -> tuple[int | None, list[int]]:
+    """The chair's key (None if it never had a reading) and the keys of ``params`` (all)."""
+    row = conn.execute("SELECT key FROM chair_keys WHERE chair = ?", (chair,)).fetchone()
+    wanted = None if params is None else {p.value for p in params}
+    keys = [
+        k
+        for k, p in conn.execute("SELECT key, param FROM params ORDER BY key")
+        if wanted is None or p in wanted
+    ]
+    return (row[0] if row else None), keys
+
+
+def _window_rows(
+    conn: sqlite3.Connection,
+    chair: str,
+    start: datetime,
+    end: datetime | None,
+    params: Collection[Param] | None = None,
+    valued_ok: bool = False,
+) -> Iterator[tuple]:
+    """A chair's readings of ``params`` (all by default) in ``[start, end)``, oldest first and
+    lazily: (t_us, param_key, seq, value, quality_key, offset, source_key); ``valued_ok``: only
+    readings of quality ok that carry a value."""
+    chair_key, param_keys = _keys(conn, chair, params)
+    if chair_key is None:
+        return iter(())
+    sql = RANGE_SQL.format(valued=VALUED_OK if valued_ok else "")  # constant fragments
+    bounds = (to_us(start), to_us(end) if end else 2**62)
+    return heapq.merge(*(conn.execute(sql, (chair_key, k, *bounds)) for k in param_keys))
+
+
+@dataclass(frozen=True)
+class Names:
+    """The lookup tables' keys to names, read once per query (a handful of rows each)."""
+
+    params: dict[int, Param]
+    qualities: dict[int, Quality]
+    sources: dict[int, str]
+
+    @classmethod
+    def of(cls, conn: sqlite3.Connection) -> Names:
+        return cls(
+            {k: Param(n) for k, n in conn.execute("SELECT key, param FROM params")},
+            {k: Quality(n) for k, n in conn.execute("SELECT key, quality FROM qualities")},
+            dict(conn.execute("SELECT key, source FROM sources")),
+        )
+
+
 def readings_between(
     conn: sqlite3.Connection, chair: str, start: datetime, end: datetime | None = None
 ) -> pd.DataFrame:
-    """A chair's readings in ``[start, end)``, oldest first (the chair-window index)."""
-    end_us = to_us(end) if end else 2**62
-    frame = _frame(
-        conn,
-        "SELECT chair, t_us, device_us, param, value, unit, quality, source FROM readings"
-        " WHERE chair = ? AND t_us >= ? AND t_us < ? ORDER BY t_us, id",
-        (chair, to_us(start), end_us),
-        **READING_TIMES,
-    )
+    """A chair's readings in ``[start, end)``, oldest first, every column."""
+    names = Names.of(conn)
+    rows = [
+        (
+            chair,
+            t,
+            None if off is None else t + off,
+            names.params[p].value,
+            v,
+            UNITS[names.params[p]],
+            names.qualities[q].value,
+            names.sources[s],
+        )
+        for t, p, _, v, q, off, s in _window_rows(conn, chair, start, end)
+    ]
+    columns = ["chair", "t_us", "device_us", "param", "value", "unit", "quality", "source"]
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    frame["value"] = frame["value"].astype(float)
+    frame["time"] = _utc(frame.pop("t_us").astype("int64"))
+    frame["device_time"] = _utc(frame.pop("device_us").astype(float))
     return frame[READING_COLUMNS]
 
 
@@ -85,23 +174,41 @@ def chart_readings(
 ) -> pd.DataFrame:
     """What a chart draws of ``[start, end)``: time, param, value, quality, oldest first.
 
-    Half the columns of ``readings_between``, built without pandas' SQL reader: a day at 1 Hz
-    (260 000 readings) loads in about half the time, which is what keeps a long review fast.
+    Half the columns of ``readings_between``, read a parameter at a time (each a range of the
+    clustered key) and put in time order by numpy: a day at 1 Hz (260 000 readings) loads in a
+    fraction of a second, which is what keeps a long review fast.
     """
-    rows = conn.execute(
-        "SELECT t_us, param, value, quality FROM readings"
-        " WHERE chair = ? AND t_us >= ? AND t_us < ? ORDER BY t_us, id",
-        (chair, to_us(start), to_us(end) if end else 2**62),
-    ).fetchall()
-    frame = pd.DataFrame(rows, columns=["t_us", "param", "value", "quality"], dtype=object)
-    frame.insert(0, "time", _utc(frame.pop("t_us").astype("int64")))
-    frame["value"] = frame["value"].astype(float)
-    return frame
+    names = Names.of(conn)
+    chair_key, param_keys = _keys(conn, chair, None)
+    bounds = (to_us(start), to_us(end) if end else 2**62)
+    parts = [
+        pd.DataFrame(
+            conn.execute(
+                "SELECT t_us, value, quality_key FROM readings"
+                " WHERE chair_key = ? AND param_key = ? AND t_us >= ? AND t_us < ?"
+                " ORDER BY t_us, seq",
+                (chair_key, key, *bounds),
+            ).fetchall(),
+            columns=["t_us", "value", "quality"],
+        ).assign(param=names.params[key].value)
+        for key in param_keys
+    ]
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame.sort_values("t_us", kind="stable", ignore_index=True)
+    qualities = {k: q.value for k, q in names.qualities.items()}
+    return pd.DataFrame(
+        {
+            "time": _utc(frame.t_us.astype("int64")),
+            "param": frame.param.astype(object),
+            "value": frame.value.astype(float),
+            "quality": frame.quality.map(qualities).astype(object),
+        }
+    )
 
 
 def device_states(conn: sqlite3.Connection) -> pd.DataFrame:
     """One row per device; ``unused`` is a dict of kind → count of what gave no reading."""
-    frame = _frame(
+    frame = read_frame(
         conn,
         "SELECT chair, device, state, since_us, frames_ok, frames_bad, reconnects, last_error,"
         " last_data_us, updated_us, unused_json FROM device_state ORDER BY chair, device",
@@ -170,15 +277,32 @@ def _session(row: tuple) -> Session:
     )
 
 
-def sessions(conn: sqlite3.Connection) -> pd.DataFrame:
-    return _frame(
-        conn,
-        "SELECT id AS session, chair, patient, protocol, started_us, ended_us, dose_us,"
-        " started_by, ended_by, discharge FROM sessions ORDER BY started_us",
-        started="started_us",
-        ended="ended_us",
-        dose="dose_us",
+SESSION_COLUMNS = (
+    "SELECT id AS session, chair, patient, protocol, started_us, ended_us, dose_us,"
+    " started_by, ended_by, discharge FROM sessions s"
+)
+SESSION_TIMES = {"started": "started_us", "ended": "ended_us", "dose": "dose_us"}
+
+
+def open_sessions(conn: sqlite3.Connection) -> pd.DataFrame:
+    """Sessions not yet ended (one a chair at most), oldest first."""
+    return read_frame(
+        conn, SESSION_COLUMNS + " WHERE ended_us IS NULL ORDER BY started_us", **SESSION_TIMES
     )
+
+
+@contextlib.contextmanager
+def snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """Every read inside sees the store at one moment, however long the reads take (a summary
+    must not mix readings committed after the change count it stores)."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("ROLLBACK")
 
 
 EPISODE_SELECT = """
@@ -192,16 +316,31 @@ EPISODE_SELECT = """
 
 
 def episodes(
-    conn: sqlite3.Connection, chair: str | None = None, session: int | None = None
+    conn: sqlite3.Connection,
+    chair: str | None = None,
+    session: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> pd.DataFrame:
-    """Episodes, oldest first, with their first acknowledgment; filtered when asked."""
-    return _frame(
-        conn,
-        EPISODE_SELECT + " WHERE (? IS NULL OR e.chair = ?) AND (? IS NULL OR e.session = ?)"
-        " ORDER BY e.started_us, e.id",
-        (chair, chair, session, session),
-        **EPISODE_TIMES,
-    )
+    """Episodes, oldest first, with their first acknowledgment: a chair's or a session's, and
+    with ``since``/``until`` only those a chart of that window shows (still open at ``since``
+    or ended after it, started before ``until``)."""
+    terms, values = ["1"], []
+    if since is not None:
+        terms.append("(e.ended_us IS NULL OR e.ended_us >= ?)")
+        values.append(to_us(since))
+    if until is not None:
+        terms.append("e.started_us < ?")
+        values.append(to_us(until))
+    return _episode_frame(conn, terms, values, chair, session)
+
+
+# Open, or critical and not yet acknowledged (latched): the first term is the WHERE of the
+# partial index episodes_visible, which holds only those that can still be either.
+VISIBLE = (
+    "(e.ended_us IS NULL OR e.level = 'critical')"
+    " AND (e.ended_us IS NULL OR NOT EXISTS (SELECT 1 FROM acknowledgments WHERE episode = e.id))"
+)
 
 
 # The chair's present: episodes of its open session; those raised under the monitor limits
@@ -217,29 +356,33 @@ CURRENT = """
 """
 
 
-def visible_episodes(conn: sqlite3.Connection) -> pd.DataFrame:
-    """What needs a nurse now: the current episodes that are open, and the current critical
-    ones not yet acknowledged (latched)."""
-    return _frame(
+def visible_episodes(
+    conn: sqlite3.Connection, chair: str | None = None, session: int | None = None
+) -> pd.DataFrame:
+    """What needs a nurse now: the chair's present episodes (see CURRENT) that are open, and
+    its critical ones not yet acknowledged (latched); every chair's, or one chair's."""
+    return _episode_frame(conn, [VISIBLE, CURRENT], [], chair, session)
+
+
+def _episode_frame(
+    conn: sqlite3.Connection, terms: list[str], values: list, chair: str | None, session: int | None
+) -> pd.DataFrame:
+    """EPISODE_SELECT where every term holds, of one chair and one session when given."""
+    for column, value in (("chair", chair), ("session", session)):
+        if value is not None:
+            terms.append(f"e.{column} = ?")
+            values.append(value)
+    return read_frame(
         conn,
-        # constant fragments only; every value is a bound parameter
-        EPISODE_SELECT  # noqa: S608
-        + " WHERE (e.ended_us IS NULL OR (e.level = 'critical' AND NOT EXISTS"
-        " (SELECT 1 FROM acknowledgments WHERE episode = e.id))) AND"
-        + CURRENT
-        + " ORDER BY e.started_us, e.id",
+        f"{EPISODE_SELECT} WHERE {' AND '.join(terms)} ORDER BY e.started_us, e.id",
+        tuple(values),
         **EPISODE_TIMES,
     )
 
 
 def live_episodes(conn: sqlite3.Connection, chair: str) -> pd.DataFrame:
     """A chair's current episodes, open or ended, oldest first: the chair page's chart and list."""
-    return _frame(
-        conn,
-        EPISODE_SELECT + " WHERE e.chair = ? AND" + CURRENT + " ORDER BY e.started_us, e.id",
-        (chair,),
-        **EPISODE_TIMES,
-    )
+    return _episode_frame(conn, [CURRENT], [], chair, None)
 
 
 def open_engine_episodes(conn: sqlite3.Connection, chair: str) -> list[tuple[int | None, Episode]]:
@@ -281,7 +424,7 @@ def chair_heart_rate(conn: sqlite3.Connection, chair: str) -> HeartRateSources:
 
 
 def events(conn: sqlite3.Connection, session: int) -> pd.DataFrame:
-    return _frame(
+    return read_frame(
         conn,
         "SELECT id, session, chair, t_us, kind, text, value, by FROM events"
         " WHERE session = ? ORDER BY t_us, id",
@@ -291,7 +434,7 @@ def events(conn: sqlite3.Connection, session: int) -> pd.DataFrame:
 
 
 def acknowledgments(conn: sqlite3.Connection, episode: int) -> pd.DataFrame:
-    return _frame(
+    return read_frame(
         conn,
         "SELECT by, t_us, comment, level_seen FROM acknowledgments WHERE episode = ?"
         " ORDER BY t_us, id",
@@ -301,18 +444,68 @@ def acknowledgments(conn: sqlite3.Connection, episode: int) -> pd.DataFrame:
 
 
 def stored_readings(
-    conn: sqlite3.Connection, chair: str, start: datetime, end: datetime | None = None
+    conn: sqlite3.Connection,
+    chair: str,
+    start: datetime,
+    end: datetime | None = None,
+    params: Collection[Param] | None = None,
 ) -> list[Reading]:
-    """A chair's readings in ``[start, end)`` as Readings, for replaying through the engine."""
-    rows = conn.execute(
-        "SELECT param, value, quality, device_us, t_us, source FROM readings"
-        " WHERE chair = ? AND t_us >= ? AND t_us < ? ORDER BY t_us, id",
-        (chair, to_us(start), to_us(end) if end else 2**62),
-    )
+    """A chair's readings in ``[start, end)`` as Readings, oldest first, for replaying through
+    the engine; ``params`` narrows them to the parameters a caller judges."""
+    names = Names.of(conn)
     return [
-        Reading(Param(p), v, Quality(q), from_us(d) if d else None, from_us(t), chair, s)
-        for p, v, q, d, t, s in rows
+        Reading(
+            names.params[p],
+            v,
+            names.qualities[q],
+            from_us(t + off) if off is not None else None,
+            from_us(t),
+            chair,
+            names.sources[s],
+        )
+        for t, p, _, v, q, off, s in _window_rows(conn, chair, start, end, params)
     ]
+
+
+ExportRow = tuple[int, Param, float | None, Quality, int | None, str]
+
+
+def export_rows(
+    conn: sqlite3.Connection,
+    chair: str,
+    start: datetime,
+    end: datetime | None = None,
+    valued_ok: bool = False,
+) -> Iterator[ExportRow]:
+    """A chair's readings in ``[start, end)``, oldest first, as they leave the cursor (a day is
+    never held in memory): (t_us, param, value, quality, device_us, source)."""
+    names = Names.of(conn)
+    for t, p, _, v, q, off, s in _window_rows(conn, chair, start, end, valued_ok=valued_ok):
+        yield (
+            t,
+            names.params[p],
+            v,
+            names.qualities[q],
+            None if off is None else t + off,
+            names.sources[s],
+        )
+
+
+def count_readings(
+    conn: sqlite3.Connection,
+    chair: str,
+    start: datetime,
+    end: datetime | None = None,
+    valued_ok: bool = False,
+) -> int:
+    """How many rows ``export_rows`` will give, for an export's progress."""
+    chair_key, param_keys = _keys(conn, chair, None)
+    sql = RANGE_SQL.format(valued=VALUED_OK if valued_ok else "")
+    bounds = (to_us(start), to_us(end) if end else 2**62)
+    return sum(
+        conn.execute(f"SELECT count(*) FROM ({sql})", (chair_key, k, *bounds)).fetchone()[0]  # noqa: S608
+        for k in param_keys
+    )
 
 
 def last_session_end(conn: sqlite3.Connection, chair: str) -> datetime | None:
@@ -327,14 +520,17 @@ def recent_values(
 ) -> dict[tuple[str, str], list[tuple[int, float]]]:
     """Valid (t_us, value) per (chair, param) since ``since``, for sparklines.
 
-    Index probes on (chair, param, t_us), without pandas: the overview asks every second.
+    One range of the clustered key per pair, without pandas: the overview asks every second.
     """
     found: dict[tuple[str, str], list[tuple[int, float]]] = {}
     for (chair,) in conn.execute("SELECT chair FROM chairs").fetchall():
         for param in params:
             found[(chair, param)] = conn.execute(
-                "SELECT t_us, value FROM readings WHERE chair = ? AND param = ? AND t_us >= ?"
-                " AND quality = 'ok' AND value IS NOT NULL ORDER BY t_us",
+                "SELECT t_us, value FROM readings"
+                " WHERE chair_key = (SELECT key FROM chair_keys WHERE chair = ?)"
+                " AND param_key = (SELECT key FROM params WHERE param = ?) AND t_us >= ?"
+                " AND quality_key = (SELECT key FROM qualities WHERE quality = 'ok')"
+                " AND value IS NOT NULL ORDER BY t_us",
                 (chair, param, to_us(since)),
             ).fetchall()
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 
 from vitals.chairs import Chair
 from vitals.device_state import DeviceState
@@ -12,10 +13,29 @@ from vitals.reading import NIBP_PARAMS, Reading
 from vitals.rules import Rule, RuleSet
 from vitals.times import to_us
 
-INSERT_READING = (
-    "INSERT INTO readings (chair, t_us, device_us, param, value, unit, quality, source)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# Names become keys inside the statement, so no writer keeps a cache that a rolled-back
+# transaction could leave wrong; a name missing from its table fails NOT NULL, loudly. ``seq``
+# counts the readings already stored under the same chair, parameter and time (almost always
+# none), so a repeat is kept beside the first, never dropped or overwritten.
+INSERT_READING = """
+    INSERT INTO readings
+        (chair_key, param_key, t_us, seq, value, quality_key, source_key, device_offset_us)
+    VALUES (
+        (SELECT key FROM chair_keys WHERE chair = ?1),
+        (SELECT key FROM params WHERE param = ?2 AND unit = ?3),
+        ?4,
+        (SELECT count(*) FROM readings
+         WHERE chair_key = (SELECT key FROM chair_keys WHERE chair = ?1)
+           AND param_key = (SELECT key FROM params WHERE param = ?2 AND unit = ?3)
+           AND t_us = ?4),
+        ?5,
+        (SELECT key FROM qualities WHERE quality = ?6),
+        (SELECT key FROM sources WHERE source = ?7),
+        ?8)
+"""
+NEW_CHAIR_KEY = "INSERT INTO chair_keys (chair) VALUES (?) ON CONFLICT (chair) DO NOTHING"
+NEW_PARAM_KEY = "INSERT INTO params (param, unit) VALUES (?, ?) ON CONFLICT (param) DO NOTHING"
+NEW_SOURCE_KEY = "INSERT INTO sources (source) VALUES (?) ON CONFLICT (source) DO NOTHING"
 
 UPSERT_DEVICE_STATE = """
     INSERT INTO device_state
@@ -45,19 +65,20 @@ UPSERT_HEARTBEAT = """
 
 
 def reading_row(r: Reading) -> tuple:
+    """The parameters of INSERT_READING for one stamped reading."""
     if r.time is None or not r.chair:
         raise ValueError(f"reading {r!r} has no recorder time or chair; stamp it first")
-    device_us = to_us(r.device_time) if r.device_time else None
-    return (
-        r.chair,
-        to_us(r.time),
-        device_us,
-        r.param.value,
-        r.value,
-        r.unit,
-        r.quality.value,
-        r.source,
-    )
+    t_us = to_us(r.time)
+    offset = to_us(r.device_time) - t_us if r.device_time else None
+    return (r.chair, r.param.value, r.unit, t_us, r.value, r.quality.value, r.source, offset)
+
+
+def insert_readings(conn: sqlite3.Connection, rows: Sequence[tuple]) -> None:
+    """Store ``reading_row`` tuples, first giving any new chair, parameter or source its key."""
+    conn.executemany(NEW_CHAIR_KEY, {(row[0],) for row in rows})
+    conn.executemany(NEW_PARAM_KEY, {(row[1], row[2]) for row in rows})
+    conn.executemany(NEW_SOURCE_KEY, {(row[6],) for row in rows})
+    conn.executemany(INSERT_READING, rows)
 
 
 def device_state_row(s: DeviceState, now_us: int) -> tuple:
@@ -77,13 +98,19 @@ def device_state_row(s: DeviceState, now_us: int) -> tuple:
     )
 
 
+# The newest reading of one chair's parameter: one probe at the end of its key range.
+LATEST_VALUE = """
+    SELECT r.value FROM readings r
+    WHERE r.chair_key = (SELECT key FROM chair_keys WHERE chair = ?)
+      AND r.param_key = (SELECT key FROM params WHERE param = ?)
+    ORDER BY r.t_us DESC, r.seq DESC LIMIT 1
+"""
+
+
 def latest_nibp(conn: sqlite3.Connection, chair: str) -> dict[str, float | None]:
     latest = {}
     for param in NIBP_PARAMS:
-        row = conn.execute(
-            "SELECT value FROM readings WHERE chair = ? AND param = ? ORDER BY t_us DESC LIMIT 1",
-            (chair, param.value),
-        ).fetchone()
+        row = conn.execute(LATEST_VALUE, (chair, param.value)).fetchone()
         if row is not None:
             latest[param.value] = row[0]
     return latest

@@ -47,7 +47,7 @@ class StoreWriter:
 
     def write_readings(self, readings: Sequence[Reading]) -> None:
         rows = [sql.reading_row(r) for r in readings]
-        self._submit(lambda conn: conn.executemany(sql.INSERT_READING, rows))
+        self._submit(lambda conn: sql.insert_readings(conn, rows))
 
     def write_device_state(self, state: DeviceState, now_us: int) -> None:
         row = sql.device_state_row(state, now_us)
