@@ -248,10 +248,13 @@ def _store(readings: list[Reading], db: Path, chair: str, path: Path) -> None:
     readings = assess([r.stamped(chair, r.time or utc_now(), source) for r in readings])
     writer = StoreWriter(db)
     try:
-        added, skipped = import_readings(writer, readings)
+        summary = import_readings(writer, readings)
     finally:
         writer.close()
-    _say(f"{added} readings stored for chair {chair} in {db}; {skipped} were already there")
+    _say(
+        f"{summary.added} readings stored for chair {chair} in {db};"
+        f" {summary.already_stored} were already there; {summary.flagged} flagged invalid"
+    )
 
 
 def _plain_hl7(found: Capture) -> bool:
