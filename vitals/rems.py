@@ -306,7 +306,7 @@ def _in_range(when: str, bp: BloodPressure | None, at: datetime, i: RecordInputs
     spo2 = [r for r in i.spo2 if r.time <= at and r.quality is Quality.OK and r.value is not None]
     if spo2 and i.respiratory and spo2[-1].value < i.respiratory.spo2_below:
         problems.append(f"SpO2 {spo2[-1].value:g} %")
-    waiting = sorted({a.rule for a in i.alarms if a.waiting(at)})
+    waiting = sorted({a.name for a in i.alarms if a.waiting(at)})
     if waiting:
         problems.append("alerts waiting: " + ", ".join(waiting))
     shown = f"BP {bp.sbp:g}/{bp.dbp:g} at {bp.time:%H:%M} UTC" + (
