@@ -18,6 +18,7 @@ from pathlib import Path
 
 from chairside import launch
 from chairside.cli_exchange import add_exchange_parsers
+from chairside.cli_notify import add_notify_parser, notify_option
 from chairside.cli_session import add_session_parser
 from chairside.field_capture import add_capture_parsers
 from chairside.recorder import Recorder
@@ -28,6 +29,7 @@ from simulators.sample_clinic import SAMPLE_DB
 from simulators.scenarios import SCENARIOS
 from vitals.chairs import dump_chairs, load_chairs
 from vitals.errors import ChairsideError
+from vitals.notify_config import load_notify_config
 from vitals.store import DEFAULT_DB
 from vitals.users import DEFAULT_USERS, add_user
 
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_exchange_parsers(commands)
     _user_parser(commands)
     add_capture_parsers(commands)
+    add_notify_parser(commands)
     return parser
 
 
@@ -124,6 +127,7 @@ def _record_parser(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", type=Path, required=True, help="chair config (TOML)")
     p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    notify_option(p)
     p.set_defaults(run=run_record)
 
 
@@ -228,7 +232,8 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    Recorder(load_chairs(args.config), args.db).run()
+    notify = load_notify_config(args.notify) if args.notify else None
+    Recorder(load_chairs(args.config), args.db, notify).run()
     return 0
 
 

@@ -16,7 +16,6 @@ import logging
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from chairside.channels import Channels
@@ -51,6 +50,7 @@ class Notifier(threading.Thread):
     def __init__(
         self,
         config: NotifyConfig,
+        channels: Channels,
         writer: StoreWriter,
         stop_event: threading.Event,
         poll_s: float = POLL_S,
@@ -58,7 +58,7 @@ class Notifier(threading.Thread):
     ) -> None:
         super().__init__(name="notifier", daemon=True)
         self.config = config
-        self.channels = Channels(config)
+        self.channels = channels
         self.writer = writer
         self.stop_event = stop_event
         self.poll_s = poll_s
@@ -72,8 +72,9 @@ class Notifier(threading.Thread):
             name: {"target": self.channels.target(name)} for name in self.channels.names
         }
         self._no_station: Episode | None = None
-        self._started = utc_now()
+        self._run_since = utc_now()
         self._state_at = 0.0
+        self._changed = True
         for problem in config.problems():
             log.warning("%s", problem)
 
@@ -144,6 +145,7 @@ class Notifier(threading.Thread):
         finally:
             with self._lock:
                 self._in_flight.discard((send.episode, send.step, send.channel))
+                self._changed = True  # the station learns of a failing channel at once
                 self._results[send.channel] |= {
                     "ok": not error,
                     "error": error,
@@ -162,13 +164,11 @@ class Notifier(threading.Thread):
         patients = any_open_session(conn)
         if self._no_station is not None and (fresh or not patients):
             why = "a station is watching again" if fresh else "no patient in a chair"
-            ended = replace(
-                self._no_station, ended=now, reason=f"{self._no_station.reason} (ended: {why})"
-            )
-            self.writer.write_episodes(None, None, [ended])
+            started = to_us(self._no_station.started)
+            self.writer.end_chairless_episode(NO_STATION, started, to_us(now), why)
             self._no_station = None
         elif self._no_station is None and not fresh and patients:
-            if now - self._started < timedelta(seconds=self.station_fresh_s):
+            if now - self._run_since < timedelta(seconds=self.station_fresh_s):
                 return  # give the stations time to say they are open after a restart
             since = f"since {clock_time(seen)}" if seen else "since the recorder started"
             self._no_station = Episode(
@@ -187,9 +187,10 @@ class Notifier(threading.Thread):
 
     def _publish(self, stopped: bool = False) -> None:
         now = utc_now()
-        if not stopped and (now.timestamp() - self._state_at) < STATE_EVERY_S and not self._fault:
+        due = now.timestamp() - self._state_at >= STATE_EVERY_S
+        if not (stopped or due or self._changed or self._fault):
             return
-        self._state_at = now.timestamp()
+        self._state_at, self._changed = now.timestamp(), False
         problem = "; ".join(
             [*self.config.problems(), self._fault] if self._fault else self.config.problems()
         )
@@ -197,7 +198,7 @@ class Notifier(threading.Thread):
             channels = {name: dict(result) for name, result in self._results.items()}
         try:
             self.writer.write_notifier_state(
-                to_us(self._started), to_us(now), problem, channels, stopped=stopped
+                to_us(self._run_since), to_us(now), problem, channels, stopped=stopped
             )
         except ChairsideError as exc:
             log.error("cannot record the notifier's state: %s", exc)

@@ -38,6 +38,13 @@ UPSERT_NOTIFIER = """
         problem = excluded.problem, channels_json = excluded.channels_json
 """
 
+# Chair-less episodes cannot be updated through the episodes' upsert (NULL never conflicts
+# in a UNIQUE key), so the station episode is ended by its own statement.
+END_CHAIRLESS_EPISODE = """
+    UPDATE episodes SET ended_us = ?, reason = reason || ?
+    WHERE chair IS NULL AND rule = ? AND started_us = ? AND ended_us IS NULL
+"""
+
 
 @dataclass(frozen=True)
 class Notification:

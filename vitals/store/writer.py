@@ -81,6 +81,10 @@ class StoreWriter:
         row = notification.row()
         self._submit(lambda conn: conn.execute(notifications.INSERT_NOTIFICATION, row))
 
+    def end_chairless_episode(self, rule: str, started_us: int, at_us: int, why: str) -> None:
+        row = (at_us, f" (ended: {why})", rule, started_us)
+        self._submit(lambda conn: conn.execute(notifications.END_CHAIRLESS_EPISODE, row))
+
     def write_notifier_state(
         self, started_us: int, now_us: int, problem: str, channels: dict, stopped: bool = False
     ) -> None:
