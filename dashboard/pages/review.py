@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.figures import detail_figure
+from dashboard.forwarding import notification_log
 from dashboard.source import db_path, read_store
 from dashboard.thresholds import threshold_editor, with_overrides
 from vitals.clinical import protocol_names
@@ -128,6 +129,7 @@ def session_review(session_id: int) -> None:
         hide_index=True,
         width="stretch",
     )
+    notification_log(session_id)
     st.subheader("Events")
     st.dataframe(events[["time", "kind", "text", "value", "by"]], hide_index=True, width="stretch")
     what_if_panel(session_id, session.protocol, episodes)

@@ -1,4 +1,5 @@
-"""A session report as PDF: summary, chart, events and the alert and acknowledgment log.
+"""A session report as PDF: summary, chart, events, the alert and acknowledgment log and the
+alarms forwarded to phones, mail or webhooks.
 
 For the clinical record and the auditor: one session per report, starting on its own page.
 The chart is drawn with the PDF's own lines (no browser, no image renderer): systolic and
@@ -19,6 +20,7 @@ from fpdf import FPDF
 
 from vitals.reading import Param, Quality
 from vitals.store import queries
+from vitals.store.notifications import session_notifications
 from vitals.thinning import keep_indices
 from vitals.verdict import discharge_verdict, session_baselines
 
@@ -42,6 +44,9 @@ def session_report(conn: sqlite3.Connection, session_id: int, out: Path) -> int:
     _chart(pdf, readings, session.started, end)
     _events(pdf, queries.events(conn, session.id))
     _alerts(pdf, queries.episodes(conn, session=session.id))
+    _notifications(
+        pdf, session_notifications(conn, session.id, session.chair, session.started, end)
+    )
     pdf.output(str(out))
     return pdf.pages_count
 
@@ -162,3 +167,14 @@ def _alerts(pdf: FPDF, episodes: pd.DataFrame) -> None:
         _line(
             pdf, f"{e.started:%H:%M:%S}-{ended} {e.level.upper()} {e.kind}: {e.reason}; {acked}", 8
         )
+
+
+def _notifications(pdf: FPDF, sent: pd.DataFrame) -> None:
+    _line(pdf, "Alarms forwarded (notifications)", 11, True)
+    if sent.empty:
+        _line(pdf, "None.")
+    for n in sent.itertuples():
+        outcome = "delivered" if n.delivered else f"FAILED ({n.error})"
+        acked = f"; acknowledged by {n.acked_by}" if isinstance(n.acked_by, str) else ""
+        text = f"{n.sent:%H:%M:%S} {n.level.upper()} {n.step} -> {n.channel}, attempt {n.attempt}"
+        _line(pdf, f"{text}: {outcome}{acked} - {n.reason}", 8)

@@ -166,10 +166,14 @@ def station_seen(db: Path, station: str, by: str, at: datetime | None = None) ->
 
 
 def notifier_status(conn: sqlite3.Connection) -> dict | None:
-    """The notifier's last word (None when alarm forwarding never ran on this store)."""
-    row = conn.execute(
-        "SELECT started_us, beat_us, stopped_us, problem, channels_json FROM notifier"
-    ).fetchone()
+    """The notifier's last word (None when alarm forwarding never ran on this store, or the
+    store predates it)."""
+    try:
+        row = conn.execute(
+            "SELECT started_us, beat_us, stopped_us, problem, channels_json FROM notifier"
+        ).fetchone()
+    except sqlite3.OperationalError:  # no such table: no recorder of this version ran yet
+        return None
     if row is None:
         return None
     started, beat, stopped, problem, channels = row
