@@ -21,6 +21,7 @@ SUBCOMMANDS = [
     "import",
     "capture",
     "replay",
+    "notify",
 ]
 
 
