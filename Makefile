@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.review
 	$(PY) -m bench.replay
+	$(PY) -m bench.notify
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
