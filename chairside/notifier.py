@@ -40,6 +40,7 @@ from vitals.times import to_us
 POLL_S = 1.0
 STATION_FRESH_S = 30.0  # an overview says it is open every 10 s; three missed beats → nobody
 STATE_EVERY_S = 5.0
+SENDERS_PER_CHANNEL, SENDERS_MAX = 4, 16
 NO_STATION = "no-station-watching"
 log = logging.getLogger("chairside.notifier")
 
@@ -79,7 +80,10 @@ class Notifier(threading.Thread):
             log.warning("%s", problem)
 
     def run(self) -> None:
-        pool = ThreadPoolExecutor(max(1, len(self.channels.names)), thread_name_prefix="notify")
+        # several sends per channel at once: sixteen chairs turning critical together must
+        # not queue behind one another's HTTP round trip
+        workers = min(SENDERS_MAX, SENDERS_PER_CHANNEL * max(1, len(self.channels.names)))
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="notify")
         conn: sqlite3.Connection | None = None
         try:
             while not self.stop_event.is_set():
@@ -87,7 +91,7 @@ class Notifier(threading.Thread):
                     conn = conn or connect_readonly(self.writer.path)
                     self.cycle(conn, pool, utc_now())
                     self._fault = ""
-                except (ChairsideError, sqlite3.Error, ValueError, KeyError) as exc:
+                except Exception as exc:  # survive and shout: a fault must not end forwarding
                     self._failed(exc)
                 self._publish()
                 self.stop_event.wait(self.poll_s)

@@ -5,7 +5,7 @@ person (open and unacknowledged, or a critical one that recovered but nobody ack
 which (ladder step, channel) pairs must be sent now, given what was already tried:
 
 - a step applies to an alarm of its own rung: the alarm's level, or ``technical`` for
-  technical alarms (a device without data, no station watching);
+  technical warnings (a device without data, no station watching), see ``rung``;
 - it is due once the alarm has been at that rung for ``after_s`` (the ladder's clock starts
   when the alarm reached the rung, so a warning that becomes critical starts the critical
   ladder at its beginning instead of firing every critical step at once);
@@ -62,7 +62,10 @@ def step_key(step: LadderStep) -> str:
 
 
 def rung(kind: str, level: str) -> str:
-    return TECHNICAL_RUNG if kind == "technical" else level
+    """The ladder an episode climbs: its level, or ``technical`` for a technical warning
+    (no data, disconnected, BP check overdue, no station watching). A technical advisory
+    (readings flagged as artifacts) climbs the advisory steps: it is no reason to page."""
+    return TECHNICAL_RUNG if kind == "technical" and level != "advisory" else level
 
 
 def due_sends(

@@ -55,6 +55,9 @@ def test_warning_waits_three_minutes_and_technical_one() -> None:
 
 def test_advisory_alone_reaches_nobody_without_a_step() -> None:
     assert due(Alarm(7, "advisory", clock("10:00")), "12:00") == []
+    artifacts = rung("technical", "advisory")  # readings flagged as artifacts: no page
+    assert artifacts == "advisory"
+    assert due(Alarm(7, artifacts, clock("10:00")), "12:00") == []
 
 
 def test_a_failed_send_is_retried_every_retry_s_until_delivered() -> None:
