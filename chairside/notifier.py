@@ -107,6 +107,8 @@ class Notifier(threading.Thread):
         alarms = pending_alarms(conn)
         seen = [(a.episode, rung(a.kind, a.level), a.started) for a in alarms]
         self._clock = track_rungs(self._clock, seen, now)
+        with self._lock:  # before reading the audit: a send finishing in between is in one
+            busy = set(self._in_flight)
         tried = attempts(conn, [a.episode for a in alarms])
         for alarm in alarms:
             level, since = self._clock[alarm.episode]
@@ -118,9 +120,9 @@ class Notifier(threading.Thread):
                 self.config.retry_s,
             ):
                 key = (send.episode, send.step, send.channel)
+                if key in busy:
+                    continue
                 with self._lock:
-                    if key in self._in_flight:
-                        continue
                     self._in_flight.add(key)
                 pool.submit(self._send, send, alarm, message(alarm, now))
 
