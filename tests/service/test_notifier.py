@@ -18,7 +18,6 @@ import pytest
 from chairside.channels import Channels
 from chairside.notifier import NO_STATION, Notifier
 from tests.conftest import query, wait_for
-from tests.service.receivers import Mailbox, Webhook
 from vitals.chairs import Chair
 from vitals.engine import CLINICAL, Episode
 from vitals.errors import ConfigError
@@ -27,20 +26,6 @@ from vitals.reading import Param, utc_now
 from vitals.rules import Level
 from vitals.store import StoreWriter, commands, connect_readonly
 from vitals.store.notifications import notifier_status, session_notifications, station_seen
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook()
-    yield hook
-    hook.close()
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    yield box
-    box.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ mailbox on this machine, with no dashboard open. Also `notify test` and the star
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,20 +15,6 @@ from tests.service.test_end_to_end import processes, simulate, stop, stored  # n
 from vitals.times import from_us
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook()
-    yield hook
-    hook.close()
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    yield box
-    box.close()
 
 
 def notify_file(tmp: Path, webhook: Webhook, mailbox: Mailbox) -> Path:
