@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(PY) -m bench.backup
 	$(PY) -m bench.rems
 	$(PY) -m bench.growth
+	$(PY) -m bench.notify
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -17,6 +17,7 @@ from pathlib import Path
 from chairside import __version__, launch
 from chairside.cli_admin import add_admin_parsers
 from chairside.cli_exchange import add_exchange_parsers
+from chairside.cli_notify import add_notify_parser, notify_option
 from chairside.cli_session import add_session_parser
 from chairside.field_capture import add_capture_parsers
 from chairside.processes import on_stop_request
@@ -30,6 +31,7 @@ from simulators.scenarios import SCENARIOS
 from vitals.chairs import dump_chairs, load_chairs
 from vitals.errors import ChairsideError
 from vitals.logs import configure_logging, log_dir_for
+from vitals.notify_config import load_notify_config
 from vitals.store import DEFAULT_DB
 from vitals.users import DEFAULT_USERS, add_user
 
@@ -71,6 +73,7 @@ def build_parser(prog: str = "python -m chairside") -> argparse.ArgumentParser:
     _user_parser(commands)
     add_capture_parsers(commands)
     add_admin_parsers(commands)
+    add_notify_parser(commands)
     return parser
 
 
@@ -138,6 +141,7 @@ def _record_parser(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", type=Path, required=True, help="chair config (TOML)")
     p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    notify_option(p)
     p.set_defaults(run=run_record)
 
 
@@ -268,7 +272,8 @@ def transport_of(args: argparse.Namespace) -> str:
 
 def run_record(args: argparse.Namespace) -> int:
     configure_logging("recorder", log_dir_for(args.db))
-    Recorder(load_chairs(args.config), args.db).run()
+    notify = load_notify_config(args.notify) if args.notify else None
+    Recorder(load_chairs(args.config), args.db, notify).run()
     return 0
 
 

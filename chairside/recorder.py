@@ -12,12 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from chairside.alerts import ChairAlerts
+from chairside.channels import Channels
+from chairside.notifier import Notifier
 from chairside.processes import on_stop_request
-from chairside.sdnotify import Notifier
+from chairside.sdnotify import Notifier as SystemdNotifier
 from chairside.worker import ChairWorker
 from devices.registry import adapter_class
 from vitals.chairs import Chair
 from vitals.engine import TECHNICAL, Episode
+from vitals.notify_config import NotifyConfig
 from vitals.reading import utc_now
 from vitals.rules import Level
 from vitals.store import StoreWriter
@@ -29,15 +32,24 @@ log = logging.getLogger("chairside.recorder")
 
 
 class Recorder:
-    def __init__(self, chairs: Sequence[Chair], db: Path) -> None:
+    def __init__(
+        self, chairs: Sequence[Chair], db: Path, notify: NotifyConfig | None = None
+    ) -> None:
         for chair in chairs:  # fail on a bad config before touching any port
             for device in chair.devices:
                 adapter_class(device.protocol)(dict(device.options))
+        channels = Channels(notify) if notify else None  # a bad channel URL fails here too
         self.chairs = list(chairs)
         self.stop_event = threading.Event()
         self.writer = StoreWriter(db)
         self.writer.write_chairs(self.chairs)
         self.alerts = {c.id: ChairAlerts(c.id, self.writer) for c in self.chairs}
+        # alarm forwarding runs beside acquisition, never inside a worker
+        self.notifier = (
+            Notifier(notify, channels, self.writer, self.stop_event)
+            if notify and channels
+            else None
+        )
         self.workers = [
             ChairWorker(chair, self.writer, self.stop_event, self.alerts[chair.id], device)
             for chair in self.chairs
@@ -48,7 +60,7 @@ class Recorder:
         """Acquire until SIGINT/SIGTERM (or ``stop()``), then close ports and the store."""
         if install_signals:
             on_stop_request(lambda *_: self.stop_event.set())
-        systemd = Notifier()
+        systemd = SystemdNotifier()
         started = to_us(utc_now())
         self._record_downtime(started)
         for chair in self.chairs:  # link episodes of a previous run cannot be continued
@@ -56,6 +68,8 @@ class Recorder:
         self.writer.beat(started, started)
         for worker in self.workers:
             worker.start()
+        if self.notifier:
+            self.notifier.start()
         log.info("recording %d chairs into %s", len(self.workers), self.writer.path)
         systemd.ready(f"recording {len(self.chairs)} chairs")
         while not self.stop_event.wait(HEARTBEAT_S):
@@ -64,6 +78,8 @@ class Recorder:
         systemd.stopping()
         for worker in self.workers:
             worker.join(timeout=5)
+        if self.notifier:
+            self.notifier.join(timeout=20)
         for alerts in self.alerts.values():
             alerts.close()
         self.writer.beat(started, to_us(utc_now()), stopped=True)

@@ -11,6 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 from dashboard.actions import open_dialog, show_open_dialog
 from dashboard.auth import current_user
 from dashboard.chrome import play_alarm
+from dashboard.forwarding import forwarding_banner, station_heartbeat
 from dashboard.navigation import open_chair
 from dashboard.overview_model import Tile, build_tiles
 from dashboard.plain import md
@@ -18,6 +19,7 @@ from dashboard.source import read_store
 from dashboard.tile_html import CSS, tile_html
 from dashboard.tiles import recorder_banner
 from vitals.store import queries
+from vitals.store.notifications import notifier_status
 
 
 def overview_page() -> None:
@@ -35,13 +37,20 @@ def columns_for(chairs: int) -> int:
 def overview() -> None:
     now = pd.Timestamp.now(tz="UTC")
     found = read_store(
-        lambda conn: (recorder_banner(queries.heartbeat(conn), now), build_tiles(conn, now))
+        lambda conn: (
+            recorder_banner(queries.heartbeat(conn), now),
+            build_tiles(conn, now),
+            forwarding_banner(notifier_status(conn), now),
+        )
     )
     if found is None:
         return
-    banner, tiles = found
+    banner, tiles, forwarding = found
     if banner:
         st.error(md(banner), icon=":material/error:")
+    if forwarding:
+        st.warning(md(forwarding), icon=":material/phonelink_erase:")
+    station_heartbeat(now)
     if not tiles:
         st.info("No chairs configured yet: start the recorder with a chair config.")
         return

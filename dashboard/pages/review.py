@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.figures import detail_figure
+from dashboard.forwarding import notification_log
 from dashboard.plain import md
 from dashboard.rems_panel import rems_panel
 from dashboard.review_tables import SESSION_COLUMNS, back_near_baseline, session_rows
@@ -119,6 +120,7 @@ def session_review(session_id: int, summary: pd.Series) -> None:
     st.subheader("Alert and acknowledgment log")
     log = episode_rows(episodes, zone(), day=session.started, newest_first=False)
     show(log, EPISODE_COLUMNS)
+    notification_log(session_id)
     st.subheader("Events")
     show(event_rows(events, zone(), day=session.started), EVENT_COLUMNS)
     what_if_panel(session_id, session.protocol, episodes, session.started)

@@ -1,11 +1,13 @@
 """The recorder run in-process on a thread, stopped cleanly after each test."""
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from chairside.recorder import Recorder
+from tests.service.receivers import Mailbox, Webhook
 from vitals.chairs import Chair
 
 
@@ -24,3 +26,19 @@ def run_recorder(db_path: Path):
     for recorder, thread in started:
         recorder.stop()
         thread.join(timeout=15)
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    """A JSON webhook on loopback (alarm forwarding's phone stand-in)."""
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """An SMTP server on loopback (aiosmtpd, no TLS)."""
+    box = Mailbox()
+    yield box
+    box.close()

@@ -15,6 +15,7 @@ from vitals.store import StoreWriter
 SUBCOMMANDS = ["simulate", "record", "dashboard", "demo", "session", "user", "export", "import"]
 SUBCOMMANDS += ["service", "doctor", "backup"]  # what a clinic's IT person runs
 SUBCOMMANDS += ["capture", "replay"]  # a monitor's line, recorded and decoded
+SUBCOMMANDS += ["notify"]  # alarms forwarded to phones and mail
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)

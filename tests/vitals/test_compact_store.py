@@ -15,7 +15,7 @@ from tests.conftest import query
 from vitals.errors import StoreError
 from vitals.reading import Param, Reading
 from vitals.review import course, session_page
-from vitals.store import StoreWriter, connect_readonly, listing, queries, sql
+from vitals.store import StoreWriter, connect_readonly, listing, notifications, queries, sql
 from vitals.store.listing import SessionFilter
 from vitals.store.migrations import MIGRATIONS, applied, m007_compact_readings, migrate
 from vitals.times import to_us
@@ -213,6 +213,9 @@ def ask_what_pages_ask(conn: sqlite3.Connection) -> None:
     queries.episodes(conn, chair=session.chair, since=start)
     queries.episodes(conn, chair=session.chair, since=start, until=end)
     queries.events(conn, 1)
+    notifications.pending_alarms(conn)  # the notifier, every second
+    notifications.attempts(conn, [1])
+    notifications.session_notifications(conn, 1, session.chair, start, end)
     list(queries.export_rows(conn, session.chair, start, end, valued_ok=True))
     queries.count_readings(conn, session.chair, start, end, valued_ok=True)
     sql.latest_nibp(conn, session.chair)

@@ -1,4 +1,5 @@
-"""A session report as PDF: summary, chart, events and the alert and acknowledgment log.
+"""A session report as PDF: summary, chart, events, the alert and acknowledgment log and the
+alarms forwarded to phones, mail or webhooks.
 
 For the clinical record and the auditor: one session per report, starting on its own page.
 Times are the clinic's local wall-clock time (the zone is named once, at the top), with the
@@ -23,6 +24,7 @@ from fpdf import FPDF
 from vitals.clinic_time import clinic_zone, clock, date_and_clock, local, span, zone_name
 from vitals.reading import Param, Quality
 from vitals.store import queries
+from vitals.store.notifications import session_notifications
 from vitals.thinning import keep_indices
 from vitals.verdict import discharge_verdict, session_baselines
 from vitals.wording import (
@@ -59,6 +61,12 @@ def session_report(
     _chart(pdf, readings, session.started, end, zone)
     _events(pdf, queries.events(conn, session.id), session.started, zone)
     _alerts(pdf, queries.episodes(conn, session=session.id), session.started, zone)
+    _notifications(
+        pdf,
+        session_notifications(conn, session.id, session.chair, session.started, end),
+        session.started,
+        zone,
+    )
     pdf.output(str(out))
     return pdf.pages_count
 
@@ -211,3 +219,15 @@ def _alerts(pdf: FPDF, episodes: pd.DataFrame, day: datetime, zone: tzinfo) -> N
         kind = "" if e.kind == "clinical" else " (technical)"
         level = level_label(e.level).upper()
         _line(pdf, f"{when} {level}{kind}: {alert_summary(e)}; {acked}", 8)
+
+
+def _notifications(pdf: FPDF, sent: pd.DataFrame, day: datetime, zone: tzinfo) -> None:
+    _line(pdf, "Alarms forwarded (notifications)", 11, True)
+    if sent.empty:
+        _line(pdf, "No alarm was forwarded.")
+    for n in sent.itertuples():
+        outcome = "delivered" if n.delivered else f"FAILED ({n.error})"
+        acked = f"; acknowledged by {n.acked_by}" if isinstance(n.acked_by, str) else ""
+        when = clock(n.sent.to_pydatetime(), zone, day=day, seconds=True)
+        text = f"{when} {level_label(n.level).upper()} {n.step} -> {n.channel}, attempt {n.attempt}"
+        _line(pdf, f"{text}: {outcome}{acked} - {n.reason}", 8)

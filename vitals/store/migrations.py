@@ -408,6 +408,55 @@ def m008_summaries_and_page_indexes(conn: sqlite3.Connection) -> None:
     _run_script(conn, PAGE_INDEXES)
 
 
+def m009_notifications(conn: sqlite3.Connection) -> None:
+    """Alarm forwarding: every notification tried (append-only audit), the stations watching,
+    and the notifier's own state (its channels, what is wrong with them)."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY,
+            episode INTEGER NOT NULL REFERENCES episodes (id),
+            chair TEXT,
+            step TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            target TEXT NOT NULL DEFAULT '',
+            attempt INTEGER NOT NULL,
+            sent_us INTEGER NOT NULL,
+            done_us INTEGER NOT NULL,
+            delivered INTEGER NOT NULL CHECK (delivered IN (0, 1)),
+            error TEXT NOT NULL DEFAULT '',
+            message TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX notifications_episode ON notifications (episode, sent_us);
+        CREATE TRIGGER notifications_append_only_u BEFORE UPDATE ON notifications
+            BEGIN SELECT RAISE(ABORT, 'notifications are an audit trail: never updated'); END;
+        CREATE TRIGGER notifications_append_only_d BEFORE DELETE ON notifications
+            BEGIN SELECT RAISE(ABORT, 'notifications are an audit trail: never deleted'); END;
+        CREATE TABLE stations (
+            station TEXT PRIMARY KEY,
+            by TEXT NOT NULL,
+            seen_us INTEGER NOT NULL
+        );
+        CREATE TABLE notifier (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            started_us INTEGER NOT NULL,
+            beat_us INTEGER NOT NULL,
+            stopped_us INTEGER,
+            problem TEXT NOT NULL DEFAULT '',
+            channels_json TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE VIEW notifications_v AS
+            SELECT n.episode, n.chair, e.level, e.kind, e.rule, n.step, n.channel, n.target,
+                   n.attempt,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', n.sent_us / 1000000.0, 'unixepoch') AS sent_utc,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', n.done_us / 1000000.0, 'unixepoch') AS done_utc,
+                   n.delivered, n.error
+            FROM notifications n JOIN episodes e ON e.id = n.episode;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
@@ -417,6 +466,7 @@ MIGRATIONS: list[Migration] = [
     m006_acknowledgment_level_seen,
     m007_compact_readings,
     m008_summaries_and_page_indexes,
+    m009_notifications,
 ]
 
 

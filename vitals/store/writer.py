@@ -8,6 +8,7 @@ flight. Work queued while a commit runs is committed together in the next group,
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import sqlite3
@@ -21,7 +22,8 @@ from vitals.device_state import DeviceState
 from vitals.engine import Episode
 from vitals.errors import StoreError
 from vitals.reading import Reading
-from vitals.store import sql
+from vitals.store import notifications, sql
+from vitals.store.notifications import Notification
 from vitals.store.upgrade import open_migrated
 
 Work = Callable[[sqlite3.Connection], None]
@@ -71,6 +73,22 @@ class StoreWriter:
     def close_link_episodes(self, chair: str, at_us: int, why: str) -> None:
         row = (at_us, f" (ended: {why})", chair)
         self._submit(lambda conn: conn.execute(sql.CLOSE_LINK_EPISODES, row))
+
+    def write_notification(self, notification: Notification) -> None:
+        """Append one send to the notification audit (never updated afterwards)."""
+        row = notification.row()
+        self._submit(lambda conn: conn.execute(notifications.INSERT_NOTIFICATION, row))
+
+    def end_chairless_episode(self, rule: str, started_us: int, at_us: int, why: str) -> None:
+        row = (at_us, f" (ended: {why})", rule, started_us)
+        self._submit(lambda conn: conn.execute(notifications.END_CHAIRLESS_EPISODE, row))
+
+    def write_notifier_state(
+        self, started_us: int, now_us: int, problem: str, channels: dict, stopped: bool = False
+    ) -> None:
+        """The notifier's heartbeat, what is wrong with it, and each channel's last result."""
+        row = (started_us, now_us, now_us if stopped else None, problem, json.dumps(channels))
+        self._submit(lambda conn: conn.execute(notifications.UPSERT_NOTIFIER, row))
 
     def previous_heartbeat(self) -> tuple[int, int | None] | None:
         """(last beat, clean stop) of the recorder that ran before this one, if any."""
