@@ -36,6 +36,7 @@ class ChairAlerts:
         self.chair, self.writer = chair, writer
         self.lock = threading.RLock()
         self._reader: sqlite3.Connection | None = None
+        self._reader_generation = writer.generation
         self.session: Session | None = None
         self.engine = AlertEngine(load_protocol(NO_SESSION).rules)
         self._signature: tuple | None = ("unbuilt",)
@@ -44,13 +45,22 @@ class ChairAlerts:
 
     @property
     def _conn(self) -> sqlite3.Connection:
+        if self._reader is not None and self._reader_generation != self.writer.generation:
+            self.close()  # the writer reopened the file (it was deleted and written back)
         if self._reader is None:
             self._reader = connect_readonly(Path(self.writer.path), check_same_thread=False)
+            self._reader_generation = self.writer.generation
         return self._reader
 
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
+            self._reader = None
+
+    def invalidate(self) -> None:
+        """After a failed evaluation: rebuild from the stored readings at the next refresh."""
+        with self.lock:
+            self._signature = ("invalidated",)
 
     def refresh(self, now: datetime) -> None:
         """Pick up session and rule changes; raise or end overdue BP checks."""

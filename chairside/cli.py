@@ -122,6 +122,13 @@ def _record_parser(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", type=Path, required=True, help="chair config (TOML)")
     p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.add_argument(
+        "--spool",
+        type=Path,
+        metavar="DIR",
+        help="where readings wait while the database refuses writes (default: beside the "
+        "database, DB.spool/; another disk keeps them durable when the database's disk is full)",
+    )
     p.set_defaults(run=run_record)
 
 
@@ -226,7 +233,10 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    Recorder(load_chairs(args.config), args.db).run()
+    stop = threading.Event()  # a stop asked for while starting up is a clean stop, too
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    Recorder(load_chairs(args.config), args.db, args.spool, stop).run(install_signals=False)
     return 0
 
 

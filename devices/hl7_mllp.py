@@ -13,12 +13,17 @@ MDC_PULS_OXIM_PULS_RATE, 150456 MDC_PULS_OXIM_SAT_O2, 150021/150022/150023
 MDC_PRESS_BLD_NONINV_SYS/DIA/MEAN), plus a per-chair vendor map (option ``codes``).
 Units (OBX-6) are converted to canonical ones (kPa → mmHg). OBX-11 result status other than
 F/C/R/P, or a value that is not a number, gives quality ``invalid``. OBX-14 (else MSH-7) is
-the device time when it carries a UTC offset; a value repeated with the same observation time
-(a gateway resending the last NIBP) is stored once.
+the device time when it carries a UTC offset (a time that cannot be represented, such as
+99991231235959-2359, is no device time); the same value with the same observation time (a
+gateway resending the last NIBP) is stored once, while a different value at the same time (a
+monitor whose clock stands still) is a new reading.
 
-Acknowledgment: original mode (no MSH-15) always gets an ACK; enhanced mode follows MSH-15
-(AL always, ER/SU on error/success only, NE never). A message that cannot be parsed gets AE
-when its MSH can be read, otherwise nothing.
+Acknowledgment means stored: the ACK of a message is sent only once the recorder knows whether
+its readings are committed (``settle``): AA when they are, AR ("rejected for reasons unrelated
+to its content", HL7 v2.6 chapter 2.9.2) while the store refuses writes, so the sender keeps
+the message and sends it again. Original mode (no MSH-15) always gets an ACK; enhanced mode
+follows MSH-15 (AL always, ER/SU on error/success only, NE never). A message that cannot be
+parsed gets AE at once when its MSH can be read, otherwise nothing.
 
 Parsing uses the ``hl7`` package; this module only maps fields. Sources: HL7 v2.6 chapter 7
 (ORU^R01, OBX), chapter 2 (MSH, ACK, MLLP in appendix C), IHE PCD-01 (MDC codes in OBX-3).
@@ -62,6 +67,7 @@ class Hl7MllpAdapter(DeviceAdapter):
 
     protocol: ClassVar[str] = "hl7-mllp"
     serial: ClassVar[SerialSettings] = SerialSettings(9600, 8, "N", 1)
+    acks_on_commit: ClassVar[bool] = True
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
@@ -71,7 +77,9 @@ class Hl7MllpAdapter(DeviceAdapter):
             raise ConfigError(f"hl7-mllp: unknown options {sorted(options)}; known: ['codes']")
         self.codes = dict(CODES) | _vendor_codes(vendor)
         self._buffer = bytearray()
-        self._seen: dict[Param, datetime] = {}
+        self._seen: dict[Param, tuple[datetime, float | None]] = {}
+        self._unsettled: list[tuple[hl7.Message, hl7.Segment, str]] = []
+        self._seen_before: dict[Param, tuple[datetime, float | None]] = {}
 
     def on_connect(self) -> bytes:
         self._buffer.clear()
@@ -116,14 +124,16 @@ class Hl7MllpAdapter(DeviceAdapter):
         except (hl7.ParseException, *LIBRARY_ERRORS) as exc:
             self.bad_frame(f"frame error: not an HL7 v2 message ({exc!r})")
             return []
+        if not self._unsettled:  # what to forget if the store refuses what follows
+            self._seen_before = dict(self._seen)
         try:
             readings = self._observations(message, msh)
         except LIBRARY_ERRORS as exc:
             self.bad_frame(f"frame error: malformed ORU^R01 ({exc!r})")
-            self._acknowledge(message, msh, "AE")
+            self._unsettled.append((message, msh, "AE"))  # in order with the others
             return []
         self.counts.frames_ok += 1
-        self._acknowledge(message, msh, "AA")
+        self._unsettled.append((message, msh, ""))  # answered by ``settle``
         return readings
 
     def _observations(self, message: hl7.Message, msh: hl7.Segment) -> list[Reading]:
@@ -143,16 +153,36 @@ class Hl7MllpAdapter(DeviceAdapter):
         if param is None:
             return None  # an observation Chairside does not record (temperature, ...)
         observed = _hl7_time(_field(obx, 14)) or sent_at
-        if observed is not None and self._seen.get(param) == observed:
-            return None  # the same measurement, resent
-        if observed is not None:
-            self._seen[param] = observed
         try:
-            value = float(_field(obx, 5)) * UNIT_FACTORS.get(_component(obx, 6, 0).lower(), 1.0)
+            factor = UNIT_FACTORS.get(_component(obx, 6, 0).lower(), 1.0)
+            value: float | None = round(float(_field(obx, 5)) * factor, 2)
         except ValueError:
+            value = None
+        if self._resent(param, observed, value):
+            return None
+        if value is None:
             return Reading(param, None, Quality.INVALID, observed)
         quality = Quality.OK if _field(obx, 11) in FINAL_STATUSES else Quality.INVALID
-        return Reading(param, round(value, 2), quality, observed)
+        return Reading(param, value, quality, observed)
+
+    def _resent(self, param: Param, observed: datetime | None, value: float | None) -> bool:
+        """The same value at the same observation time is a resend (a gateway repeating the
+        last NIBP); a new value at the same time is a new reading from a stopped clock."""
+        if observed is None:
+            return False
+        if self._seen.get(param) == (observed, value):
+            return True
+        self._seen[param] = (observed, value)
+        return False
+
+    def settle(self, stored: bool) -> None:
+        """AA once the messages' readings are committed; AR while the store refuses them,
+        and their readings forgotten, so the sender's resend is taken as new."""
+        for message, msh, fixed in self._unsettled:
+            self._acknowledge(message, msh, fixed or ("AA" if stored else "AR"))
+        if not stored and self._unsettled:
+            self._seen = self._seen_before
+        self._unsettled = []
 
     def _acknowledge(self, message: hl7.Message, msh: hl7.Segment, code: str) -> None:
         mode = _field(msh, 15)
@@ -190,9 +220,9 @@ def _hl7_time(text: str) -> datetime | None:
         local = datetime.strptime(text[:14], "%Y%m%d%H%M%S")
         sign = 1 if text[-5] == "+" else -1
         offset = timedelta(hours=int(text[-4:-2]), minutes=int(text[-2:]))
-    except ValueError:
+        return local.replace(tzinfo=timezone(sign * offset)).astimezone(UTC)
+    except (ValueError, OverflowError):  # no such time, or beyond what a datetime holds
         return None
-    return local.replace(tzinfo=timezone(sign * offset)).astimezone(UTC)
 
 
 def _vendor_codes(vendor: Any) -> dict[str, Param]:

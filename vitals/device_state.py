@@ -16,6 +16,7 @@ class LinkState(enum.StrEnum):
     CONNECTED = "connected"
     NO_DATA = "no data"
     DISCONNECTED = "disconnected"
+    FAILED = "acquisition failed"  # the worker met an unexpected error and restarts
     STOPPED = "stopped"
 
 
@@ -30,3 +31,5 @@ class DeviceState:
     last_error: str = ""
     last_data: datetime | None = None
     device: str = ""  # which of the chair's devices; "" for a chair's only monitor
+    failures: int = 0  # unexpected errors the worker survived by restarting
+    dropouts: int = 0  # outages shorter than the chair's debounce: counted, not alarmed

@@ -32,3 +32,7 @@ class ChecksumError(FrameError):
 
 class StoreError(ChairsideError):
     """The database cannot be opened, is of an unknown schema, or a write failed."""
+
+
+class RecorderRunning(ChairsideError):
+    """Another recorder already writes to this database or reads this port."""

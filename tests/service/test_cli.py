@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chairside.cli import build_parser, main
-from tests.conftest import ROOT, chairside_command, child_env, query
+from tests.conftest import ROOT, chairside_command, child_env, query, wait_for
 from vitals.store import StoreWriter
 
 SUBCOMMANDS = ["simulate", "record", "dashboard", "demo", "session", "user", "export", "import"]
@@ -65,6 +65,14 @@ def test_bad_dashboard_port(capsys) -> None:
     assert "--port must be 1-65535" in error_of(["dashboard", "--port", "0"], capsys)
 
 
+def states(db: Path) -> list[tuple]:
+    """The device states, or none while the recorder has not yet created the store."""
+    try:
+        return query(db, "SELECT state FROM device_state")
+    except sqlite3.OperationalError:
+        return []
+
+
 def test_missing_port_is_reported_by_the_running_recorder_not_a_crash(tmp_path: Path) -> None:
     """A chair whose port is missing is a device state; the process keeps running."""
     config = tmp_path / "c.toml"
@@ -80,8 +88,11 @@ def test_missing_port_is_reported_by_the_running_recorder_not_a_crash(tmp_path: 
         text=True,
     )
     try:
+        db = tmp_path / "x.db"
+        wait_for(lambda: states(db), timeout=30, what="the recorder to report the chair's state")
         with pytest.raises(subprocess.TimeoutExpired):
-            child.wait(timeout=2)
+            child.wait(timeout=1)  # the missing port is reported and the recorder goes on
+        assert states(db) == [("disconnected",)]
     finally:
         child.terminate()
         output, _ = child.communicate(timeout=15)

@@ -12,6 +12,7 @@ from vitals.errors import StoreError
 from vitals.reading import Param, Quality, Reading
 from vitals.store import StoreWriter, connect_readonly, queries
 from vitals.store.migrations import MIGRATIONS, migrate
+from vitals.store.writer import _Ticket
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -116,9 +117,11 @@ def test_a_failing_write_is_reported_and_others_in_the_group_survive(
 ) -> None:
     with pytest.raises(StoreError, match="CHECK constraint"):
         fresh_store._submit(
-            lambda conn: conn.execute(
-                "INSERT INTO readings (chair, t_us, param, unit, quality)"
-                " VALUES ('c1', 1, 'hr', 'bpm', 'great')"
+            _Ticket(
+                lambda conn: conn.execute(
+                    "INSERT INTO readings (chair, t_us, param, unit, quality)"
+                    " VALUES ('c1', 1, 'hr', 'bpm', 'great')"
+                )
             )
         )
     fresh_store.write_readings([reading(Param.HR, 71.0, 1)])

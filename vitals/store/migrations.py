@@ -207,10 +207,25 @@ def m003_device_state_per_device(conn: sqlite3.Connection) -> None:
     )
 
 
+def m004_recorder_supervision(conn: sqlite3.Connection) -> None:
+    """Which recorder writes (its host), each chair's silence limit for the dashboard's own
+    "no current data" judgement, and a device's survived failures and short drop-outs."""
+    _run_script(
+        conn,
+        """
+        ALTER TABLE heartbeat ADD COLUMN host TEXT NOT NULL DEFAULT '';
+        ALTER TABLE chairs ADD COLUMN no_data_after_s REAL NOT NULL DEFAULT 15;
+        ALTER TABLE device_state ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE device_state ADD COLUMN dropouts INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
     m003_device_state_per_device,
+    m004_recorder_supervision,
 ]
 
 

@@ -17,28 +17,41 @@ INSERT_READING = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
+# A spooled reading may already be in the store (the recorder died between the commit and
+# emptying the spool): it is inserted only when the store does not hold it yet.
+INSERT_READING_IF_ABSENT = (
+    "INSERT INTO readings (chair, t_us, device_us, param, value, unit, quality, source)"
+    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS (SELECT 1 FROM readings"
+    " WHERE chair = ?1 AND param = ?4 AND t_us = ?2 AND source = ?8)"
+)
+
 UPSERT_DEVICE_STATE = """
     INSERT INTO device_state
         (chair, device, state, since_us, frames_ok, frames_bad, reconnects, last_error,
-         last_data_us, updated_us)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         last_data_us, updated_us, failures, dropouts)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (chair, device) DO UPDATE SET
         state = excluded.state, since_us = excluded.since_us, frames_ok = excluded.frames_ok,
         frames_bad = excluded.frames_bad, reconnects = excluded.reconnects,
         last_error = excluded.last_error, last_data_us = excluded.last_data_us,
-        updated_us = excluded.updated_us
+        updated_us = excluded.updated_us, failures = excluded.failures,
+        dropouts = excluded.dropouts
 """
 
 UPSERT_CHAIR = """
-    INSERT INTO chairs (chair, name, position, port, protocol) VALUES (?, ?, ?, ?, ?)
+    INSERT INTO chairs (chair, name, position, port, protocol, no_data_after_s)
+    VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (chair) DO UPDATE SET name = excluded.name, position = excluded.position,
-        port = excluded.port, protocol = excluded.protocol
+        port = excluded.port, protocol = excluded.protocol,
+        no_data_after_s = excluded.no_data_after_s
 """
 
 UPSERT_HEARTBEAT = """
-    INSERT INTO heartbeat (id, pid, started_us, beat_us, stopped_us) VALUES (1, ?, ?, ?, ?)
-    ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, started_us = excluded.started_us,
-        beat_us = excluded.beat_us, stopped_us = excluded.stopped_us
+    INSERT INTO heartbeat (id, pid, host, started_us, beat_us, stopped_us)
+    VALUES (1, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host,
+        started_us = excluded.started_us, beat_us = excluded.beat_us,
+        stopped_us = excluded.stopped_us
 """
 
 
@@ -71,6 +84,8 @@ def device_state_row(s: DeviceState, now_us: int) -> tuple:
         s.last_error,
         last_data,
         now_us,
+        s.failures,
+        s.dropouts,
     )
 
 
@@ -138,4 +153,14 @@ def chair_row(chair: Chair, position: int) -> tuple:
     """A chair for the chairs table; several devices are listed together."""
     ports = ", ".join(d.port for d in chair.devices)
     protocols = ", ".join(d.protocol for d in chair.devices)
-    return (chair.id, chair.name, position, ports, protocols)
+    return (chair.id, chair.name, position, ports, protocols, chair.no_data_after_s)
+
+
+def session_at(conn: sqlite3.Connection, chair: str, at_us: int) -> int | None:
+    """The chair's session that was open at ``at_us``, if any."""
+    row = conn.execute(
+        "SELECT id FROM sessions WHERE chair = ? AND started_us <= ?"
+        " AND (ended_us IS NULL OR ended_us > ?) ORDER BY started_us DESC LIMIT 1",
+        (chair, at_us, at_us),
+    ).fetchone()
+    return row[0] if row else None
