@@ -12,9 +12,9 @@ from dashboard.actions import open_dialog, show_open_dialog
 from dashboard.chrome import play_alarm
 from dashboard.navigation import open_chair
 from dashboard.overview_model import Tile, build_tiles
-from dashboard.source import read_store
+from dashboard.source import read_store, recorder_status
 from dashboard.tile_html import CSS, tile_html
-from dashboard.tiles import recorder_banner
+from dashboard.tiles import recorder_banner, recorder_line, store_banner
 from vitals.store import queries
 
 
@@ -32,18 +32,21 @@ def columns_for(chairs: int) -> int:
 @st.fragment(run_every=timedelta(seconds=1))
 def overview() -> None:
     now = pd.Timestamp.now(tz="UTC")
-    found = read_store(
-        lambda conn: (recorder_banner(queries.heartbeat(conn), now), build_tiles(conn, now))
-    )
+    status = recorder_status()
+    found = read_store(lambda conn: (queries.heartbeat(conn), build_tiles(conn, now)))
     if found is None:
         return
-    banner, tiles = found
+    beat, tiles = found
+    banner = store_banner(status, now) or recorder_banner(beat, now)
     if banner:
         st.error(banner, icon="⛔")
+    line = recorder_line(beat, status, now)
+    if line:
+        st.caption(line)
     if not tiles:
         st.info("No chairs configured yet: start the recorder with a chair config.")
         return
-    play_alarm([level for tile in tiles for _, level, _ in tile.unacked])
+    play_alarm([level for tile in tiles for level in tile.alarm_levels])
     per_row = columns_for(len(tiles))
     for row_start in range(0, len(tiles), per_row):  # row by row: wrapping keeps the order
         for column, tile in zip(

@@ -4,12 +4,15 @@ what each click writes."""
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.overview_model import build_tiles
+from dashboard.sound import alarm_level
 from tests.conftest import ROOT, query
 from vitals.reading import utc_now
-from vitals.store import StoreWriter
+from vitals.store import StoreWriter, connect_readonly
 from vitals.times import to_us
 from vitals.users import add_user
 
@@ -77,10 +80,13 @@ def test_overview_marks_the_critical_chair_unmistakably(signed_in) -> None:
     assert "SBP 186 ≥ 180 for 1 reading (critical)" in one
     assert "P-0001 · iv-ketamine · dose 12 min ago" in one and "BP check" in one
     assert "s ago" in one and "<svg" in one  # every value with its age, and a sparkline
-    assert 'data-status="technical"' in two and "Monitor disconnected" in two
-    assert "not current" in two  # chair 2's values are 20 min old: greyed and said so
+    # chair 2's values are 20 min old: greyed, said so, and the chair is not called normal
+    assert 'data-status="nodata"' in two and "NO CURRENT DATA — since" in two
+    assert "Monitor disconnected" in two and "not current" in two
     assert "No session — monitor limits apply" in three and "never received" in three
-    assert len(at.get("audio")) == 1  # the critical alarm sounds
+    assert "NO CURRENT DATA — no readings yet" in three
+    assert len(at.get("audio")) == 1  # one sound: the most severe, the critical alarm
+    assert any(c.value.startswith("Recording: pid") for c in at.caption)
 
 
 def test_acknowledging_writes_the_audit_row_and_silences(signed_in, sample_store: Path) -> None:
@@ -95,7 +101,14 @@ def test_acknowledging_writes_the_audit_row_and_silences(signed_in, sample_store
     assert query(sample_store, "SELECT acked_by, ended_utc FROM episodes_v") == [(NURSE, None)]
     at.run()
     assert "cs-flash" not in tiles(at)[0] and "CRITICAL" in tiles(at)[0]  # still open, silenced
-    assert len(at.get("audio")) == 0
+    # what still sounds is the technical tone of the two chairs without current data
+    assert len(at.get("audio")) == 1
+    conn = connect_readonly(sample_store)
+    levels = [
+        level for t in build_tiles(conn, pd.Timestamp.now(tz="UTC")) for level in t.alarm_levels
+    ]
+    conn.close()
+    assert alarm_level(levels) == "technical"
 
 
 def test_sound_off_is_shown_and_silent(signed_in) -> None:
