@@ -43,7 +43,10 @@ from vitals.times import from_us, to_us
 HEARTBEAT_S = 1.0
 FREEZE_S = 5.0  # a heartbeat gap longer than this while running is recorded as downtime
 STORE_ALARM_S = 3.0  # a store refusing writes this long is a technical alert on every chair
-STORE_BUSY_S = 2.0  # how long a commit waits for another process's lock before it is refused
+# How long a commit waits for another process's lock before it counts as refused: human
+# actions hold it for milliseconds, and a worker waiting on the store is not reading its
+# port (a serial line's buffer holds a few seconds at most).
+STORE_BUSY_S = 0.5
 STALLED_S = 30.0  # a worker showing no sign of life this long is logged as stalled
 log = logging.getLogger("chairside.recorder")
 

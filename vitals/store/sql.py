@@ -17,12 +17,15 @@ INSERT_READING = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
-# A spooled reading may already be in the store (the recorder died between the commit and
-# emptying the spool): it is inserted only when the store does not hold it yet.
+# A reading left in the spool by a recorder that died may already be in the store (it died
+# between the commit and emptying the spool): it is inserted only when the store does not
+# hold the same reading yet. (Readings of one chunk share their receipt time, so the whole
+# reading is compared, not its time alone.)
 INSERT_READING_IF_ABSENT = (
     "INSERT INTO readings (chair, t_us, device_us, param, value, unit, quality, source)"
     " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS (SELECT 1 FROM readings"
-    " WHERE chair = ?1 AND param = ?4 AND t_us = ?2 AND source = ?8)"
+    " WHERE chair = ?1 AND param = ?4 AND t_us = ?2 AND source = ?8 AND device_us IS ?3"
+    " AND value IS ?5)"
 )
 
 UPSERT_DEVICE_STATE = """

@@ -123,7 +123,8 @@ class StoreWriter:
         self._watched = time.monotonic()
         self._queue: queue.SimpleQueue[_Ticket | None] = queue.SimpleQueue()
         self._closed = False
-        if self._spool and self._spool.waiting:
+        self._recovering = bool(self._spool and self._spool.waiting)
+        if self._recovering:
             log.warning("%s: %d readings left in the spool", self.path, self._spool.readings)
             self._attempt([])  # before any worker starts, so replays see them
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
@@ -350,7 +351,9 @@ class StoreWriter:
         if not readings:
             return None
         rows = [sql.reading_row(r) for r in readings]
-        drain.ticket = _Ticket(lambda conn: conn.executemany(sql.INSERT_READING_IF_ABSENT, rows))
+        # What this process spooled is known not to be stored; what an earlier one left may be.
+        insert = sql.INSERT_READING_IF_ABSENT if self._recovering else sql.INSERT_READING
+        drain.ticket = _Ticket(lambda conn: conn.executemany(insert, rows))
         return drain
 
     def _committed(self, held: list[_Ticket], drain: _Drain | None) -> None:
@@ -360,6 +363,7 @@ class StoreWriter:
         if drain is not None and drain.from_spool:
             self._spool.mark_drained(drain.offset, drain.from_spool)
             emptied = not self._spool.waiting
+            self._recovering = self._recovering and not emptied
             while self._spooled and (emptied or self._spooled[0][0] <= drain.offset):
                 self._spooled.popleft()[1].done.set()
         for ticket in drain.memory if drain else []:
