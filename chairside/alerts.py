@@ -37,6 +37,7 @@ class ChairAlerts:
         self.lock = threading.RLock()
         self._reader: sqlite3.Connection | None = None
         self._reader_generation = writer.generation
+        self._stale: list[sqlite3.Connection] = []
         self.session: Session | None = None
         self.engine = AlertEngine(load_protocol(NO_SESSION).rules)
         self._signature: tuple | None = ("unbuilt",)
@@ -46,7 +47,10 @@ class ChairAlerts:
     @property
     def _conn(self) -> sqlite3.Connection:
         if self._reader is not None and self._reader_generation != self.writer.generation:
-            self.close()  # the writer reopened the file (it was deleted and written back)
+            # The writer wrote back a deleted file: read the new one. The old reader is kept
+            # open, as the writer keeps its own: its close could unlink the new file's WAL.
+            self._stale.append(self._reader)
+            self._reader = None
         if self._reader is None:
             self._reader = connect_readonly(Path(self.writer.path), check_same_thread=False)
             self._reader_generation = self.writer.generation

@@ -124,7 +124,14 @@ def kept_against_truth(tmp: Path, db: Path) -> tuple[int, int, int]:
     got = Counter(query(db, "SELECT chair, param, value FROM readings"))
     if os.environ.get("CHAIRSIDE_DEBUG_FAULTS"):
         stamps = Counter(r["sent_utc"] for r in rows)
-        have = query(db, "SELECT time_utc, count(*) FROM readings_v GROUP BY t_us_x")  if False else query(db, "SELECT strftime('%H:%M:%f', t_us/1e6, 'unixepoch'), strftime('%H:%M:%S', device_us/1e6, 'unixepoch'), count(*) FROM readings GROUP BY t_us ORDER BY t_us")
+        have = (
+            query(db, "SELECT time_utc, count(*) FROM readings_v GROUP BY t_us_x")
+            if False
+            else query(
+                db,
+                "SELECT strftime('%H:%M:%f', t_us/1e6, 'unixepoch'), strftime('%H:%M:%S', device_us/1e6, 'unixepoch'), count(*) FROM readings GROUP BY t_us ORDER BY t_us",
+            )
+        )
         print("SENT", sorted(stamps.items())[:400])
         print("HAVE", have)
     return sum(sent.values()), sum(got.values()), sum((sent - got).values())

@@ -111,6 +111,7 @@ class StoreWriter:
         self._identity = _identity(self.path)
         self._watch_fd = _watch_descriptor(self.path)
         self.generation = 0  # bumped when the file is reopened; readers reopen too
+        self._orphans: list[sqlite3.Connection] = []  # connections to a deleted file
         self.fault: StoreFault | None = None
         self.failures = 0  # unexpected errors the writer thread survived
         self.incidents: list[tuple[datetime, str]] = []  # for the recorder to report
@@ -215,7 +216,12 @@ class StoreWriter:
         self._closed = True
         self._queue.put(None)
         self._thread.join()
+        if self._orphans:  # empty the WAL first: an orphan's close may unlink it by name
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._conn.close()
+        for orphan in self._orphans:
+            orphan.close()
         _close_descriptor(self._watch_fd)
 
     def _submit(self, ticket: _Ticket, wait: bool = True) -> None:
@@ -477,8 +483,9 @@ class StoreWriter:
                 self._conn.backup(copy)
             finally:
                 copy.close()
-            self._conn.close()
-            _close_descriptor(self._watch_fd)
+            # The old connection stays open until we close: closing the last connection to
+            # the deleted file would unlink "<db>-wal" by name, the new file's WAL.
+            self._orphans.append(self._conn)
             os.replace(restoring, self.path)
             self._conn = connect_writer(self.path, self.busy_s)
             self._watch_fd = _watch_descriptor(self.path)
