@@ -122,8 +122,9 @@ def _tile(chair, latest, session, state, alerts, spark, now, recorder: Recorder)
 
 def _blind_heard(alerts: list, recorder: Recorder) -> bool:
     """A blind chair sounds until a nurse acknowledges the technical alert that says why; a
-    recorder that was stopped on purpose (its clean stop recorded) is shown, not sounded."""
-    stopped = recorder.beat is not None and recorder.beat["stopped"] is not None
+    recorder stopped on purpose (its clean stop recorded), or a database no recorder ever
+    wrote (a copy under review), is shown, not sounded."""
+    stopped = recorder.beat is None or recorder.beat["stopped"] is not None
     acknowledged = any(e.kind == "technical" and _acked(e) for e in alerts)
     return not stopped and not (recorder.alive and acknowledged)
 
