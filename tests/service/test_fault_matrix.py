@@ -122,18 +122,6 @@ def kept_against_truth(tmp: Path, db: Path) -> tuple[int, int, int]:
     rows = [r for r in csv.DictReader((tmp / "truth.csv").open()) if r["sent_utc"] >= first]
     sent = Counter((r["chair"], r["param"], _value(r["value"])) for r in rows)
     got = Counter(query(db, "SELECT chair, param, value FROM readings"))
-    if os.environ.get("CHAIRSIDE_DEBUG_FAULTS"):
-        stamps = Counter(r["sent_utc"] for r in rows)
-        have = (
-            query(db, "SELECT time_utc, count(*) FROM readings_v GROUP BY t_us_x")
-            if False
-            else query(
-                db,
-                "SELECT strftime('%H:%M:%f', t_us/1e6, 'unixepoch'), strftime('%H:%M:%S', device_us/1e6, 'unixepoch'), count(*) FROM readings GROUP BY t_us ORDER BY t_us",
-            )
-        )
-        print("SENT", sorted(stamps.items())[:400])
-        print("HAVE", have)
     return sum(sent.values()), sum(got.values()), sum((sent - got).values())
 
 
@@ -149,9 +137,7 @@ def report(fault: str, sent: int, kept: int, lost: int, alarm_s: float | None) -
 def finish(simulator, recorder, tmp: Path, db: Path) -> tuple[int, int, int]:
     stop(simulator)
     time.sleep(1.0)  # the recorder drains the line
-    out = stop(recorder)
-    if os.environ.get("CHAIRSIDE_DEBUG_FAULTS"):
-        print(out[-4000:], query(db, "SELECT rule, started_utc, ended_utc, reason FROM episodes_v"))
+    stop(recorder)
     return kept_against_truth(tmp, db)
 
 

@@ -168,3 +168,40 @@ def test_a_device_clock_far_off_is_dropped_and_reported_once_per_jump() -> None:
     ended, reopened = clock.judge([back], T0 + timedelta(seconds=6))[1]
     assert ended.ended is not None and "behind" in reopened.reason
     assert DeviceClock(0, "sim").judge([back], T0) == ([back], [])  # 0: not judged
+
+
+def test_recorder_downtime_is_in_the_sessions_review_and_pdf(db_path: Path, tmp_path: Path) -> None:
+    """A freeze during a session is written on the chair, in that session: the review's
+    episode list and the PDF report show it with its start and end."""
+    from pypdf import PdfReader
+
+    from vitals.exchange.pdf_report import session_report
+    from vitals.store import commands, connect_readonly, queries
+
+    recorder = Recorder([Chair("c1", "Chair 1", str(tmp_path / "none"), "ge-s5")], db_path)
+    try:
+        now = utc_now()
+        session = commands.start_session(
+            db_path,
+            "c1",
+            "P-9",
+            "iv-ketamine",
+            "Nurse Ada",
+            weight_kg=70,
+            at=now - timedelta(minutes=30),
+        )
+        start, end = now - timedelta(minutes=10), now - timedelta(minutes=9)
+        recorder._record_freeze(start, end, 60.0)
+    finally:
+        recorder.writer.close()
+        recorder.ownership.release()
+    conn = connect_readonly(db_path)
+    try:
+        episodes = queries.episodes(conn, session=session)
+        [downtime] = episodes[episodes.rule == "recorder-downtime"].itertuples()
+        assert downtime.reason.startswith("recorder not running for 60.0 s")
+        session_report(conn, session, tmp_path / "report.pdf")
+    finally:
+        conn.close()
+    text = "".join(page.extract_text() for page in PdfReader(tmp_path / "report.pdf").pages)
+    assert "recorder not running for 60.0 s" in text.replace("\n", " ")

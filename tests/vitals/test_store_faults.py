@@ -113,8 +113,34 @@ def test_a_replaced_database_file_is_detected_and_what_it_held_saved(
         ticket = writer.post_readings([hr(2)])
         wait_for(lambda: writer.fault is not None, what="the replacement noticed")
         assert writer.fault.permanent and "replaced" in writer.fault.reason
-        assert not ticket.committed and writer.readings_waiting == 1
+        wait_for(lambda: writer.readings_waiting == 1, what="the reading kept in the spool")
+        assert not ticket.committed
         [orphan] = list(tmp_path.glob("chairside.db.orphan-*"))
         assert query(orphan, "SELECT value FROM readings") == [(1.0,)]
+    finally:
+        writer.close()
+
+
+def test_a_read_only_store_is_survived_like_any_refusal(
+    tmp_path: Path, db_path: Path, monkeypatch
+) -> None:
+    """Injected: Linux will not remount a filesystem read-only while the recorder holds the
+    file open for writing, but the kernel does so by itself on disk errors."""
+    writer = StoreWriter(db_path, tmp_path / "spool", busy_s=0.2)
+    real_commit = writer._commit
+    read_only = {"on": True}
+
+    def commit(group):
+        if read_only["on"] and group:
+            return sqlite3.OperationalError("attempt to write a readonly database")
+        return real_commit(group)
+
+    monkeypatch.setattr(writer, "_commit", commit)
+    try:
+        tickets = [writer.post_readings([hr(n)]) for n in range(3)]
+        assert writer.fault is not None and "readonly" in writer.fault.reason
+        read_only["on"] = False
+        wait_for(lambda: all(t.committed for t in tickets), what="written once writable")
+        assert [v for (v,) in query(db_path, "SELECT value FROM readings")] == [0.0, 1.0, 2.0]
     finally:
         writer.close()
