@@ -48,6 +48,7 @@ BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
 RESTART_CALM_S = 60.0  # acquisition that ran this long restarts with the first back-off again
 STATE_EVERY_S = 2.0  # counters are rewritten at most this often; state changes at once
+ACK_PATIENCE_S = 3.0  # a sender waiting for its ACK waits this long for a busy store
 BAD_LINKS = (LinkState.DISCONNECTED, LinkState.NO_DATA, LinkState.FAILED)
 
 

@@ -1,7 +1,7 @@
 """A store filled by the simulator: a live chair, a disconnected chair, a chair never heard."""
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -55,35 +55,44 @@ def sample_store(db_path: Path, live_chair_1) -> Path:
     commands.add_event(
         db_path, session, "infusion-start", "Nurse Ada", at=now - timedelta(minutes=12)
     )
-    live_chair_1(db_path, to_us(now - timedelta(hours=1)))
+    live_chair_1.start(db_path, to_us(now - timedelta(hours=1)))
     return db_path
 
 
-@pytest.fixture
-def live_chair_1() -> Iterator[Callable[[Path, int], None]]:
+class LiveRecorder:
     """A recorder that is running while the test runs: it beats, and chair 1's monitor
     delivers HR and SpO2 twice a second, so only chairs 2 and 3 are without current data."""
-    stop = threading.Event()
-    threads: list[threading.Thread] = []
 
-    def start(db: Path, started_us: int) -> None:
-        def run() -> None:
-            writer = StoreWriter(db)
-            while not stop.wait(0.5):
-                now = utc_now()
-                writer.beat(started_us, to_us(now))
-                writer.write_readings(
-                    [
-                        Reading(Param.HR, 88.0).stamped("chair-1", now, "ge-s5"),
-                        Reading(Param.SPO2, 97.0).stamped("chair-1", now, "ge-s5"),
-                    ]
-                )
-            writer.close()
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-        threads.append(threading.Thread(target=run, daemon=True))
-        threads[-1].start()
+    def start(self, db: Path, started_us: int) -> None:
+        self._thread = threading.Thread(target=self._run, args=(db, started_us), daemon=True)
+        self._thread.start()
 
-    yield start
-    stop.set()
-    for thread in threads:
-        thread.join(5)
+    def _run(self, db: Path, started_us: int) -> None:
+        writer = StoreWriter(db)
+        while not self._stop.wait(0.5):
+            now = utc_now()
+            writer.beat(started_us, to_us(now))
+            writer.write_readings(
+                [
+                    Reading(Param.HR, 88.0).stamped("chair-1", now, "ge-s5"),
+                    Reading(Param.SPO2, 97.0).stamped("chair-1", now, "ge-s5"),
+                ]
+            )
+        writer.close()
+
+    def stop(self) -> None:
+        """The recorder dies: no more beats, no more readings."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+@pytest.fixture
+def live_chair_1() -> Iterator[LiveRecorder]:
+    live = LiveRecorder()
+    yield live
+    live.stop()

@@ -118,7 +118,10 @@ def test_sound_off_is_shown_and_silent(signed_in) -> None:
     assert len(at.get("audio")) == 0
 
 
-def test_stale_heartbeat_shows_recorder_not_running(signed_in, sample_store: Path) -> None:
+def test_stale_heartbeat_shows_recorder_not_running(
+    signed_in, sample_store: Path, live_chair_1
+) -> None:
+    live_chair_1.stop()
     writer = StoreWriter(sample_store)
     writer.beat(1, to_us(utc_now()) - 120_000_000)
     writer.close()

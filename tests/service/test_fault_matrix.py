@@ -26,41 +26,11 @@ import pytest
 from dashboard.overview_model import build_tiles
 from devices.hl7_mllp import frame
 from tests.conftest import ROOT, chairside_command, child_env, query, wait_for
+from tests.service.conftest import connect, free_port, stop
 from vitals.store import connect_readonly
 from vitals.store.owner_lock import db_lock_path, read_status
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def processes():
-    started: list[subprocess.Popen] = []
-
-    def start(*args: str) -> subprocess.Popen:
-        child = subprocess.Popen(
-            chairside_command(*args),
-            cwd=ROOT,
-            env=child_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        started.append(child)
-        return child
-
-    yield start
-    for child in started:
-        if child.poll() is None:
-            child.send_signal(signal.SIGCONT)
-            child.kill()
-            child.wait()
-
-
-def stop(child: subprocess.Popen) -> str:
-    child.send_signal(signal.SIGINT)
-    output, _ = child.communicate(timeout=30)
-    assert child.returncode == 0, output
-    return output
 
 
 def stored(db: Path) -> int:
@@ -91,7 +61,7 @@ def simulate(start, tmp: Path, db: Path, *extra: str) -> tuple[Path, subprocess.
         str(tmp / "truth.csv"),
         *extra,
     )
-    wait_for(config.exists, what="the simulator's chair config")
+    wait_for(config.exists, timeout=60, what="the simulator's chair config")
     return config, simulator
 
 
@@ -266,6 +236,7 @@ def test_a_second_recorder_refuses_to_start_naming_the_first(processes, tmp_path
     third = processes("record", "--config", str(config), "--db", str(db))
     wait_for(
         lambda: query(db, "SELECT pid FROM heartbeat") == [(third.pid,)] and third.poll() is None,
+        timeout=60,
         what="the next recorder writing",
     )
     stop(third)
@@ -308,6 +279,7 @@ def test_a_kill_9_and_a_quick_restart_leave_a_downtime_trace(processes, tmp_path
     recorder = processes("record", "--config", str(config), "--db", str(db))
     [(reason,)] = wait_for(
         lambda: query(db, "SELECT reason FROM episodes WHERE rule = 'recorder-downtime'"),
+        timeout=60,
         what="the downtime recorded",
     )
     assert "crash or kill" in reason
@@ -327,23 +299,8 @@ def hl7_chair(tmp: Path, port: int) -> Path:
     return config
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def send(port: int, message: str) -> str:
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            sender = socket.create_connection(("127.0.0.1", port), timeout=10)
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-    with sender:
+    with connect(port) as sender:
         sender.sendall(frame(message))
         reply = b""
         while not reply.endswith(b"\x1c\r"):

@@ -478,11 +478,7 @@ class StoreWriter:
         when = utc_now()
         restoring = self.path.with_name(self.path.name + ".restoring")
         try:
-            copy = sqlite3.connect(restoring)
-            try:
-                self._conn.backup(copy)
-            finally:
-                copy.close()
+            self._copy_to(restoring)
             # The old connection stays open until we close: closing the last connection to
             # the deleted file would unlink "<db>-wal" by name, the new file's WAL.
             self._orphans.append(self._conn)
@@ -501,6 +497,14 @@ class StoreWriter:
         log.error("%s: %s", self.path, message)
         self.incidents.append((when, message))
 
+    def _copy_to(self, target: Path) -> None:
+        """A consistent copy of what the write connection holds (SQLite's online backup)."""
+        copy = sqlite3.connect(target)
+        try:
+            self._conn.backup(copy)
+        finally:
+            copy.close()
+
     def _file_lost(self, how: str) -> None:
         """Never write into a file that is no longer ours; keep readings until a restart."""
         saved = self._save_orphan()
@@ -515,11 +519,7 @@ class StoreWriter:
         """What our connection still holds is copied beside the file, so nothing is lost."""
         orphan = self.path.with_name(f"{self.path.name}.orphan-{utc_now():%Y%m%dT%H%M%S}")
         try:
-            copy = sqlite3.connect(orphan)
-            try:
-                self._conn.backup(copy)
-            finally:
-                copy.close()
+            self._copy_to(orphan)
         except sqlite3.Error:
             orphan.unlink(missing_ok=True)
             return ""
