@@ -195,7 +195,7 @@ class ChairWorker:
                 waiting = port.in_waiting
                 if not waiting and not self._still_listening(port, now):
                     return
-                chunk = port.read(waiting or 1)
+                chunk = _read_waiting(port, waiting)
                 if chunk:
                     self._bytes_seen = True
                     self._ingest(self.adapter.feed(chunk))
@@ -362,3 +362,15 @@ class ChairWorker:
             # A failed state write is retried by the next publish; readings matter more.
             with contextlib.suppress(ChairsideError):
                 self.writer.write_device_state(self.state, to_us(self.clock()), wait=False)
+
+
+MAX_CHUNK = 65536
+
+
+def _read_waiting(port: serial.SerialBase, waiting: int) -> bytes:
+    """What the port holds now, in one chunk (pyserial's socket:// reports only "1 or more"
+    waiting), so a message is decoded and stored once, not looked after byte by byte."""
+    chunk = port.read(waiting or 1)
+    while chunk and len(chunk) < MAX_CHUNK and (more := port.in_waiting):
+        chunk += port.read(more)
+    return chunk
