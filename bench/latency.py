@@ -38,11 +38,17 @@ class Timings:
         self.pulses: list[tuple[float, float]] = []  # (commit time, pulse value)
         self.episodes_opened: list[float] = []
         write_readings, write_episodes = StoreWriter.write_readings, StoreWriter.write_episodes
+        post_readings = StoreWriter.post_readings
 
         def timed_readings(writer: StoreWriter, readings) -> None:
             write_readings(writer, readings)
-            done = time.perf_counter()
-            self.pulses += [(done, r.value) for r in readings if r.param is Param.PULSE]
+            self._committed(readings)
+
+        def timed_post(writer: StoreWriter, readings):
+            ticket = post_readings(writer, readings)
+            ticket.done.wait()
+            self._committed(readings)
+            return ticket
 
         def timed_episodes(writer: StoreWriter, chair, session, episodes) -> None:
             write_episodes(writer, chair, session, episodes)
@@ -51,7 +57,12 @@ class Timings:
             self.episodes_opened += [done] * len(opened)
 
         StoreWriter.write_readings = timed_readings
+        StoreWriter.post_readings = timed_post
         StoreWriter.write_episodes = timed_episodes
+
+    def _committed(self, readings) -> None:
+        done = time.perf_counter()
+        self.pulses += [(done, r.value) for r in readings if r.param is Param.PULSE]
 
 
 def drain(master: int, stop: threading.Event) -> None:

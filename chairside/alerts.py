@@ -43,6 +43,8 @@ class ChairAlerts:
         self.chair, self.writer = chair, writer
         self.lock = threading.RLock()
         self._reader: sqlite3.Connection | None = None
+        self._reader_generation = writer.generation
+        self._stale: list[sqlite3.Connection] = []
         self.session: Session | None = None
         self.engine = AlertEngine(load_protocol(NO_SESSION).rules)
         self._signature: tuple | None = UNBUILT
@@ -51,13 +53,25 @@ class ChairAlerts:
 
     @property
     def _conn(self) -> sqlite3.Connection:
+        if self._reader is not None and self._reader_generation != self.writer.generation:
+            # The writer wrote back a deleted file: read the new one. The old reader is kept
+            # open, as the writer keeps its own: its close could unlink the new file's WAL.
+            self._stale.append(self._reader)
+            self._reader = None
         if self._reader is None:
             self._reader = connect_readonly(Path(self.writer.path), check_same_thread=False)
+            self._reader_generation = self.writer.generation
         return self._reader
 
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
+            self._reader = None
+
+    def invalidate(self) -> None:
+        """After a failed evaluation: rebuild from the stored readings at the next refresh."""
+        with self.lock:
+            self._signature = ("invalidated",)
 
     def refresh(self, now: datetime) -> None:
         """Pick up session and rule changes; pass the dose; raise or end overdue BP checks."""

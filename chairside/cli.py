@@ -142,6 +142,13 @@ def _record_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, required=True, help="chair config (TOML)")
     p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
     notify_option(p)
+    p.add_argument(
+        "--spool",
+        type=Path,
+        metavar="DIR",
+        help="where readings wait while the database refuses writes (default: beside the "
+        "database, DB.spool/; another disk keeps them durable when the database's disk is full)",
+    )
     p.set_defaults(run=run_record)
 
 
@@ -273,7 +280,10 @@ def transport_of(args: argparse.Namespace) -> str:
 def run_record(args: argparse.Namespace) -> int:
     configure_logging("recorder", log_dir_for(args.db))
     notify = load_notify_config(args.notify) if args.notify else None
-    Recorder(load_chairs(args.config), args.db, notify).run()
+    stop = threading.Event()  # a stop asked for while starting up is a clean stop, too
+    on_stop_request(lambda *_: stop.set())
+    recorder = Recorder(load_chairs(args.config), args.db, args.spool, stop, notify)
+    recorder.run(install_signals=False)
     return 0
 
 

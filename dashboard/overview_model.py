@@ -9,14 +9,26 @@ from datetime import timedelta
 import pandas as pd
 
 from dashboard.scale_reminders import scale_reminders
-from dashboard.tiles import Shown, by_param, format_age, link_banner, shown_nibp, shown_value
+from dashboard.tiles import (
+    Shown,
+    blind_label,
+    blind_since,
+    by_param,
+    format_age,
+    link_banner,
+    recorder_alive,
+    recorder_banner,
+    shown_nibp,
+    shown_value,
+)
 from vitals.clinical import load_protocol
 from vitals.schedule import next_check
 from vitals.store import queries
 from vitals.wording import alert_summary, protocol_label
 
 SPARK_WINDOW = timedelta(minutes=30)
-STATUS_ORDER = ("critical", "warning", "advisory", "technical", "normal")
+# "nodata": the chair has no current data; it overrides the label of its last values.
+STATUS_ORDER = ("nodata", "critical", "warning", "advisory", "technical", "normal")
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,13 @@ class Tile:
     unacked: list[tuple[int, str, str]] = field(default_factory=list)
     scales: str = ""  # nurse-rated scales due or overdue (MOAA/S, CADSS, respiratory)
     scales_overdue: bool = False
+    blind: str | None = None  # "NO CURRENT DATA — since 10:42" when the chair is blind
+    sound: str | None = None  # "technical" when the blind state itself must be heard
+
+    @property
+    def alarm_levels(self) -> list[str]:
+        """What this tile asks the page to sound: unacknowledged alerts and blindness."""
+        return [level for _, level, _ in self.unacked] + ([self.sound] if self.sound else [])
 
 
 def build_tiles(conn: sqlite3.Connection, now: pd.Timestamp) -> list[Tile]:
@@ -51,6 +70,8 @@ def build_tiles(conn: sqlite3.Connection, now: pd.Timestamp) -> list[Tile]:
     open_sessions = {s.chair: s for s in queries.open_sessions(conn).itertuples(index=False)}
     spark = queries.recent_values(conn, ("sbp", "hr"), (now - SPARK_WINDOW).to_pydatetime())
     reminders = scale_reminders(conn, open_sessions, now)
+    beat = queries.heartbeat(conn)
+    recorder = Recorder(recorder_alive(beat, now), recorder_banner(beat, now), beat)
     tiles = [
         _tile(
             chair,
@@ -60,6 +81,7 @@ def build_tiles(conn: sqlite3.Connection, now: pd.Timestamp) -> list[Tile]:
             alerts_of.get(chair.chair, []),
             {p: spark.get((chair.chair, p), []) for p in ("sbp", "hr")},
             now,
+            recorder,
         )
         for chair in chairs.itertuples(index=False)
     ]
@@ -72,8 +94,20 @@ def _with_scales(tile: Tile, reminder: tuple[str, bool] | None) -> Tile:
     )
 
 
-def _tile(chair, latest, session, state, alerts, spark, now) -> Tile:
+@dataclass(frozen=True)
+class Recorder:
+    alive: bool
+    banner: str | None
+    beat: dict | None
+
+
+def _tile(chair, latest, session, state, alerts, spark, now, recorder: Recorder) -> Tile:
     status, headline, flashing = _status(alerts, link_banner(state))
+    since = blind_since(latest, chair.no_data_after_s, recorder.alive, now)
+    blind = blind_label(since) if since is not None else None
+    if blind:
+        why = recorder.banner or link_banner(state) or "no valid readings from the monitor"
+        status, headline = "nodata", why if status == "normal" else f"{why} · {headline}"
     bp_text, overdue = _bp_check(session, latest, now)
     return Tile(
         chair=chair.chair,
@@ -92,7 +126,18 @@ def _tile(chair, latest, session, state, alerts, spark, now) -> Tile:
         link=link_banner(state),
         spark=spark,
         unacked=[(int(e.id), e.level, e.reason) for e in alerts if not _acked(e)],
+        blind=blind,
+        sound="technical" if blind and _blind_heard(alerts, recorder) else None,
     )
+
+
+def _blind_heard(alerts: list, recorder: Recorder) -> bool:
+    """A blind chair sounds until a nurse acknowledges the technical alert that says why; a
+    recorder stopped on purpose (its clean stop recorded), or a database no recorder ever
+    wrote (a copy under review), is shown, not sounded."""
+    stopped = recorder.beat is None or recorder.beat["stopped"] is not None
+    acknowledged = any(e.kind == "technical" and _acked(e) for e in alerts)
+    return not stopped and not (recorder.alive and acknowledged)
 
 
 def _acked(episode) -> bool:

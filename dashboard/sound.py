@@ -20,6 +20,8 @@ PATTERNS = {
     # (frequency Hz, [(on s, off s), ...], pause s after the burst)
     "critical": (880.0, [(0.12, 0.08)] * 2 + [(0.12, 0.30)] + [(0.12, 0.08), (0.12, 0.0)], 1.2),
     "warning": (600.0, [(0.2, 0.15)] * 2 + [(0.2, 0.0)], 3.0),
+    # a chair without current data: two low, long tones, unlike either clinical pattern
+    "technical": (440.0, [(0.4, 0.2), (0.4, 0.0)], 4.0),
 }
 
 
@@ -44,8 +46,9 @@ def alarm_wav(level: str) -> bytes:
 
 
 def alarm_level(unacknowledged_levels: list[str]) -> str | None:
-    """Which sound to play: the most severe unacknowledged warning or critical, else none."""
-    for level in ("critical", "warning"):
+    """Which sound to play: the most severe unacknowledged warning or critical, else the
+    technical tone of a chair without current data, else none."""
+    for level in ("critical", "warning", "technical"):
         if level in unacknowledged_levels:
             return level
     return None

@@ -23,6 +23,7 @@ from vitals.clinic_time import clinic_zone
 from vitals.errors import ChairsideError
 from vitals.logs import configure_logging, log_dir_for
 from vitals.store import DEFAULT_DB, connect_readonly
+from vitals.store.owner_lock import db_lock_path, read_status
 from vitals.users import DEFAULT_USERS
 
 
@@ -81,5 +82,14 @@ def read_store(reader: Callable[[sqlite3.Connection], T]) -> T | None:
         return None
     try:
         return reader(conn)
+    except sqlite3.Error as exc:  # a damaged or vanished file: said, never a crash page
+        st.error(f"The database cannot be read ({exc}): values are not live.")
+        return None
     finally:
         conn.close()
+
+
+def recorder_status() -> dict | None:
+    """What the recorder last published beside the database (readable when the database
+    refuses its writes): who it is, and how the store is."""
+    return read_status(db_lock_path(db_path()))

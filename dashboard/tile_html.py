@@ -23,6 +23,8 @@ CSS = """
 .cs-advisory{border-color:#f9a825;background:#fffde7}
 .cs-technical{border-color:#1565c0;background:#e3f2fd}
 .cs-normal{border-color:#2e7d32}
+.cs-nodata{border-color:#37474f;border-style:dashed;
+  background:repeating-linear-gradient(135deg,#eceff1 0 12px,#cfd8dc 12px 24px)}
 .cs-flash{animation:cs-flash 1s steps(2,start) infinite}
 @keyframes cs-flash{0%{background:#ffebee}50%{background:#ef9a9a}100%{background:#ffebee}}
 .cs-head{display:flex;justify-content:space-between;align-items:center;gap:8px;flex-wrap:wrap}
@@ -30,6 +32,7 @@ CSS = """
 .cs-label{font-weight:800;padding:2px 8px;border-radius:6px;color:#fff;background:#2e7d32}
 .cs-critical .cs-label{background:#c62828}.cs-warning .cs-label{background:#ef6c00}
 .cs-advisory .cs-label{background:#f9a825;color:#000}.cs-technical .cs-label{background:#1565c0}
+.cs-nodata .cs-label{background:#37474f}
 .cs-sub,.cs-age{color:#546e7a;font-size:.8rem}
 .cs-reason{font-weight:600;margin:4px 0}
 .cs-values{display:flex;gap:16px;margin:4px 0;flex-wrap:wrap}
@@ -50,12 +53,14 @@ LABELS = {
     "advisory": "ADVISORY",
     "technical": "TECHNICAL",
     "normal": "NORMAL",
+    "nodata": "NO CURRENT DATA",
 }
 
 
 def tile_html(tile: Tile) -> str:
     classes = f"cs-tile cs-{tile.status}" + (" cs-flash" if tile.flashing else "")
-    label = LABELS[tile.status] + (" — NOT ACKNOWLEDGED" if tile.flashing else "")
+    label = tile.blind or LABELS[tile.status]
+    label += " — NOT ACKNOWLEDGED" if tile.flashing else ""
     values = "".join(_value_html(name, shown) for name, shown in tile.values)
     bp = ""
     if tile.bp_check:

@@ -20,6 +20,9 @@ from vitals.wording import alert_summary, link_problem, monitor_number
 # cuff cycle of up to 15 minutes in ketamine protocols.
 STALE_AFTER_S = {"hr": 30, "pulse": 30, "spo2": 30, "sbp": 20 * 60, "dbp": 20 * 60, "map": 20 * 60}
 RECORDER_STALE_S = 5
+# Beyond a chair's own silence limit, this much more before the page calls it blind: the
+# commit and the page's one-second refresh must not make a live chair flicker.
+CURRENT_GRACE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,22 @@ def recorder_banner(beat: dict | None, now: pd.Timestamp) -> str | None:
     return None
 
 
-LINK_SEVERITY = {"disconnected": 3, "no data": 2, "connecting": 1}
+def store_banner(status: dict | None, now: pd.Timestamp) -> str | None:
+    """The recorder is alive but the database refuses its writes (told in the lock file,
+    which it can still rewrite when the database cannot be written)."""
+    fault = (status or {}).get("store")
+    if not fault or now.timestamp() - float(status.get("beat") or 0) > RECORDER_STALE_S:
+        return None
+    since = clinic_time(pd.Timestamp(fault["since"], unit="s", tz="UTC"))
+    lost = f" {fault['lost']} readings were LOST." if fault.get("lost") else ""
+    return (
+        f"The database refuses the recorder's writes since {since} ({fault['reason']}): "
+        f"values are not live; {fault['waiting']} readings are kept and will be written in "
+        f"order once it accepts.{lost}"
+    )
+
+
+LINK_SEVERITY = {"acquisition failed": 4, "disconnected": 3, "no data": 2, "connecting": 1}
 
 
 def link_banner(states: list | None) -> str | None:
@@ -120,3 +138,58 @@ def alert_lines(episodes: pd.DataFrame) -> list[tuple[str, str]]:
         )
         lines.append((e.level, text))
     return lines
+
+
+def clinic_time(moment: pd.Timestamp) -> str:
+    """HH:MM on the clinic's clock (``--timezone``, else the machine's zone)."""
+    return pd.Timestamp(moment).tz_convert(zone()).strftime("%H:%M")
+
+
+def recorder_alive(beat: dict | None, now: pd.Timestamp) -> bool:
+    if beat is None or beat["stopped"] is not None:
+        return False
+    return (now - beat["beat"]).total_seconds() <= RECORDER_STALE_S
+
+
+def newest_data(latest: Mapping[str, Any]) -> pd.Timestamp | None:
+    """When the chair last delivered a value a nurse can use (valid, not an artefact)."""
+    times = [r.time for r in latest.values() if r.quality == "ok" and pd.notna(r.value)]
+    return max(times) if times else None
+
+
+def blind_since(
+    latest: Mapping[str, Any], limit_s: float, alive: bool, now: pd.Timestamp
+) -> pd.Timestamp | bool | None:
+    """Judged by the page itself, so it holds when the recorder is down or wedged: the time
+    since which the chair has no current data; True when it never had any; None when it is
+    current (a valid reading younger than the chair's silence limit, and a live recorder)."""
+    newest = newest_data(latest)
+    if newest is None:
+        return True
+    fresh = (now - newest).total_seconds() <= limit_s + CURRENT_GRACE_S
+    return None if fresh and alive else newest
+
+
+def blind_label(since: pd.Timestamp | bool) -> str:
+    if since is True:
+        return "NO CURRENT DATA — no readings yet"
+    return f"NO CURRENT DATA — since {clinic_time(since)}"
+
+
+def recorder_line(beat: dict | None, status: dict | None, now: pd.Timestamp) -> str | None:
+    """Which recorder writes this database (host, pid, since), or why none does."""
+    if beat is None:
+        return None
+    since = clinic_time(beat["started"])
+    who = f"pid {beat['pid']} on {beat.get('host') or 'this computer'}"
+    if beat["stopped"] is not None:
+        return f"Recorder {who} stopped at {clinic_time(beat['stopped'])}."
+    line = f"Recording: {who}, since {since}."
+    fault = (status or {}).get("store")
+    if fault:
+        started = pd.Timestamp(fault["since"], unit="s", tz="UTC")
+        line += (
+            f" The database refuses writes since {clinic_time(started)} ({fault['reason']}); "
+            f"{fault['waiting']} readings are kept and will be written in order."
+        )
+    return line

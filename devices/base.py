@@ -63,6 +63,9 @@ class DeviceAdapter(abc.ABC):
 
     protocol: ClassVar[str]
     serial: ClassVar[SerialSettings]
+    # A protocol that acknowledges each message answers only once the recorder knows whether
+    # its readings are committed (``settle``): an acknowledgment means "stored".
+    acks_on_commit: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.counts = AdapterCounts()
@@ -99,6 +102,11 @@ class DeviceAdapter(abc.ABC):
     def prime(self, last_values: Mapping[str, float | None]) -> None:
         """Learn the last stored values, for protocols that repeat a measurement in every frame."""
         return None  # most protocols send each measurement once and need nothing
+
+    def settle(self, stored: bool) -> None:
+        """The readings of every message since the last call are committed (``stored``) or
+        refused by the store; a protocol with ``acks_on_commit`` answers its sender now."""
+        return None
 
     def bad_frame(self, message: str) -> None:
         self.counts.frames_bad += 1

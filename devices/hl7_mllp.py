@@ -12,14 +12,19 @@ heart rate; pulse rate from ECG, oximeter and cuff; SpO2; Philips' MDIL notation
 named dialect (option ``dialect``, devices/hl7_dialects.py) and a per-chair vendor map
 (option ``codes``); units in UCUM or MDC form are converted (kPa → mmHg); demo, test and
 simulation data, vendor "no value" numbers and non-final results are stored ``invalid``.
-OBX-14 (else MSH-7) is the device time when it carries a UTC offset; a value repeated with
-the same observation time (a gateway resending the last NIBP) is stored once. Whatever
+OBX-14 (else MSH-7) is the device time when it carries a UTC offset (a time that cannot be
+represented, such as 99991231235959-2359, is no device time); the same value with the same
+observation time (a gateway resending the last NIBP) is stored once, while a different value
+at the same time (a monitor whose clock stands still) is a new reading. Whatever
 arrives intact but gives no reading — another message type, an OBX code Chairside does not
 record, a resent value — is counted by kind in ``counts.unused``.
 
-Acknowledgment: original mode (no MSH-15) always gets an ACK; enhanced mode follows MSH-15
-(AL always, ER/SU on error/success only, NE never). A message that cannot be parsed gets AE
-when its MSH can be read, otherwise nothing.
+Acknowledgment means stored: the ACK of a message is sent only once the recorder knows whether
+its readings are committed (``settle``): AA when they are, AR ("rejected for reasons unrelated
+to its content", HL7 v2.6 chapter 2.9.2) while the store refuses writes, so the sender keeps
+the message and sends it again. Original mode (no MSH-15) always gets an ACK; enhanced mode
+follows MSH-15 (AL always, ER/SU on error/success only, NE never). A message that cannot be
+parsed gets AE at once when its MSH can be read, otherwise nothing.
 
 Parsing uses the ``hl7`` package; this module only maps fields. Sources: HL7 v2.6 chapter 7
 (ORU^R01, OBX), chapter 2 (MSH, ACK, MLLP in appendix C), IHE PCD-01 (MDC codes in OBX-3).
@@ -68,6 +73,7 @@ class Hl7MllpAdapter(DeviceAdapter):
 
     protocol: ClassVar[str] = "hl7-mllp"
     serial: ClassVar[SerialSettings] = SerialSettings(9600, 8, "N", 1)
+    acks_on_commit: ClassVar[bool] = True
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
@@ -79,7 +85,9 @@ class Hl7MllpAdapter(DeviceAdapter):
             )
         self.observations = ObservationReader(dialect, vendor)
         self._buffer = bytearray()
-        self._seen: dict[Param, datetime] = {}
+        self._seen: dict[Param, tuple[datetime, float | None]] = {}
+        self._unsettled: list[tuple[hl7.Message, hl7.Segment, str]] = []
+        self._seen_before: dict[Param, tuple[datetime, float | None]] = {}
 
     def on_connect(self) -> bytes:
         self._buffer.clear()
@@ -124,14 +132,16 @@ class Hl7MllpAdapter(DeviceAdapter):
         except (hl7.ParseException, *LIBRARY_ERRORS) as exc:
             self.bad_frame(f"frame error: not an HL7 v2 message ({exc!r})")
             return []
+        if not self._unsettled:  # what to forget if the store refuses what follows
+            self._seen_before = dict(self._seen)
         try:
             readings = self._observations(message, msh)
         except LIBRARY_ERRORS as exc:
             self.bad_frame(f"frame error: malformed ORU^R01 ({exc!r})")
-            self._acknowledge(message, msh, "AE")
+            self._unsettled.append((message, msh, "AE"))  # in order with the others
             return []
         self.counts.frames_ok += 1
-        self._acknowledge(message, msh, "AA")
+        self._unsettled.append((message, msh, ""))  # answered by ``settle``
         return readings
 
     def _observations(self, message: hl7.Message, msh: hl7.Segment) -> list[Reading]:
@@ -161,12 +171,29 @@ class Hl7MllpAdapter(DeviceAdapter):
             self.counts.last_error = f"the monitor sends {unused}, not a patient's"
         if reading is None:
             return None
-        if observed is not None and self._seen.get(reading.param) == observed:
+        if self._resent(reading.param, observed, reading.value):
             self.not_used(f"{reading.param.value} resent with the same time (stored once)")
             return None
-        if observed is not None:
-            self._seen[reading.param] = observed
         return reading
+
+    def _resent(self, param: Param, observed: datetime | None, value: float | None) -> bool:
+        """The same value at the same observation time is a resend (a gateway repeating the
+        last NIBP); a new value at the same time is a new reading from a stopped clock."""
+        if observed is None:
+            return False
+        if self._seen.get(param) == (observed, value):
+            return True
+        self._seen[param] = (observed, value)
+        return False
+
+    def settle(self, stored: bool) -> None:
+        """AA once the messages' readings are committed; AR while the store refuses them,
+        and their readings forgotten, so the sender's resend is taken as new."""
+        for message, msh, fixed in self._unsettled:
+            self._acknowledge(message, msh, fixed or ("AA" if stored else "AR"))
+        if not stored and self._unsettled:
+            self._seen = self._seen_before
+        self._unsettled = []
 
     def _acknowledge(self, message: hl7.Message, msh: hl7.Segment, code: str) -> None:
         mode = _field(msh, 15)
@@ -197,9 +224,9 @@ def _hl7_time(text: str) -> datetime | None:
         local = datetime.strptime(text[:14], "%Y%m%d%H%M%S")
         sign = 1 if text[-5] == "+" else -1
         offset = timedelta(hours=int(text[-4:-2]), minutes=int(text[-2:]))
-    except ValueError:
+        return local.replace(tzinfo=timezone(sign * offset)).astimezone(UTC)
+    except (ValueError, OverflowError):  # no such time, or beyond what a datetime holds
         return None
-    return local.replace(tzinfo=timezone(sign * offset)).astimezone(UTC)
 
 
 OUT_CODES = {param: (*MDC[param], UCUM[param]) for param in MDC}  # what the gateway sends

@@ -37,7 +37,11 @@ class ListeningPort:
 
     @property
     def in_waiting(self) -> int:
-        return 0  # read() waits for whatever arrives first
+        """1 when a byte (or a new sender) waits, as pyserial's socket:// says; the recorder
+        asks before judging silence, so a backlog is read, never mistaken for quiet."""
+        watched = [self._server] + ([self._client] if self._client else [])
+        ready, _, _ = select.select(watched, [], [], 0)
+        return 1 if ready else 0
 
     def read(self, size: int = 1) -> bytes:
         watched = [self._server] + ([self._client] if self._client else [])

@@ -28,7 +28,7 @@ def open_port(
         # second open), so simulated monitors are opened without parity.
         settings = replace(settings, parity="N")
     try:
-        return serial.serial_for_url(
+        port = serial.serial_for_url(
             url,
             baudrate=settings.baudrate,
             bytesize=settings.bytesize,
@@ -37,9 +37,25 @@ def open_port(
             rtscts=settings.rtscts,
             timeout=timeout,
             write_timeout=1.0,
+            do_not_open=True,
         )
+        _open_keeping_input(port)
     except (serial.SerialException, OSError, ValueError) as exc:
         raise PortUnavailable(f"cannot open port {url!r}: {exc}") from None
+    return port
+
+
+def _open_keeping_input(port: serial.SerialBase) -> None:
+    """Open without discarding what the monitor sent while nobody read the line (pyserial
+    flushes the input on open): a restarted recorder stores those readings instead of
+    losing them, timed by the monitor's own clock where the protocol has one."""
+    keep = {"_reset_input_buffer": lambda: None, "reset_input_buffer": lambda: None}
+    vars(port).update(keep)
+    try:
+        port.open()
+    finally:
+        for name in keep:
+            vars(port).pop(name, None)
 
 
 def is_pseudo_terminal(url: str) -> bool:

@@ -13,7 +13,7 @@ from simulators.monitor import EventHook, SimClock, SimulatedMonitor
 from simulators.physiology import PatientModel
 from simulators.scenarios import scenario
 from simulators.truth import TruthLog
-from vitals.chairs import Chair, Device
+from vitals.chairs import DEFAULT_CLOCK_TOLERANCE_S, Chair, Device
 from vitals.errors import ConfigError
 
 
@@ -107,6 +107,8 @@ class Fleet:
                 main.options,
                 no_data_after,
                 tuple(more),
+                # a simulated clock runs ``speed`` times faster than the recorder's: not judged
+                device_time_tolerance_s=0.0 if spec.speed != 1 else DEFAULT_CLOCK_TOLERANCE_S,
             )
         )
 

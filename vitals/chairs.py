@@ -9,6 +9,8 @@ The file is TOML so a clinic's IT person can edit it by hand. A chair with one m
     protocol = "ge-s5"        # a registered device protocol
     no_data_after_s = 15      # silence (wall-clock seconds) before a device shows "no data"
     heart_rate = ["hr", "pulse"]  # heart-rate sources, best first (default: ECG, then oximeter)
+    dropout_debounce_s = 5    # outages shorter than this are counted, not alarmed
+    device_time_tolerance_s = 300  # a device clock further off is flagged (0: not judged)
     [chairs.options]          # protocol settings, e.g. the DRI transmission interval
     interval_s = 5
 
@@ -50,9 +52,16 @@ CHAIR_KEYS = {
     "protocol",
     "options",
     "no_data_after_s",
+    "dropout_debounce_s",
+    "device_time_tolerance_s",
     "devices",
     "heart_rate",
 }
+# Clinic defaults, reasoned: a connector wiggle or a gateway's reconnect (a few seconds) is not
+# worth an alarm, and 5 s stays well inside the 15 s a silent line needs to count as "no
+# data"; a monitor clock 5 minutes off is no longer the time of the measurement.
+DEFAULT_DEBOUNCE_S = 5.0
+DEFAULT_CLOCK_TOLERANCE_S = 300.0
 DEVICE_KEYS = {"name", "port", "protocol", "options"}
 
 
@@ -83,6 +92,8 @@ class Chair:
     more_devices: tuple[Device, ...] = ()
     device_name: str = ""
     heart_rate: tuple[str, ...] = DEFAULT_ORDER
+    dropout_debounce_s: float = DEFAULT_DEBOUNCE_S
+    device_time_tolerance_s: float = DEFAULT_CLOCK_TOLERANCE_S  # 0: device time not judged
 
     @property
     def devices(self) -> tuple[Device, ...]:
@@ -144,6 +155,10 @@ def _parse_chair(entry: Any, where: str) -> Chair:
         more_devices=tuple(more),
         device_name=main.name,
         heart_rate=heart_rate,
+        dropout_debounce_s=_seconds(entry, "dropout_debounce_s", DEFAULT_DEBOUNCE_S, where),
+        device_time_tolerance_s=_seconds(
+            entry, "device_time_tolerance_s", DEFAULT_CLOCK_TOLERANCE_S, where
+        ),
     )
 
 
@@ -202,6 +217,14 @@ def _positive_seconds(value: Any, where: str) -> float:
     return float(value)
 
 
+def _seconds(entry: dict[str, Any], key: str, default: float, where: str) -> float:
+    """An optional duration in [0, 1 day]; 0 turns the behaviour off."""
+    value = entry.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 86400:
+        raise ConfigError(f"{where}: {key} must be seconds in [0, 86400], got {value!r}")
+    return float(value)
+
+
 def _required_text(entry: dict[str, Any], key: str, where: str) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -220,6 +243,10 @@ def dump_chairs(chairs: list[Chair]) -> str:
         row["no_data_after_s"] = chair.no_data_after_s
         if chair.heart_rate != DEFAULT_ORDER:
             row["heart_rate"] = list(chair.heart_rate)
+        if chair.dropout_debounce_s != DEFAULT_DEBOUNCE_S:
+            row["dropout_debounce_s"] = chair.dropout_debounce_s
+        if chair.device_time_tolerance_s != DEFAULT_CLOCK_TOLERANCE_S:
+            row["device_time_tolerance_s"] = chair.device_time_tolerance_s
         rows.append(row)
     return tomli_w.dumps({"chairs": rows})
 

@@ -16,6 +16,7 @@ class LinkState(enum.StrEnum):
     CONNECTED = "connected"
     NO_DATA = "no data"
     DISCONNECTED = "disconnected"
+    FAILED = "acquisition failed"  # the worker met an unexpected error and restarts
     STOPPED = "stopped"
 
 
@@ -33,3 +34,5 @@ class DeviceState:
     # What arrived intact but gave no reading, counted by kind ("OBX 150344 MDC_TEMP": 12):
     # the chair detail lists it, so a new vendor dialect is seen, not silently dropped.
     unused: dict[str, int] = field(default_factory=dict)
+    failures: int = 0  # unexpected errors the worker survived by restarting
+    dropouts: int = 0  # outages shorter than the chair's debounce: counted, not alarmed

@@ -36,3 +36,7 @@ class StoreError(ChairsideError):
 
 class AlertChanged(ChairsideError):
     """An alert escalated after a nurse looked at it: she must see it before acknowledging."""
+
+
+class RecorderRunning(ChairsideError):
+    """Another recorder already writes to this database or reads this port."""

@@ -15,9 +15,9 @@ from dashboard.forwarding import forwarding_banner, station_heartbeat
 from dashboard.navigation import open_chair
 from dashboard.overview_model import Tile, build_tiles
 from dashboard.plain import md
-from dashboard.source import read_store
+from dashboard.source import read_store, recorder_status
 from dashboard.tile_html import CSS, tile_html
-from dashboard.tiles import recorder_banner
+from dashboard.tiles import recorder_banner, recorder_line, store_banner
 from vitals.store import queries
 from vitals.store.notifications import notifier_status
 
@@ -36,25 +36,30 @@ def columns_for(chairs: int) -> int:
 @st.fragment(run_every=timedelta(seconds=1))
 def overview() -> None:
     now = pd.Timestamp.now(tz="UTC")
+    status = recorder_status()
     found = read_store(
         lambda conn: (
-            recorder_banner(queries.heartbeat(conn), now),
+            queries.heartbeat(conn),
             build_tiles(conn, now),
             forwarding_banner(notifier_status(conn), now),
         )
     )
     if found is None:
         return
-    banner, tiles, forwarding = found
+    beat, tiles, forwarding = found
+    banner = store_banner(status, now) or recorder_banner(beat, now)
     if banner:
         st.error(md(banner), icon=":material/error:")
+    line = recorder_line(beat, status, now)
+    if line:
+        st.caption(md(line))
     if forwarding:
         st.warning(md(forwarding), icon=":material/phonelink_erase:")
     station_heartbeat(now)
     if not tiles:
         st.info("No chairs configured yet: start the recorder with a chair config.")
         return
-    play_alarm([level for tile in tiles for _, level, _ in tile.unacked])
+    play_alarm([level for tile in tiles for level in tile.alarm_levels])
     acting = current_user() is not None  # a locked station shows, it does not act
     per_row = columns_for(len(tiles))
     for row_start in range(0, len(tiles), per_row):  # row by row: wrapping keeps the order

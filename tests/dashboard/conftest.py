@@ -1,5 +1,7 @@
 """A store filled by the simulator: a live chair, a disconnected chair, a chair never heard."""
 
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,14 +11,14 @@ from simulators.offline import recorded_session
 from vitals.chairs import Chair
 from vitals.device_state import DeviceState, LinkState
 from vitals.engine import CLINICAL, Episode
-from vitals.reading import Param, utc_now
+from vitals.reading import Param, Reading, utc_now
 from vitals.rules import Level
 from vitals.store import StoreWriter, commands
 from vitals.times import to_us
 
 
 @pytest.fixture
-def sample_store(db_path: Path) -> Path:
+def sample_store(db_path: Path, live_chair_1) -> Path:
     now = utc_now()
     writer = StoreWriter(db_path)
     writer.write_chairs(
@@ -61,4 +63,44 @@ def sample_store(db_path: Path) -> Path:
     commands.add_event(
         db_path, session, "infusion-start", "Nurse Ada", at=now - timedelta(minutes=12)
     )
+    live_chair_1.start(db_path, to_us(now - timedelta(hours=1)))
     return db_path
+
+
+class LiveRecorder:
+    """A recorder that is running while the test runs: it beats, and chair 1's monitor
+    delivers HR and SpO2 twice a second, so only chairs 2 and 3 are without current data."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, db: Path, started_us: int) -> None:
+        self._thread = threading.Thread(target=self._run, args=(db, started_us), daemon=True)
+        self._thread.start()
+
+    def _run(self, db: Path, started_us: int) -> None:
+        writer = StoreWriter(db)
+        while not self._stop.wait(0.5):
+            now = utc_now()
+            writer.beat(started_us, to_us(now))
+            writer.write_readings(
+                [
+                    Reading(Param.HR, 88.0).stamped("chair-1", now, "ge-s5"),
+                    Reading(Param.SPO2, 97.0).stamped("chair-1", now, "ge-s5"),
+                ]
+            )
+        writer.close()
+
+    def stop(self) -> None:
+        """The recorder dies: no more beats, no more readings."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+@pytest.fixture
+def live_chair_1() -> Iterator[LiveRecorder]:
+    live = LiveRecorder()
+    yield live
+    live.stop()

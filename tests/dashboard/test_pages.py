@@ -4,18 +4,21 @@ what each click writes."""
 import re
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import Station
+from dashboard.overview_model import build_tiles
+from dashboard.sound import alarm_level
 from tests.conftest import ROOT, query
 from vitals.engine import CLINICAL, Episode
 from vitals.reading import Param, utc_now
 from vitals.rules import Level
-from vitals.store import StoreWriter, commands
+from vitals.store import StoreWriter, commands, connect_readonly
 from vitals.times import to_us
 from vitals.users import add_user
 
@@ -123,13 +126,16 @@ def test_overview_marks_the_critical_chair_unmistakably(signed_in) -> None:
     assert "High SBP: peak 186 mmHg" in one
     assert "P-0001 · IV ketamine · dose 12 min ago" in one and "BP check" in one
     assert "s ago" in one and "cs-spark" in one  # every value with its age, and a sparkline
-    assert 'data-status="technical"' in two and "Monitor disconnected" in two
+    # chair 2's values are 20 min old: greyed, said so, and the chair is not called normal
+    assert 'data-status="nodata"' in two and "NO CURRENT DATA — since" in two
+    assert "Monitor disconnected" in two and "not current" in two
     assert "cable out" not in two  # the recorder's own message stays in the store
-    assert "not current" in two  # chair 2's values are 20 min old: greyed and said so
     assert "No session — monitor limits apply" in three and "never received" in three
-    assert len(at.get("audio")) == 1  # the critical alarm sounds...
+    assert "NO CURRENT DATA — no readings yet" in three
+    assert len(at.get("audio")) == 1  # one sound: the most severe, the critical alarm
     [alarm] = keyed(at.main, "alarm")
     assert len(alarm.children) == 1  # ...from the one hidden container, never moving tiles
+    assert "Recording: pid" in texts(at)
 
 
 def test_acknowledging_writes_the_audit_row_and_silences(signed_in, sample_store: Path) -> None:
@@ -144,7 +150,14 @@ def test_acknowledging_writes_the_audit_row_and_silences(signed_in, sample_store
     assert query(sample_store, "SELECT acked_by, ended_utc FROM episodes_v") == [(NURSE, None)]
     at.run()
     assert "cs-flash" not in tiles(at)[0] and "CRITICAL" in tiles(at)[0]  # still open, silenced
-    assert len(at.get("audio")) == 0
+    # what still sounds is the technical tone of the two chairs without current data
+    assert len(at.get("audio")) == 1
+    conn = connect_readonly(sample_store)
+    levels = [
+        level for t in build_tiles(conn, pd.Timestamp.now(tz="UTC")) for level in t.alarm_levels
+    ]
+    conn.close()
+    assert alarm_level(levels) == "technical"
 
 
 def test_the_acknowledge_dialog_shows_an_escalation_before_anything_is_acknowledged(
@@ -219,7 +232,10 @@ def test_a_station_signed_in_long_ago_may_show_but_not_act(signed_in) -> None:
     assert not [b for b in at.button if b.label == "Acknowledge"]
 
 
-def test_stale_heartbeat_shows_recorder_not_running(signed_in, sample_store: Path) -> None:
+def test_stale_heartbeat_shows_recorder_not_running(
+    signed_in, sample_store: Path, live_chair_1
+) -> None:
+    live_chair_1.stop()
     writer = StoreWriter(sample_store)
     writer.beat(1, to_us(utc_now()) - 120_000_000)
     writer.close()
@@ -367,11 +383,13 @@ def test_missing_database_is_an_error_message_not_a_crash(
     assert "does not exist yet" in at.error[0].value
 
 
-def test_times_are_the_clinics_local_times(signed_in) -> None:
+def test_times_are_the_clinics_local_times(signed_in, sample_store: Path) -> None:
     at = signed_in(page("chair", "chair_page"))
     [header] = [m.value for m in at.markdown if "started" in m.value]
-    started = utc_now().astimezone(__import__("zoneinfo").ZoneInfo("America/Chicago"))
-    assert f"{started:%H}\\:" in header  # Markdown-escaped "HH:MM" in Chicago time
+    [(started_us,)] = query(sample_store, "SELECT started_us FROM sessions WHERE ended_us IS NULL")
+    chicago = __import__("zoneinfo").ZoneInfo("America/Chicago")
+    started = datetime.fromtimestamp(started_us / 1e6, chicago)
+    assert f"{started:%H}\\:{started:%M}" in header  # Markdown-escaped "HH:MM", Chicago time
     assert "UTC" not in texts(at) and "+00:00" not in texts(at)
 
 

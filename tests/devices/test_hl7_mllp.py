@@ -49,6 +49,7 @@ def test_lf_and_crlf_segment_separators_are_tolerated() -> None:
 def test_ack_follows_the_senders_wish(mode: str, acks: int) -> None:
     adapter = Hl7MllpAdapter()
     adapter.feed(frame(oru(mode)))
+    adapter.settle(stored=True)
     out = adapter.take_output()
     assert out.count(b"\x1c\r") == acks
     if acks:
@@ -77,7 +78,59 @@ def test_a_resent_nibp_with_the_same_observation_time_is_stored_once() -> None:
     again, _ = monitor.encode(1_800_000_005, values)
     params = [r.param for r in adapter.feed(first + again)]
     assert params.count(Param.SBP) == 1 and params.count(Param.HR) == 2
+    adapter.settle(stored=True)
     assert monitor.feed(adapter.take_output()) is False and monitor.acks == 2
+
+
+def hr_message(number: int, hr: int, observed: str = "20260301085959+0000") -> bytes:
+    return frame(
+        f"MSH|^~\\&|GW|ICU|CS|CLINIC|20260301090000+0000||ORU^R01|M{number}|P|2.5\r"
+        f"OBX|1|NM|8867-4^HR^LN||{hr}|/min|||||F|||{observed}\r"
+    )
+
+
+def acks_of(adapter: Hl7MllpAdapter) -> list[tuple[str, str]]:
+    out = adapter.take_output().decode()
+    blocks = [b.strip("\x0b\r") for b in out.split("\x1c\r") if b.strip()]
+    return [
+        (str(hl7.parse(b).segment("MSA")[1]), str(hl7.parse(b).segment("MSA")[2])) for b in blocks
+    ]
+
+
+def test_nothing_is_acknowledged_before_the_recorder_says_whether_it_is_stored() -> None:
+    adapter = Hl7MllpAdapter()
+    assert len(adapter.feed(hr_message(1, 71))) == 1
+    assert adapter.take_output() == b""  # not yet: the readings are not committed
+    adapter.settle(stored=True)
+    assert acks_of(adapter) == [("AA", "M1")]
+
+
+def test_a_refusing_store_gets_ar_and_the_resend_is_taken_as_new() -> None:
+    adapter = Hl7MllpAdapter()
+    assert len(adapter.feed(hr_message(1, 71))) == 1
+    adapter.settle(stored=False)
+    assert acks_of(adapter) == [("AR", "M1")]
+    resent = adapter.feed(hr_message(1, 71))  # the sender keeps it and sends it again
+    assert [r.value for r in resent] == [71.0]
+    adapter.settle(stored=True)
+    assert acks_of(adapter) == [("AA", "M1")]
+
+
+def test_a_stopped_clock_keeps_every_new_value_and_a_true_resend_once() -> None:
+    """A monitor whose clock stands still: ten HR values with one observation time."""
+    adapter = Hl7MllpAdapter()
+    got = []
+    for n, hr in enumerate([70, 71, 72, 73, 74, 75, 76, 77, 78, 79]):
+        got += adapter.feed(hr_message(n, hr))
+    assert [r.value for r in got] == [70.0 + i for i in range(10)]
+    assert adapter.feed(hr_message(10, 79)) == []  # the last one, resent as it was
+
+
+@pytest.mark.parametrize("observed", ["99991231235959-2359", "00010101000000+2359"])
+def test_a_time_beyond_what_a_clock_can_hold_is_no_device_time(observed: str) -> None:
+    adapter = Hl7MllpAdapter()
+    [reading] = adapter.feed(hr_message(1, 70, observed).replace(b"20260301090000+0000", b""))
+    assert reading.value == 70.0 and reading.device_time is None
 
 
 values_st = st.fixed_dictionaries({p: st.one_of(st.none(), st.integers(1, 250)) for p in Param})

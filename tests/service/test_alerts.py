@@ -272,12 +272,10 @@ def test_recorder_downtime_is_recorded_at_the_next_start(run_recorder, db_path: 
     writer.beat(1, to_us(utc_now() - timedelta(minutes=3)))  # as if it died 3 minutes ago
     writer.close()
     run_recorder(ghost)
-    wait_for(
-        lambda: query(db_path, "SELECT reason FROM episodes WHERE rule = 'recorder-stopped'"),
-        what="a downtime episode",
-    )
-    [(reason,)] = query(db_path, "SELECT reason FROM episodes WHERE rule = 'recorder-stopped'")
-    assert reason.startswith("recorder not running for 3.0 min") and "crash or kill" in reason
+    downtime = "SELECT chair, reason FROM episodes WHERE rule = 'recorder-downtime'"
+    [(chair, reason)] = wait_for(lambda: query(db_path, downtime), what="a downtime episode")
+    assert chair == "g" and reason.startswith("recorder not running for 3.0 min")
+    assert "crash or kill" in reason
 
 
 def test_a_bp_check_requested_by_a_nurse_starts_the_simulated_cuff(

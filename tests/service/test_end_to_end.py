@@ -11,39 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, chairside_command, child_env, query, wait_for
+from tests.conftest import query, wait_for
+from tests.service.conftest import stop
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def processes():
-    started: list[subprocess.Popen] = []
-
-    def start(*args: str) -> subprocess.Popen:
-        child = subprocess.Popen(
-            chairside_command(*args),
-            cwd=ROOT,
-            env=child_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        started.append(child)
-        return child
-
-    yield start
-    for child in started:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-
-
-def stop(child: subprocess.Popen) -> str:
-    child.send_signal(signal.SIGINT)
-    output, _ = child.communicate(timeout=20)
-    assert child.returncode == 0, output
-    return output
 
 
 def simulate(start, tmp: Path, *extra: str) -> tuple[Path, subprocess.Popen]:

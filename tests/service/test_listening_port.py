@@ -1,11 +1,11 @@
 """An HL7 sender that connects to the recorder (listen://), as many gateways do."""
 
 import socket
-import time
 from pathlib import Path
 
 from devices.hl7_mllp import frame
 from tests.conftest import query, wait_for
+from tests.service.conftest import connect, free_port
 from vitals.chairs import Chair
 
 ORU = (
@@ -14,23 +14,8 @@ ORU = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def send(port: int, n: int, hr: int) -> bytes:
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            sender = socket.create_connection(("127.0.0.1", port), timeout=5)
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-    with sender:
+    with connect(port) as sender:
         sender.sendall(frame(ORU.format(n=n, hr=hr)))
         return sender.recv(4096)
 

@@ -75,7 +75,7 @@ def test_a_critical_rise_in_a_quiet_room_reaches_the_phone_and_the_mailbox(
     # the offending reading: the first systolic at or above the critical 180 mmHg
     [(offending_us,)] = query(
         db,
-        "SELECT min(t_us) FROM readings WHERE chair = 'chair-1' AND param = 'sbp'"
+        "SELECT min(t_us) FROM readings_full WHERE chair = 'chair-1' AND param = 'sbp'"
         " AND quality = 'ok' AND value >= 180",
     )
     latency = (min(phone.at, mail.at) - from_us(offending_us)).total_seconds()

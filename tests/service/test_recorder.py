@@ -1,6 +1,7 @@
 """The recorder in-process against simulated monitors on real ptys."""
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -101,7 +102,6 @@ def test_heartbeat_and_clean_stop(start_fleet, run_recorder, db_path) -> None:
 
 def test_a_device_sending_only_garbage_is_shown_as_no_data(run_recorder, db_path, tmp_path) -> None:
     import os
-    import threading
     import tty
 
     master, slave = os.openpty()
@@ -127,46 +127,12 @@ def test_a_device_sending_only_garbage_is_shown_as_no_data(run_recorder, db_path
         stop.set()
 
 
-def test_readings_wait_while_the_store_refuses_writes(start_fleet, db_path, monkeypatch) -> None:
-    from chairside.worker import ChairWorker
-    from vitals.errors import StoreError
-    from vitals.store import StoreWriter
-
-    fleet = start_fleet(chairs=1, speed=60)
-    writer = StoreWriter(db_path)
-    worker = ChairWorker(fleet.chairs[0], writer, threading.Event())
-    real_write = writer.write_readings
-    refusing = {"on": True}
-
-    def flaky(readings):
-        if refusing["on"]:
-            raise StoreError("disk full")
-        real_write(readings)
-
-    monkeypatch.setattr(writer, "write_readings", flaky)
-    worker.start()
-    try:
-        wait_for(lambda: len(worker._unwritten) > 10, what="readings waiting")
-        assert query(db_path, "SELECT count(*) FROM readings") == [(0,)]
-        waiting = len(worker._unwritten)
-        refusing["on"] = False
-        wait_for(
-            lambda: query(db_path, "SELECT count(*) FROM readings")[0][0] >= waiting,
-            what="the backlog written",
-        )
-        assert not worker._unwritten or len(worker._unwritten) < waiting
-    finally:
-        worker._stop.set()
-        worker.join(5)
-        writer.close()
-
-
 @pytest.mark.parametrize("how", ["abort", "release"])
 def test_a_monitor_dropping_the_association_is_shown_and_reassociated(
     start_fleet, run_recorder, db_path, how: str
 ) -> None:
     fleet = start_fleet(chairs=1, speed=60, protocol="intellivue")
-    run_recorder(fleet.chairs)
+    run_recorder([replace(fleet.chairs[0], dropout_debounce_s=0)])  # every drop-out alarms
     wait_for(lambda: count(db_path) > 10, what="first readings")
     monitor = fleet.monitors[0]
     monitor.call_soon(lambda: monitor.encoder.drop_association(how))
@@ -208,4 +174,4 @@ def test_what_a_monitor_sends_but_gives_no_reading_reaches_the_device_state(
         return json.loads(rows[0][0]) if rows else {}
 
     wait_for(lambda: unused() == {"OBX 150344 MDC_TEMP": 1}, what="the unused kind published")
-    assert query(db_path, "SELECT param, value FROM readings") == [("sbp", 147.0)]
+    assert query(db_path, "SELECT param, value FROM readings_full") == [("sbp", 147.0)]

@@ -12,6 +12,7 @@ from vitals.errors import StoreError
 from vitals.reading import Param, Quality, Reading
 from vitals.store import StoreWriter, connect_readonly, queries, sql
 from vitals.store.migrations import MIGRATIONS, migrate
+from vitals.store.writer import _Ticket
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -129,7 +130,7 @@ def test_a_failing_write_is_reported_and_others_in_the_group_survive(
 ) -> None:
     great = ("c1", "hr", "bpm", 1, 70.0, "great", "ge-s5", None)  # no such quality
     with pytest.raises(StoreError, match=r"NOT NULL constraint failed: readings\.quality_key"):
-        fresh_store._submit(lambda conn: sql.insert_readings(conn, [great]))
+        fresh_store._submit(_Ticket(lambda conn: sql.insert_readings(conn, [great])))
     fresh_store.write_readings([reading(Param.HR, 71.0, 1)])
     assert query(db_path, "SELECT value FROM readings_full") == [(71.0,)]
 

@@ -10,16 +10,17 @@ from vitals.errors import StoreError
 DEFAULT_DB = Path("data/chairside.db")
 
 
-def connect_writer(path: Path) -> sqlite3.Connection:
+def connect_writer(path: Path, busy_s: float = 10.0) -> sqlite3.Connection:
     """The write connection: WAL so readers never block acquisition, FULL sync for durability.
 
     ``synchronous=FULL`` makes every commit survive a power cut, not just a process crash;
     the writer commits in groups, so the cost is one fsync per group, not per reading.
+    ``busy_s`` is how long a write waits for another process's lock before it fails.
     """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_s)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")

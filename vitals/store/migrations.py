@@ -457,6 +457,20 @@ def m009_notifications(conn: sqlite3.Connection) -> None:
     )
 
 
+def m010_recorder_supervision(conn: sqlite3.Connection) -> None:
+    """Which recorder writes (its host), each chair's silence limit for the dashboard's own
+    "no current data" judgement, and a device's survived failures and short drop-outs."""
+    _run_script(
+        conn,
+        """
+        ALTER TABLE heartbeat ADD COLUMN host TEXT NOT NULL DEFAULT '';
+        ALTER TABLE chairs ADD COLUMN no_data_after_s REAL NOT NULL DEFAULT 15;
+        ALTER TABLE device_state ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE device_state ADD COLUMN dropouts INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
@@ -467,6 +481,7 @@ MIGRATIONS: list[Migration] = [
     m007_compact_readings,
     m008_summaries_and_page_indexes,
     m009_notifications,
+    m010_recorder_supervision,
 ]
 
 

@@ -50,7 +50,8 @@ def read_frame(
 def chairs(conn: sqlite3.Connection) -> pd.DataFrame:
     """Configured chairs in the order nurses expect to see them."""
     return read_frame(
-        conn, "SELECT chair, name, port, protocol FROM chairs ORDER BY position, chair"
+        conn,
+        "SELECT chair, name, port, protocol, no_data_after_s FROM chairs ORDER BY position, chair",
     )
 
 
@@ -211,7 +212,8 @@ def device_states(conn: sqlite3.Connection) -> pd.DataFrame:
     frame = read_frame(
         conn,
         "SELECT chair, device, state, since_us, frames_ok, frames_bad, reconnects, last_error,"
-        " last_data_us, updated_us, unused_json FROM device_state ORDER BY chair, device",
+        " last_data_us, updated_us, unused_json, failures, dropouts FROM device_state"
+        " ORDER BY chair, device",
         since="since_us",
         last_data="last_data_us",
         updated="updated_us",
@@ -222,12 +224,15 @@ def device_states(conn: sqlite3.Connection) -> pd.DataFrame:
 
 def heartbeat(conn: sqlite3.Connection) -> dict | None:
     """The recorder's last sign of life, or None if no recorder ever wrote to this store."""
-    row = conn.execute("SELECT pid, started_us, beat_us, stopped_us FROM heartbeat").fetchone()
+    row = conn.execute(
+        "SELECT pid, host, started_us, beat_us, stopped_us FROM heartbeat"
+    ).fetchone()
     if row is None:
         return None
-    pid, started, beat, stopped = row
+    pid, host, started, beat, stopped = row
     return {
         "pid": pid,
+        "host": host,
         "started": pd.Timestamp(started, unit="us", tz="UTC"),
         "beat": pd.Timestamp(beat, unit="us", tz="UTC"),
         "stopped": pd.Timestamp(stopped, unit="us", tz="UTC") if stopped else None,

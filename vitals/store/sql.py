@@ -37,30 +37,52 @@ NEW_CHAIR_KEY = "INSERT INTO chair_keys (chair) VALUES (?) ON CONFLICT (chair) D
 NEW_PARAM_KEY = "INSERT INTO params (param, unit) VALUES (?, ?) ON CONFLICT (param) DO NOTHING"
 NEW_SOURCE_KEY = "INSERT INTO sources (source) VALUES (?) ON CONFLICT (source) DO NOTHING"
 
+# A reading left in the spool by a recorder that died may already be in the store (it died
+# between the commit and emptying the spool): it is inserted only when the store does not
+# hold the same reading yet. (Readings of one chunk share their receipt time, so the whole
+# reading is compared, not its time alone.)
+INSERT_READING_IF_ABSENT = """
+    INSERT INTO readings
+        (chair_key, param_key, t_us, seq, value, quality_key, source_key, device_offset_us)
+    SELECT c.key, p.key, ?4,
+           (SELECT count(*) FROM readings
+            WHERE chair_key = c.key AND param_key = p.key AND t_us = ?4),
+           ?5, (SELECT key FROM qualities WHERE quality = ?6), s.key, ?8
+    FROM chair_keys c, params p, sources s
+    WHERE c.chair = ?1 AND p.param = ?2 AND p.unit = ?3 AND s.source = ?7
+      AND NOT EXISTS (SELECT 1 FROM readings r
+                      WHERE r.chair_key = c.key AND r.param_key = p.key AND r.t_us = ?4
+                        AND r.source_key = s.key AND r.device_offset_us IS ?8
+                        AND r.value IS ?5)
+"""
+
 UPSERT_DEVICE_STATE = """
     INSERT INTO device_state
         (chair, device, state, since_us, frames_ok, frames_bad, reconnects, last_error,
-         last_data_us, updated_us, unused_json)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         last_data_us, updated_us, unused_json, failures, dropouts)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (chair, device) DO UPDATE SET
         state = excluded.state, since_us = excluded.since_us, frames_ok = excluded.frames_ok,
         frames_bad = excluded.frames_bad, reconnects = excluded.reconnects,
         last_error = excluded.last_error, last_data_us = excluded.last_data_us,
-        updated_us = excluded.updated_us, unused_json = excluded.unused_json
+        updated_us = excluded.updated_us, unused_json = excluded.unused_json,
+        failures = excluded.failures, dropouts = excluded.dropouts
 """
 
 UPSERT_CHAIR = """
-    INSERT INTO chairs (chair, name, position, port, protocol, heart_rate_json)
-    VALUES (?, ?, ?, ?, ?, ?)
+    INSERT INTO chairs (chair, name, position, port, protocol, heart_rate_json, no_data_after_s)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (chair) DO UPDATE SET name = excluded.name, position = excluded.position,
         port = excluded.port, protocol = excluded.protocol,
-        heart_rate_json = excluded.heart_rate_json
+        heart_rate_json = excluded.heart_rate_json, no_data_after_s = excluded.no_data_after_s
 """
 
 UPSERT_HEARTBEAT = """
-    INSERT INTO heartbeat (id, pid, started_us, beat_us, stopped_us) VALUES (1, ?, ?, ?, ?)
-    ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, started_us = excluded.started_us,
-        beat_us = excluded.beat_us, stopped_us = excluded.stopped_us
+    INSERT INTO heartbeat (id, pid, host, started_us, beat_us, stopped_us)
+    VALUES (1, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host,
+        started_us = excluded.started_us, beat_us = excluded.beat_us,
+        stopped_us = excluded.stopped_us
 """
 
 
@@ -73,12 +95,15 @@ def reading_row(r: Reading) -> tuple:
     return (r.chair, r.param.value, r.unit, t_us, r.value, r.quality.value, r.source, offset)
 
 
-def insert_readings(conn: sqlite3.Connection, rows: Sequence[tuple]) -> None:
-    """Store ``reading_row`` tuples, first giving any new chair, parameter or source its key."""
+def insert_readings(
+    conn: sqlite3.Connection, rows: Sequence[tuple], if_absent: bool = False
+) -> None:
+    """Store ``reading_row`` tuples, first giving any new chair, parameter or source its key;
+    ``if_absent``: skip a reading the store already holds (a spool left by a dead recorder)."""
     conn.executemany(NEW_CHAIR_KEY, {(row[0],) for row in rows})
     conn.executemany(NEW_PARAM_KEY, {(row[1], row[2]) for row in rows})
     conn.executemany(NEW_SOURCE_KEY, {(row[6],) for row in rows})
-    conn.executemany(INSERT_READING, rows)
+    conn.executemany(INSERT_READING_IF_ABSENT if if_absent else INSERT_READING, rows)
 
 
 def device_state_row(s: DeviceState, now_us: int) -> tuple:
@@ -95,6 +120,8 @@ def device_state_row(s: DeviceState, now_us: int) -> tuple:
         last_data,
         now_us,
         json.dumps(s.unused, sort_keys=True),
+        s.failures,
+        s.dropouts,
     )
 
 
@@ -127,6 +154,13 @@ UPSERT_EPISODE = """
 
 # Episodes the link owns (disconnected, no data) end when a recorder starts again: a new run
 # cannot continue them. The alert engine's own episodes are re-judged instead (chairside.alerts).
+# What the engine left open when the recorder stopped ends at the recorder's last heartbeat,
+# saying so; the restarted engine's replay continues, under the same start, what still holds.
+CLOSE_ENGINE_EPISODES = """
+    UPDATE episodes SET ended_us = ?, reason = reason || ?
+    WHERE chair IS ? AND ended_us IS NULL
+      AND (kind = 'clinical' OR rule GLOB 'invalid-*' OR rule = 'nibp-overdue')
+"""
 CLOSE_LINK_EPISODES = """
     UPDATE episodes SET ended_us = ?, reason = reason || ?
     WHERE chair IS ? AND ended_us IS NULL AND rule IN ('device-disconnected', 'no-data')
@@ -165,4 +199,14 @@ def chair_row(chair: Chair, position: int) -> tuple:
     protocols = ", ".join(d.protocol for d in chair.devices)
     sources = chair.heart_rate_sources
     heart_rate = json.dumps({"order": sources.names(), "stale_s": sources.stale_s})
-    return (chair.id, chair.name, position, ports, protocols, heart_rate)
+    return (chair.id, chair.name, position, ports, protocols, heart_rate, chair.no_data_after_s)
+
+
+def session_at(conn: sqlite3.Connection, chair: str, at_us: int) -> int | None:
+    """The chair's session that was open at ``at_us``, if any."""
+    row = conn.execute(
+        "SELECT id FROM sessions WHERE chair = ? AND started_us <= ?"
+        " AND (ended_us IS NULL OR ended_us > ?) ORDER BY started_us DESC LIMIT 1",
+        (chair, at_us, at_us),
+    ).fetchone()
+    return row[0] if row else None

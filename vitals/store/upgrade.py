@@ -32,9 +32,9 @@ def backup_dir(db: Path) -> Path:
     return Path(configured) if configured else Path(db).resolve().parent / "backups"
 
 
-def open_migrated(db: Path) -> sqlite3.Connection:
+def open_migrated(db: Path, busy_s: float | None = None) -> sqlite3.Connection:
     """The write connection of an up-to-date store (backed up first if it had to change)."""
-    conn = connect_writer(db)
+    conn = connect_writer(db) if busy_s is None else connect_writer(db, busy_s)
     try:
         upgrade(conn, db)
     except sqlite3.Error as exc:
