@@ -18,6 +18,7 @@ from chairside import __version__, launch
 from chairside.cli_admin import add_admin_parsers
 from chairside.cli_exchange import add_exchange_parsers
 from chairside.cli_session import add_session_parser
+from chairside.cli_verify import add_verify_parser
 from chairside.field_capture import add_capture_parsers
 from chairside.processes import on_stop_request
 from chairside.recorder import Recorder
@@ -71,6 +72,7 @@ def build_parser(prog: str = "python -m chairside") -> argparse.ArgumentParser:
     _user_parser(commands)
     add_capture_parsers(commands)
     add_admin_parsers(commands)
+    add_verify_parser(commands)
     return parser
 
 

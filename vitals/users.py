@@ -73,8 +73,12 @@ def add_user(path: Path, name: str, password: str) -> None:
     users[name] = hash_password(password)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(tomli_w.dumps({"users": [{"name": n, "hash": h} for n, h in users.items()]}))
-    os.chmod(tmp, 0o600)
+    tmp.unlink(missing_ok=True)
+    # created 0600, never readable by others even for a moment
+    with os.fdopen(
+        os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "w", encoding="utf-8"
+    ) as out:
+        out.write(tomli_w.dumps({"users": [{"name": n, "hash": h} for n, h in users.items()]}))
     tmp.replace(path)
 
 

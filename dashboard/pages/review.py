@@ -18,6 +18,7 @@ from vitals.exchange.progress import Progress
 from vitals.reading import utc_now
 from vitals.review import session_list, what_if
 from vitals.store import connect_readonly, queries
+from vitals.store.chain import verify
 from vitals.verdict import session_baselines
 
 LIST_COLUMNS = [
@@ -104,6 +105,7 @@ def session_review(session_id: int) -> None:
     if found is None:
         return
     session, readings, episodes, events, thresholds, baselines, end = found
+    record_check()
     start = pd.Timestamp(session.started) - timedelta(minutes=15)  # the baseline window too
     st.plotly_chart(
         detail_figure(readings, episodes, events, thresholds, baselines, start, pd.Timestamp(end)),
@@ -132,6 +134,20 @@ def session_review(session_id: int) -> None:
     st.dataframe(events[["time", "kind", "text", "value", "by"]], hide_index=True, width="stretch")
     what_if_panel(session_id, session.protocol, episodes)
     exports(session_id)
+
+
+def record_check() -> None:
+    """Whether the record still reads as Chairside wrote it (the audit chain verifies)."""
+    verdict = read_store(verify)
+    if verdict is None:
+        return
+    if verdict.intact:
+        st.caption(f"Record verified: unchanged since it was written ({verdict.links} entries).")
+    else:
+        st.error(
+            "Record NOT verified: part of it was changed outside Chairside. Ask the clinic's "
+            "IT person to run `chairside verify`."
+        )
 
 
 def _review_data(conn, session_id: int) -> tuple:

@@ -1,6 +1,7 @@
 """Every page through Streamlit's AppTest on a simulator-filled store: what a nurse sees and
 what each click writes."""
 
+import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -225,6 +226,7 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     assert {"peak_hr_min", "alerts_advisory", "min_above_sbp-high_critical"} <= set(shown)
     assert shown[-1] == "discharge"
     assert len(at.get("plotly_chart")) == 1
+    assert any(c.value.startswith("Record verified: unchanged") for c in at.caption)
     prepare = [b.label for b in at.button if b.label.startswith("Prepare")]
     assert prepare == ["Prepare CSV", "Prepare PDF", "Prepare HL7", "Prepare FHIR"]
     at.button(key="prepare-session-1-report.pdf").click().run()
@@ -234,6 +236,15 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     assert any(m.value == "**With iv-ketamine**" for m in at.markdown)  # the what-if panel
     at.text_input[0].input("P-9999").run()
     assert at.dataframe[0].value.empty
+
+
+def test_review_says_when_the_record_does_not_verify(signed_in, sample_store: Path) -> None:
+    conn = sqlite3.connect(sample_store)
+    conn.execute("DROP TRIGGER audit_chain_events_update")  # someone with sqlite3 and the file
+    conn.commit()
+    conn.close()
+    at = signed_in(page("review", "review_page"))
+    assert "Record NOT verified" in at.error[0].value
 
 
 def test_review_exports_report_their_progress(sample_store: Path) -> None:

@@ -19,6 +19,7 @@ from fpdf import FPDF
 
 from vitals.reading import Param, Quality
 from vitals.store import queries
+from vitals.store.chain import verify
 from vitals.thinning import keep_indices
 from vitals.verdict import discharge_verdict, session_baselines
 
@@ -38,6 +39,8 @@ def session_report(conn: sqlite3.Connection, session_id: int, out: Path) -> int:
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_page()
     _title(pdf, session)
+    _line(pdf, f"Audit record: {verify(conn).summary()}", 8)
+    pdf.ln(1)
     _summary(pdf, conn, session, readings, end)
     _chart(pdf, readings, session.started, end)
     _events(pdf, queries.events(conn, session.id))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from vitals.errors import StoreError
+from vitals.store import chain
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -231,12 +232,19 @@ def m005_device_state_unused(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE device_state ADD COLUMN unused_json TEXT NOT NULL DEFAULT '{}'")
 
 
+def m006_audit_chain(conn: sqlite3.Connection) -> None:
+    """Chain every change to sessions, events, acknowledgments and episodes (tamper evidence;
+    see vitals/store/chain.py); what is already stored becomes the chain's first links."""
+    chain.install(conn)
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
     m003_device_state_per_device,
     m004_chair_heart_rate_and_episode_hygiene,
     m005_device_state_unused,
+    m006_audit_chain,
 ]
 
 
