@@ -1,5 +1,7 @@
 """CSV export and import: a recording leaves and comes back identical, once."""
 
+import csv
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,9 +12,10 @@ from simulators.offline import recorded_session
 from tests.conftest import query
 from vitals.chairs import Chair
 from vitals.errors import ConfigError
-from vitals.exchange.csv_io import read_readings_csv
+from vitals.exchange.csv_io import read_readings_csv, spreadsheet_safe
 from vitals.reading import utc_now
 from vitals.store import StoreWriter, commands
+from vitals.times import iso_utc
 
 COLUMNS = "chair, t_us, device_us, param, value, unit, quality, source"
 
@@ -331,3 +334,54 @@ def test_imports_are_judged_like_live_readings(tmp_path: Path, capsys) -> None:
     ]
     assert main(["import", "--db", str(db), "--file", str(path)]) == 0
     assert "0 readings imported; 8 already stored; 1 repeated" in capsys.readouterr().out
+
+
+HOSTILE = ['=HYPERLINK("http://x","y")', "+1+2", "-2+3", "@SUM(A1:A2)", "\tTAB", "\rCR", "'=x"]
+
+
+def test_exported_cells_never_run_as_formulas_and_import_gets_the_text_back(
+    recorded: int, db_path: Path, tmp_path: Path
+) -> None:
+    """OWASP's CSV-injection rule: a note typed as a formula is shown as text in a spreadsheet."""
+    for text in HOSTILE:
+        commands.add_event(db_path, recorded, "note", "Nurse Ada", text)
+    writer = StoreWriter(db_path)
+    writer.write_chairs([Chair("=cmd|' /C calc'!A0", "evil", "x", "ge-s5")])
+    writer.write_readings(
+        [
+            replace(r, chair="=cmd|' /C calc'!A0", source="@evil")
+            for r in recorded_session("c1", "typical", 1, utc_now(), 5)
+        ]
+    )
+    writer.close()
+    out = tmp_path / "export"
+    assert (
+        main(["export", "--db", str(db_path), "--session", str(recorded), "--out", str(out)]) == 0
+    )
+    with (out / "events.csv").open(newline="", encoding="utf-8") as handle:
+        notes = [row["text"] for row in csv.DictReader(handle) if row["kind"] == "note"][1:]
+    assert notes == ["'" + text for text in HOSTILE]
+    assert not [cell for cell in notes if cell[0] in "=+-@\t\r"]
+    assert [spreadsheet_safe(v) for v in ("-3", "1e-05", "-inf")] == ["-3", "1e-05", "-inf"]
+    window = tmp_path / "window"
+    start = iso_utc(utc_now() - timedelta(hours=2))
+    assert (
+        main(
+            [
+                "export",
+                "--db",
+                str(db_path),
+                "--chair",
+                "=cmd|' /C calc'!A0",
+                "--from",
+                start,
+                "--out",
+                str(window),
+            ]
+        )
+        == 0
+    )
+    first = (window / "readings.csv").read_text(encoding="utf-8").splitlines()[1]
+    assert first.startswith("'=cmd|' /C calc'!A0,") and ",'@evil," in first
+    imported = read_readings_csv(window / "readings.csv")
+    assert {(r.chair, r.source) for r in imported} == {("=cmd|' /C calc'!A0", "@evil")}

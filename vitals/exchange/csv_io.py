@@ -5,6 +5,12 @@ source,device_time_utc`` (times ISO-8601 UTC with a Z, to the microsecond; ``val
 for "no data"). It is also what ``import`` reads, so recordings made elsewhere can be
 reviewed like our own. ``events.csv`` and ``episodes.csv`` carry the session's annotations
 and alert log beside it.
+
+Every text cell is safe to open in a spreadsheet (the OWASP "CSV injection" rule): a cell
+that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be run as a
+formula, so it is written with a leading ``'``, which spreadsheets show as text. A cell that
+already begins with ``'`` gets one more, so import takes exactly one off and gets the
+original text back. Numbers (``-3``, ``1e-05``) are left as they are.
 """
 
 from __future__ import annotations
@@ -110,7 +116,8 @@ def _reading(row: dict[str, str]) -> Reading:
     param = Param(row["param"])
     if row["unit"] != UNITS[param]:
         raise ValueError(f"unit {row['unit']!r} for {param.value}; expected {UNITS[param]!r}")
-    if not row["chair"]:
+    chair = original_text(row["chair"])
+    if not chair:
         raise ValueError("chair is empty")
     value = float(row["value"]) if row["value"] else None
     device = row.get("device_time_utc") or ""
@@ -120,8 +127,8 @@ def _reading(row: dict[str, str]) -> Reading:
         Quality(row["quality"]),
         _time(device) if device else None,
         _time(row["time_utc"]),
-        row["chair"],
-        row.get("source") or "import",
+        chair,
+        original_text(row.get("source") or "") or "import",
     )
 
 
@@ -170,9 +177,29 @@ def _write(path: Path, header: list[str], rows: Iterable[list[Any]]) -> int:
         out.writerow(header)
         count = 0
         for row in rows:
-            out.writerow(row)
+            out.writerow([spreadsheet_safe(cell) for cell in row])
             count += 1
     return count
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ESCAPE = "'"
+
+
+def spreadsheet_safe(cell: Any) -> Any:
+    """A cell a spreadsheet shows as text, never runs; numbers are kept as numbers."""
+    if not isinstance(cell, str) or not cell.startswith((*FORMULA_STARTS, ESCAPE)):
+        return cell
+    try:
+        float(cell)
+        return cell
+    except ValueError:
+        return ESCAPE + cell
+
+
+def original_text(cell: str) -> str:
+    """What ``spreadsheet_safe`` was given: one leading ``'`` removed."""
+    return cell[1:] if cell.startswith(ESCAPE) else cell
 
 
 @dataclass(frozen=True)
