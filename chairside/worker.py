@@ -81,7 +81,7 @@ class ChairWorker:
         self._tick()
         while not self._stop.is_set():
             try:
-                port = open_port(self.device.port, self.adapter.serial)
+                port = open_port(self.device.port, self.adapter.serial, counts=self.adapter.counts)
             except PortUnavailable as exc:
                 self._set(LinkState.DISCONNECTED, str(exc))
                 self._wait(backoff)
