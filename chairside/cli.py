@@ -17,6 +17,7 @@ from pathlib import Path
 from chairside import __version__, launch
 from chairside.cli_admin import add_admin_parsers
 from chairside.cli_exchange import add_exchange_parsers
+from chairside.cli_identity import add_token_action
 from chairside.cli_session import add_session_parser
 from chairside.cli_verify import add_verify_parser
 from chairside.field_capture import add_capture_parsers
@@ -188,6 +189,7 @@ def _user_parser(commands: argparse._SubParsersAction) -> None:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     add.set_defaults(run=run_user_add)
+    add_token_action(actions)
 
 
 def run_user_add(args: argparse.Namespace) -> int:

@@ -13,11 +13,22 @@ from tests.conftest import query
 from vitals.chairs import Chair
 from vitals.errors import ConfigError
 from vitals.exchange.csv_io import read_readings_csv, spreadsheet_safe
+from vitals.nurse_tokens import TOKEN_ENV, create_token
 from vitals.reading import utc_now
 from vitals.store import StoreWriter, commands
 from vitals.times import iso_utc
+from vitals.users import add_user
 
 COLUMNS = "chair, t_us, device_us, param, value, unit, quality, source"
+
+
+@pytest.fixture(autouse=True)
+def nurse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nurse Ada, with a token she created, as importing needs her credentials."""
+    users = tmp_path / "users.toml"
+    add_user(users, "Nurse Ada", "correct horse")
+    monkeypatch.setattr("chairside.cli_identity.DEFAULT_USERS", users)
+    monkeypatch.setenv(TOKEN_ENV, create_token(users, "Nurse Ada", "correct horse"))
 
 
 @pytest.fixture
@@ -60,12 +71,23 @@ def test_export_then_import_gives_back_the_same_readings(
     assert steps[0].startswith("readings.csv: 0 % (0 of ") and len(steps) == 11
     assert steps[-1].startswith("readings.csv: 100 % (")
     copy = tmp_path / "copy.db"
-    assert main(["import", "--db", str(copy), "--file", str(out / "readings.csv")]) == 0
+    assert (
+        main(
+            ["import", "--by", "Nurse Ada", "--db", str(copy), "--file", str(out / "readings.csv")]
+        )
+        == 0
+    )
     original = query(db_path, f"SELECT {COLUMNS} FROM readings ORDER BY t_us, param")
     session_start = query(db_path, "SELECT started_us FROM sessions")[0][0]
-    in_session = [row for row in original if row[1] >= session_start]
+    in_session = [(*row[:7], f"import:{row[7]}") for row in original if row[1] >= session_start]
     assert query(copy, f"SELECT {COLUMNS} FROM readings ORDER BY t_us, param") == in_session
-    assert main(["import", "--db", str(copy), "--file", str(out / "readings.csv")]) == 0
+    assert query(copy, "SELECT kind, by, session FROM events") == [("import", "Nurse Ada", None)]
+    assert (
+        main(
+            ["import", "--by", "Nurse Ada", "--db", str(copy), "--file", str(out / "readings.csv")]
+        )
+        == 0
+    )
     assert "0 readings imported" in capsys.readouterr().out.splitlines()[-1]
     assert query(copy, "SELECT count(*) FROM readings") == [(len(in_session),)]
 
@@ -259,7 +281,19 @@ def test_import_of_a_vital_file_written_with_the_vitaldb_package(tmp_path: Path,
     db = tmp_path / "v.db"
     assert (
         main(
-            ["import", "--db", str(db), "--format", "vital", "--file", str(path), "--chair", "or-3"]
+            [
+                "import",
+                "--by",
+                "Nurse Ada",
+                "--db",
+                str(db),
+                "--format",
+                "vital",
+                "--file",
+                str(path),
+                "--chair",
+                "or-3",
+            ]
         )
         == 0
     )
@@ -267,18 +301,45 @@ def test_import_of_a_vital_file_written_with_the_vitaldb_package(tmp_path: Path,
         db, "SELECT chair, param, value, quality, source FROM readings ORDER BY t_us, param"
     )
     assert len(rows) == 13
-    assert ("or-3", "hr", 70.0, "ok", "vitaldb:Solar8000") in rows
-    assert ("or-3", "spo2", 97.0, "ok", "vitaldb:Solar8000") in rows
+    assert ("or-3", "hr", 70.0, "ok", "import:vitaldb:Solar8000") in rows
+    assert ("or-3", "spo2", 97.0, "ok", "import:vitaldb:Solar8000") in rows
     assert {r[3] for r in rows if r[1] in ("sbp", "dbp")} == {"invalid"}  # judged as live readings
     assert query(db, "SELECT chair, protocol FROM chairs") == [("or-3", "import")]
     assert (
         main(
-            ["import", "--db", str(db), "--format", "vital", "--file", str(path), "--chair", "or-3"]
+            [
+                "import",
+                "--by",
+                "Nurse Ada",
+                "--db",
+                str(db),
+                "--format",
+                "vital",
+                "--file",
+                str(path),
+                "--chair",
+                "or-3",
+            ]
         )
         == 0
     )
     assert "0 readings imported" in capsys.readouterr().out.splitlines()[-1]
-    assert main(["import", "--db", str(db), "--format", "vital", "--file", str(path)]) == 1
+    assert (
+        main(
+            [
+                "import",
+                "--by",
+                "Nurse Ada",
+                "--db",
+                str(db),
+                "--format",
+                "vital",
+                "--file",
+                str(path),
+            ]
+        )
+        == 1
+    )
 
 
 def test_progress_is_told_in_tenths_whatever_the_length() -> None:
@@ -316,7 +377,7 @@ def test_imports_are_judged_like_live_readings(tmp_path: Path, capsys) -> None:
     path = tmp_path / "in.csv"
     path.write_text("\n".join(rows) + "\n")
     db = tmp_path / "i.db"
-    assert main(["import", "--db", str(db), "--file", str(path)]) == 0
+    assert main(["import", "--by", "Nurse Ada", "--db", str(db), "--file", str(path)]) == 0
     assert capsys.readouterr().out.strip() == (
         f"{path}: 8 readings imported; 0 already stored; 1 repeated in the file, stored once; "
         "5 flagged invalid as implausible"
@@ -332,7 +393,7 @@ def test_imports_are_judged_like_live_readings(tmp_path: Path, capsys) -> None:
         ("dbp", 95.0, "ok"),
         ("sbp", 170.0, "ok"),
     ]
-    assert main(["import", "--db", str(db), "--file", str(path)]) == 0
+    assert main(["import", "--by", "Nurse Ada", "--db", str(db), "--file", str(path)]) == 0
     assert "0 readings imported; 8 already stored; 1 repeated" in capsys.readouterr().out
 
 

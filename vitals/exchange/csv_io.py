@@ -19,14 +19,14 @@ import csv
 import io
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from vitals.chairs import Chair
+from vitals.chairs import CHAIR_ID, Chair
 from vitals.errors import ConfigError
 from vitals.exchange.progress import Progress, tracked
 from vitals.plausibility import judge_by_moment
@@ -128,7 +128,7 @@ def _reading(row: dict[str, str]) -> Reading:
         _time(device) if device else None,
         _time(row["time_utc"]),
         chair,
-        original_text(row.get("source") or "") or "import",
+        original_text(row.get("source") or ""),
     )
 
 
@@ -219,13 +219,23 @@ class ImportSummary:
         )
 
 
+IMPORTED = "import"
+
+
+def marked_imported(r: Reading) -> Reading:
+    """An imported reading's source says so (``import:ge-s5``): never taken for acquired."""
+    if r.source == IMPORTED or r.source.startswith(IMPORTED + ":"):
+        return r
+    return replace(r, source=f"{IMPORTED}:{r.source}" if r.source else IMPORTED)
+
+
 def import_readings(writer: StoreWriter, readings: list[Reading]) -> ImportSummary:
     """Store readings made elsewhere, judged as live ones are (every format comes through
     here): implausible values are kept but flagged ``invalid`` (an NIBP triple judged
     together), a row repeated in the file is stored once, and readings already stored are
     skipped, so importing the same file twice stores each reading once."""
     unique, keys = [], set()
-    for r in readings:
+    for r in map(marked_imported, readings):
         key = (r.chair, to_us(r.time), r.param.value)
         if key not in keys:
             keys.add(key)
@@ -234,6 +244,11 @@ def import_readings(writer: StoreWriter, readings: list[Reading]) -> ImportSumma
     flagged = sum(1 for a, b in zip(unique, judged, strict=True) if a.quality is not b.quality)
     fresh = _not_stored(writer, judged)
     new_chairs = sorted({r.chair for r in fresh} - _known_chairs(writer))
+    bad = [c for c in new_chairs if not CHAIR_ID.match(c)]
+    if bad:
+        raise ConfigError(
+            f"chair id {bad[0]!r} is not a chair id (letters, digits, - and _, up to 40)"
+        )
     if new_chairs:
         writer.write_chairs([Chair(c, c, "imported", "import") for c in new_chairs])
     for start in range(0, len(fresh), IMPORT_BATCH):
