@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.signin_limits import attempt, nurse_field
 from dashboard.source import log, users_path
 from vitals.errors import ChairsideError
 from vitals.users import authenticate, load_users
@@ -32,14 +33,10 @@ def sign_in_page() -> None:
         st.error(str(exc))
         return
     with st.form("sign-in"):
-        name = st.selectbox("Nurse", names)
+        name = nurse_field(names)
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Sign in", type="primary")
-    if submitted:
-        if name and authenticate(users_path(), name, password):
-            st.session_state[USER_KEY] = name
-            log.info("%s signed in", name)
-            st.rerun()
-        else:
-            log.warning("sign-in refused for %s", name)
-            st.error("Name or password not recognised.")
+    if submitted and attempt(name, lambda: authenticate(users_path(), name, password)):
+        st.session_state[USER_KEY] = name
+        log.info("%s signed in", name)
+        st.rerun()

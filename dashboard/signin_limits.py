@@ -1,0 +1,113 @@
+"""Sign-in attempts, limited: a password cannot be guessed at the speed of a script.
+
+Failures are counted per nurse name and per client address over a window. Past the limit,
+that name (or that client) is locked out for a while: attempts are refused without checking
+the password, and the nurse is told how long to wait. Every failure and every lockout is
+logged with the name and the client; a success clears that name's count. The counts live in
+the dashboard process (one per clinic), so a restart clears them, which is acceptable for
+a lockout of minutes.
+
+``CHAIRSIDE_HIDE_NURSE_LIST=1`` makes the sign-in page ask for the name instead of listing
+the nurses to anyone who opens it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+HIDE_NURSE_LIST_ENV = "CHAIRSIDE_HIDE_NURSE_LIST"
+WINDOW_S = 15 * 60
+NAME_FAILURES, NAME_LOCKOUT_S = 5, 5 * 60  # a nurse mistyping: five tries, then five minutes
+CLIENT_FAILURES, CLIENT_LOCKOUT_S = 20, 15 * 60  # one machine trying many names
+
+log = logging.getLogger("chairside.dashboard")
+
+
+@dataclass
+class _Tally:
+    failures: deque[float] = field(default_factory=deque)
+    locked_until: float = 0.0
+
+
+class SignInLimits:
+    """Failures per key (``name:…``, ``client:…``) in a sliding window, with lockouts."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._tallies: dict[str, _Tally] = {}
+        self._lock = threading.Lock()  # Streamlit runs each browser session in a thread
+
+    def wait_s(self, name: str, client: str) -> float:
+        """Seconds until this name and client may try again (0: now)."""
+        now = self.clock()
+        with self._lock:
+            return max(max(0.0, self._tally(key).locked_until - now) for key in _keys(name, client))
+
+    def failed(self, name: str, client: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for key, limit, lockout in zip(
+                _keys(name, client),
+                (NAME_FAILURES, CLIENT_FAILURES),
+                (NAME_LOCKOUT_S, CLIENT_LOCKOUT_S),
+                strict=True,
+            ):
+                tally = self._tally(key)
+                tally.failures.append(now)
+                while tally.failures and tally.failures[0] < now - WINDOW_S:
+                    tally.failures.popleft()
+                if len(tally.failures) >= limit:
+                    tally.locked_until, tally.failures = now + lockout, deque()
+                    log.warning("sign-in locked for %d min: %s", lockout // 60, key)
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._tallies.pop(_keys(name, "")[0], None)
+
+    def _tally(self, key: str) -> _Tally:
+        return self._tallies.setdefault(key, _Tally())
+
+
+def _keys(name: str, client: str) -> tuple[str, str]:
+    return f"name:{name.strip().casefold()}", f"client:{client}"
+
+
+LIMITS = SignInLimits()  # one per dashboard process: every browser session shares it
+
+
+def client_address() -> str:
+    """The browser's address as Streamlit sees it (a reverse proxy's own, behind one)."""
+    return st.context.ip_address or "this machine"
+
+
+def nurse_field(names: list[str]) -> str:
+    """The name: a list to choose from, or a box to type in when the list is hidden."""
+    if os.environ.get(HIDE_NURSE_LIST_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return st.text_input("Name")
+    return st.selectbox("Nurse", names) or ""
+
+
+def attempt(name: str, check: Callable[[], bool]) -> bool:
+    """Run the password ``check`` unless locked out; say why it failed; count and log it."""
+    limits, client = LIMITS, client_address()
+    wait = limits.wait_s(name, client)
+    if wait:
+        log.warning("sign-in refused while locked: %s from %s", name, client)
+        st.error(f"Too many failed sign-ins: try again in {math.ceil(wait / 60)} min.")
+        return False
+    if name and check():
+        limits.succeeded(name)
+        return True
+    limits.failed(name, client)
+    log.warning("sign-in refused for %s from %s", name, client)
+    st.error("Name or password not recognised.")
+    return False
