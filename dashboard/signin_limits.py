@@ -1,8 +1,9 @@
 """Sign-in attempts, limited: a password cannot be guessed at the speed of a script.
 
 Failures are counted per nurse name and per client address over a window. Past the limit,
-that name (or that client) is locked out for a while: attempts are refused without checking
-the password, and the nurse is told how long to wait. Every failure and every lockout is
+that name (or that client) is locked out for a while (minutes: a nurse who mistyped waits,
+her colleagues sign in as usual, and the bedside monitors keep their own alarms): attempts
+are refused without checking the password, and the nurse is told how long to wait. Every failure and every lockout is
 logged with the name and the client; a success clears that name's count. The counts live in
 the dashboard process (one per clinic), so a restart clears them, which is acceptable for
 a lockout of minutes.
@@ -13,6 +14,7 @@ the nurses to anyone who opens it.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import os
@@ -85,8 +87,21 @@ LIMITS = SignInLimits()  # one per dashboard process: every browser session shar
 
 
 def client_address() -> str:
-    """The browser's address as Streamlit sees it (a reverse proxy's own, behind one)."""
-    return st.context.ip_address or "this machine"
+    """The browser's address. Behind a reverse proxy on this machine (the peer is loopback;
+    Streamlit gives None for it) it is the address the proxy appended to X-Forwarded-For:
+    otherwise every nurse would share the proxy's address and one guesser lock them all out.
+    A remote client cannot forge it, as its own connection is never loopback."""
+    return client_of(st.context.ip_address, st.context.headers.get("X-Forwarded-For", ""))
+
+
+def client_of(peer: str | None, forwarded: str) -> str:
+    try:
+        local = peer is None or ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        local = False
+    if local and forwarded.strip():
+        return forwarded.split(",")[-1].strip()
+    return peer or "this machine"
 
 
 def nurse_field(names: list[str]) -> str:

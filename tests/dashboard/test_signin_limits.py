@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import signin_limits
-from dashboard.signin_limits import NAME_LOCKOUT_S, SignInLimits
+from dashboard.signin_limits import NAME_LOCKOUT_S, SignInLimits, client_of
 from tests.conftest import ROOT, chairside_command, child_env
 from vitals.users import add_user
 
@@ -51,6 +51,13 @@ def test_five_failures_lock_a_name_and_twenty_lock_a_client(caplog) -> None:
     for i in range(20):  # one machine trying many names
         limits.failed(f"guess {i}", "10.0.0.66")
     assert limits.wait_s("anyone", "10.0.0.66") > 0 and limits.wait_s("anyone", "10.0.0.9") == 0
+
+
+def test_behind_a_local_proxy_each_browser_is_its_own_client() -> None:
+    assert client_of(None, "10.0.0.7") == "10.0.0.7"  # a proxy on this machine
+    assert client_of("127.0.0.1", "6.6.6.6, 10.0.0.8") == "10.0.0.8"  # what the proxy appended
+    assert client_of("10.0.0.9", "127.0.0.1") == "10.0.0.9"  # a remote client cannot forge it
+    assert client_of(None, "") == "this machine"
 
 
 def test_a_success_clears_the_count_and_old_failures_expire() -> None:
