@@ -3,8 +3,9 @@
 Failures are counted per nurse name and per client address over a window. Past the limit,
 that name (or that client) is locked out for a while (minutes: a nurse who mistyped waits,
 her colleagues sign in as usual, and the bedside monitors keep their own alarms): attempts
-are refused without checking the password, and the nurse is told how long to wait. Every failure and every lockout is
-logged with the name and the client; a success clears that name's count. The counts live in
+are refused without checking the password, and the nurse is told how long to wait. Every
+failure and every lockout is logged with the name and the client; a success clears that
+name's count. The counts live in
 the dashboard process (one per clinic), so a restart clears them, which is acceptable for
 a lockout of minutes.
 
