@@ -22,6 +22,9 @@ from vitals.users import add_user
 COLUMNS = "chair, t_us, device_us, param, value, unit, quality, source"
 
 
+IMPORT = ["import", "--by", "Nurse Ada"]  # her credentials: the token of ``nurse``
+
+
 @pytest.fixture(autouse=True)
 def nurse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Nurse Ada, with a token she created, as importing needs her credentials."""
@@ -71,23 +74,13 @@ def test_export_then_import_gives_back_the_same_readings(
     assert steps[0].startswith("readings.csv: 0 % (0 of ") and len(steps) == 11
     assert steps[-1].startswith("readings.csv: 100 % (")
     copy = tmp_path / "copy.db"
-    assert (
-        main(
-            ["import", "--by", "Nurse Ada", "--db", str(copy), "--file", str(out / "readings.csv")]
-        )
-        == 0
-    )
+    assert main([*IMPORT, "--db", str(copy), "--file", str(out / "readings.csv")]) == 0
     original = query(db_path, f"SELECT {COLUMNS} FROM readings ORDER BY t_us, param")
     session_start = query(db_path, "SELECT started_us FROM sessions")[0][0]
     in_session = [(*row[:7], f"import:{row[7]}") for row in original if row[1] >= session_start]
     assert query(copy, f"SELECT {COLUMNS} FROM readings ORDER BY t_us, param") == in_session
     assert query(copy, "SELECT kind, by, session FROM events") == [("import", "Nurse Ada", None)]
-    assert (
-        main(
-            ["import", "--by", "Nurse Ada", "--db", str(copy), "--file", str(out / "readings.csv")]
-        )
-        == 0
-    )
+    assert main([*IMPORT, "--db", str(copy), "--file", str(out / "readings.csv")]) == 0
     assert "0 readings imported" in capsys.readouterr().out.splitlines()[-1]
     assert query(copy, "SELECT count(*) FROM readings") == [(len(in_session),)]
 
@@ -279,24 +272,8 @@ def test_import_of_a_vital_file_written_with_the_vitaldb_package(tmp_path: Path,
     path = tmp_path / "case.vital"
     recording.to_vital(str(path))
     db = tmp_path / "v.db"
-    assert (
-        main(
-            [
-                "import",
-                "--by",
-                "Nurse Ada",
-                "--db",
-                str(db),
-                "--format",
-                "vital",
-                "--file",
-                str(path),
-                "--chair",
-                "or-3",
-            ]
-        )
-        == 0
-    )
+    vital = [*IMPORT, "--db", str(db), "--format", "vital", "--file", str(path)]
+    assert main([*vital, "--chair", "or-3"]) == 0
     rows = query(
         db, "SELECT chair, param, value, quality, source FROM readings ORDER BY t_us, param"
     )
@@ -305,41 +282,9 @@ def test_import_of_a_vital_file_written_with_the_vitaldb_package(tmp_path: Path,
     assert ("or-3", "spo2", 97.0, "ok", "import:vitaldb:Solar8000") in rows
     assert {r[3] for r in rows if r[1] in ("sbp", "dbp")} == {"invalid"}  # judged as live readings
     assert query(db, "SELECT chair, protocol FROM chairs") == [("or-3", "import")]
-    assert (
-        main(
-            [
-                "import",
-                "--by",
-                "Nurse Ada",
-                "--db",
-                str(db),
-                "--format",
-                "vital",
-                "--file",
-                str(path),
-                "--chair",
-                "or-3",
-            ]
-        )
-        == 0
-    )
+    assert main([*vital, "--chair", "or-3"]) == 0
     assert "0 readings imported" in capsys.readouterr().out.splitlines()[-1]
-    assert (
-        main(
-            [
-                "import",
-                "--by",
-                "Nurse Ada",
-                "--db",
-                str(db),
-                "--format",
-                "vital",
-                "--file",
-                str(path),
-            ]
-        )
-        == 1
-    )
+    assert main(vital) == 1
 
 
 def test_progress_is_told_in_tenths_whatever_the_length() -> None:
@@ -377,7 +322,7 @@ def test_imports_are_judged_like_live_readings(tmp_path: Path, capsys) -> None:
     path = tmp_path / "in.csv"
     path.write_text("\n".join(rows) + "\n")
     db = tmp_path / "i.db"
-    assert main(["import", "--by", "Nurse Ada", "--db", str(db), "--file", str(path)]) == 0
+    assert main([*IMPORT, "--db", str(db), "--file", str(path)]) == 0
     assert capsys.readouterr().out.strip() == (
         f"{path}: 8 readings imported; 0 already stored; 1 repeated in the file, stored once; "
         "5 flagged invalid as implausible"
@@ -393,7 +338,7 @@ def test_imports_are_judged_like_live_readings(tmp_path: Path, capsys) -> None:
         ("dbp", 95.0, "ok"),
         ("sbp", 170.0, "ok"),
     ]
-    assert main(["import", "--by", "Nurse Ada", "--db", str(db), "--file", str(path)]) == 0
+    assert main([*IMPORT, "--db", str(db), "--file", str(path)]) == 0
     assert "0 readings imported; 8 already stored; 1 repeated" in capsys.readouterr().out
 
 
@@ -426,22 +371,9 @@ def test_exported_cells_never_run_as_formulas_and_import_gets_the_text_back(
     assert [spreadsheet_safe(v) for v in ("-3", "1e-05", "-inf")] == ["-3", "1e-05", "-inf"]
     window = tmp_path / "window"
     start = iso_utc(utc_now() - timedelta(hours=2))
-    assert (
-        main(
-            [
-                "export",
-                "--db",
-                str(db_path),
-                "--chair",
-                "=cmd|' /C calc'!A0",
-                "--from",
-                start,
-                "--out",
-                str(window),
-            ]
-        )
-        == 0
-    )
+    evil = "=cmd|' /C calc'!A0"
+    argv = ["export", "--db", str(db_path), "--chair", evil, "--from", start, "--out", str(window)]
+    assert main(argv) == 0
     first = (window / "readings.csv").read_text(encoding="utf-8").splitlines()[1]
     assert first.startswith("'=cmd|' /C calc'!A0,") and ",'@evil," in first
     imported = read_readings_csv(window / "readings.csv")
