@@ -95,7 +95,9 @@ def client_address() -> str:
     return client_of(st.context.ip_address, st.context.headers.get("X-Forwarded-For", ""))
 
 
-def client_of(peer: str | None, forwarded: str) -> str:
+def client_of(peer: object, forwarded: object) -> str:
+    peer = peer if isinstance(peer, str) else None  # (a test harness gives stand-ins)
+    forwarded = forwarded if isinstance(forwarded, str) else ""
     try:
         local = peer is None or ipaddress.ip_address(peer).is_loopback
     except ValueError:

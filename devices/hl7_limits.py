@@ -21,7 +21,9 @@ from vitals.errors import ConfigError
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_SEGMENTS = 200
-MAX_READINGS_PER_S = 20.0
+# A monitor sends well under 10 readings a second; 100 leaves room for the simulator at 60x
+# (about 72) and a gateway catching up, while a flood is still cut to a bounded trickle.
+MAX_READINGS_PER_S = 100.0
 BURST_S = 10.0  # a sender may catch up on ten seconds' worth at once (after a reconnect)
 
 OPTION_NAMES = ("max_message_bytes", "max_segments", "max_readings_per_s")
