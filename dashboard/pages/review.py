@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -18,9 +18,10 @@ from vitals.exchange.progress import Progress
 from vitals.reading import utc_now
 from vitals.review import session_list, what_if
 from vitals.store import connect_readonly, queries
-from vitals.store.chain import verify
+from vitals.store.chain import Verdict, verify
 from vitals.verdict import session_baselines
 
+RECHECK_S = 300
 LIST_COLUMNS = [
     "session",
     "chair",
@@ -136,13 +137,25 @@ def session_review(session_id: int) -> None:
     exports(session_id)
 
 
+@st.cache_data(ttl=RECHECK_S, show_spinner="Checking the record…")
+def _verdict(db: str) -> tuple[Verdict, str] | None:
+    """The chain checked at most every few minutes: a clinic's years of history take seconds
+    (bench.audit_chain), too slow for every click."""
+    verdict = read_store(verify)
+    return None if verdict is None else (verdict, f"{datetime.now():%H:%M}")
+
+
 def record_check() -> None:
     """Whether the record still reads as Chairside wrote it (the audit chain verifies)."""
-    verdict = read_store(verify)
-    if verdict is None:
+    found = _verdict(str(db_path()))
+    if found is None:
         return
+    verdict, checked = found
     if verdict.intact:
-        st.caption(f"Record verified: unchanged since it was written ({verdict.links} entries).")
+        st.caption(
+            f"Record verified at {checked}: unchanged since it was written "
+            f"({verdict.links} entries)."
+        )
     else:
         st.error(
             "Record NOT verified: part of it was changed outside Chairside. Ask the clinic's "

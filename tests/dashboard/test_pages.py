@@ -226,7 +226,7 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     assert {"peak_hr_min", "alerts_advisory", "min_above_sbp-high_critical"} <= set(shown)
     assert shown[-1] == "discharge"
     assert len(at.get("plotly_chart")) == 1
-    assert any(c.value.startswith("Record verified: unchanged") for c in at.caption)
+    assert any(c.value.startswith("Record verified at ") for c in at.caption)
     prepare = [b.label for b in at.button if b.label.startswith("Prepare")]
     assert prepare == ["Prepare CSV", "Prepare PDF", "Prepare HL7", "Prepare FHIR"]
     at.button(key="prepare-session-1-report.pdf").click().run()
@@ -243,6 +243,9 @@ def test_review_says_when_the_record_does_not_verify(signed_in, sample_store: Pa
     conn.execute("DROP TRIGGER audit_chain_events_update")  # someone with sqlite3 and the file
     conn.commit()
     conn.close()
+    from dashboard.pages.review import _verdict
+
+    _verdict.clear()  # checked again, not the verdict of a few minutes ago
     at = signed_in(page("review", "review_page"))
     assert "Record NOT verified" in at.error[0].value
 
