@@ -17,8 +17,10 @@ from pathlib import Path
 from chairside import __version__, launch
 from chairside.cli_admin import add_admin_parsers
 from chairside.cli_exchange import add_exchange_parsers
+from chairside.cli_identity import add_token_action
 from chairside.cli_notify import add_notify_parser, notify_option
 from chairside.cli_session import add_session_parser
+from chairside.cli_verify import add_verify_parser
 from chairside.field_capture import add_capture_parsers
 from chairside.processes import on_stop_request
 from chairside.recorder import Recorder
@@ -74,6 +76,7 @@ def build_parser(prog: str = "python -m chairside") -> argparse.ArgumentParser:
     add_capture_parsers(commands)
     add_admin_parsers(commands)
     add_notify_parser(commands)
+    add_verify_parser(commands)
     return parser
 
 
@@ -212,6 +215,7 @@ def _user_parser(commands: argparse._SubParsersAction) -> None:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     add.set_defaults(run=run_user_add)
+    add_token_action(actions)
 
 
 def run_user_add(args: argparse.Namespace) -> int:

@@ -7,12 +7,14 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from chairside.cli_identity import add_identity_options, signed
 from vitals.errors import ConfigError
 from vitals.exchange.csv_io import import_readings, read_readings_csv
 from vitals.exchange.export import FORMATS, chair_window, export, session_window
 from vitals.exchange.progress import percent_printer
 from vitals.exchange.vital_import import read_vital
 from vitals.store import DEFAULT_DB, StoreWriter, connect_readonly
+from vitals.store.imports import check_ended, record_import, sessions_touched
 
 
 def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
@@ -59,7 +61,13 @@ def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
     )
     imported.add_argument("--file", type=Path, required=True, help="the file to import")
     imported.add_argument("--chair", help="the chair a .vital recording belongs to")
-    imported.set_defaults(run=run_import)
+    imported.add_argument(
+        "--into-ended-session",
+        action="store_true",
+        help="allow readings inside a session that has ended (recorded as an event)",
+    )
+    add_identity_options(imported)
+    imported.set_defaults(run=signed(run_import))
 
 
 def _utc_time(text: str) -> datetime:
@@ -96,10 +104,14 @@ def run_import(args: argparse.Namespace) -> int:
         readings = read_vital(args.file, args.chair)
     else:
         readings = read_readings_csv(args.file)
+    touched = sessions_touched(args.db, readings)
+    check_ended(args.db, touched, args.into_ended_session)
     writer = StoreWriter(args.db)
     try:
         summary = import_readings(writer, readings)
     finally:
         writer.close()
+    if summary.added:
+        record_import(args.db, args.by, args.file.name, touched)
     print(f"{args.file}: {summary}")
     return 0

@@ -1,6 +1,7 @@
 """``python -m chairside session ...``: start, annotate, retune and end sessions; acknowledge.
 
-Every command names who acts (``--by``): each one is written to the audit trail at once.
+Every command names who acts (``--by``), who must prove it (``chairside.cli_identity``):
+each one is written to the audit trail at once.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from chairside.cli_identity import add_identity_options, signed
 from vitals.errors import ConfigError
 from vitals.reading import Param, utc_now
 from vitals.review import keep_summaries
@@ -87,9 +89,9 @@ def _action(
     actions: argparse._SubParsersAction, name: str, text: str, run
 ) -> argparse.ArgumentParser:
     p = actions.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
-    p.add_argument("--by", required=True, help="who is acting (audited)")
+    add_identity_options(p)
     p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
-    p.set_defaults(run=run)
+    p.set_defaults(run=signed(run))
     return p
 
 

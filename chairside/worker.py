@@ -154,7 +154,7 @@ class ChairWorker:
         backoff = BACKOFF_FIRST_S
         while not self._stop.is_set():
             try:
-                port = open_port(self.device.port, self.adapter.serial)
+                port = open_port(self.device.port, self.adapter.serial, counts=self.adapter.counts)
             except PortUnavailable as exc:
                 self._set(LinkState.DISCONNECTED, str(exc))
                 self._write_link(self.link.attempted(self.clock()))

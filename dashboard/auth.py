@@ -118,9 +118,7 @@ def check_password(nurse: str, password: str) -> str | None:
     """The stored hash when ``password`` is ``nurse``'s, else None (one place for sign-in)."""
     stored = load_users(users_path()).get(nurse.strip())
     if stored is None or not verify_password(password, stored):
-        log.warning("sign-in refused for %s", nurse.strip())
         return None
-    log.info("%s signed in", nurse.strip())
     return stored
 
 

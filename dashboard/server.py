@@ -28,7 +28,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from streamlit.runtime.pages_manager import PagesManager
 
-from dashboard import auth
+from dashboard import auth, signin_limits
 from dashboard.source import start_logging, users_path
 from vitals.errors import ChairsideError
 from vitals.users import load_users
@@ -62,7 +62,7 @@ button{{margin-top:1.3rem;font-size:1.1rem;padding:.6rem 1.4rem;border:0;border-
 <form method="post" action="{action}">
 <input type="hidden" name="next" value="{next}">
 <label for="nurse">Nurse</label>
-<select id="nurse" name="nurse" autocomplete="username">{options}</select>
+{field}
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" autofocus>
 <button type="submit">Sign in</button>
@@ -80,10 +80,15 @@ def sign_in_page(next_path: str, nurse: str = "", message: str = "", why: str = 
     options = "".join(
         f"<option{' selected' if name == nurse else ''}>{escape(name)}</option>" for name in names
     )
+    if signin_limits.nurse_list_hidden():
+        field = f'<input id="nurse" name="nurse" autocomplete="username" value="{escape(nurse)}">'
+    else:
+        field = f'<select id="nurse" name="nurse" autocomplete="username">{options}</select>'
+
     shown = f'<p class="error" role="alert">{escape(message)}</p>' if message else ""
     if why and not message:
         shown = f'<p class="why">{escape(why)}</p>'
-    return FORM.format(message=shown, action=SIGN_IN, next=escape(safe(next_path)), options=options)
+    return FORM.format(message=shown, action=SIGN_IN, next=escape(safe(next_path)), field=field)
 
 
 def safe(path: str | None) -> str:
@@ -102,13 +107,23 @@ async def sign_in(request: Request) -> Response:
     form = await request.form()
     nurse, password = str(form.get("nurse", "")), str(form.get("password", ""))
     next_path = safe(str(form.get("next", "/")))
+    peer = request.client.host if request.client else None
+    client = signin_limits.client_of(peer, request.headers.get("x-forwarded-for", ""))
+    found: list[str] = []
+
+    def check() -> bool:
+        stored = auth.check_password(nurse, password)
+        found.extend([stored] if stored else [])
+        return stored is not None
+
     try:
-        stored = await run_in_threadpool(auth.check_password, nurse, password)
+        refused = await run_in_threadpool(signin_limits.judge, nurse.strip(), client, check)
     except ChairsideError as exc:
         return HTMLResponse(sign_in_page(next_path, nurse, str(exc)), status_code=503)
-    if stored is None:
-        page = sign_in_page(next_path, nurse, "Name or password not recognised.")
-        return HTMLResponse(page, status_code=401)
+    if refused:
+        locked = refused.startswith("Too many")
+        return HTMLResponse(sign_in_page(next_path, nurse, refused), 429 if locked else 401)
+    stored = found[0]
     response = RedirectResponse(next_path, status_code=303)
     set_cookie(response, auth.issue(auth.station_key(users_path()), nurse.strip(), stored))
     return response

@@ -39,6 +39,8 @@ from typing import Any, ClassVar
 import hl7
 
 from devices.base import DeviceAdapter, SerialSettings, StreamingMonitor
+from devices.hl7_limits import OPTION_NAMES as LIMIT_OPTIONS
+from devices.hl7_limits import MessageRefused, SenderLimits
 from devices.hl7_observations import DEMO_KIND, ObservationReader, Obx
 from vitals.codes import MDC, UCUM
 from vitals.errors import ConfigError
@@ -79,10 +81,10 @@ class Hl7MllpAdapter(DeviceAdapter):
         super().__init__(options)
         options = dict(options or {})
         vendor, dialect = options.pop("codes", {}), options.pop("dialect", "standard")
+        self.limits = SenderLimits.from_options(options)
         if options:
-            raise ConfigError(
-                f"hl7-mllp: unknown options {sorted(options)}; known: ['codes', 'dialect']"
-            )
+            known = ["codes", "dialect", *LIMIT_OPTIONS]
+            raise ConfigError(f"hl7-mllp: unknown options {sorted(options)}; known: {known}")
         self.observations = ObservationReader(dialect, vendor)
         self._buffer = bytearray()
         self._seen: dict[Param, tuple[datetime, float | None]] = {}
@@ -126,6 +128,8 @@ class Hl7MllpAdapter(DeviceAdapter):
 
     def _message(self, block: bytes) -> list[Reading]:
         text = block.decode("utf-8", errors="replace").replace("\r\n", "\r").replace("\n", "\r")
+        if len(block) > self.limits.max_message_bytes:  # parse only what the answer needs
+            text = text.strip("\r").split("\r", 1)[0]
         try:
             message = hl7.parse(text.strip("\r"))
             msh = message.segment("MSH")
@@ -135,7 +139,12 @@ class Hl7MllpAdapter(DeviceAdapter):
         if not self._unsettled:  # what to forget if the store refuses what follows
             self._seen_before = dict(self._seen)
         try:
+            self.limits.check_size(len(block))
             readings = self._observations(message, msh)
+        except MessageRefused as exc:  # nothing of it stored; the sender is told
+            self.not_used(str(exc))
+            self._acknowledge(message, msh, "AR")
+            return []
         except LIBRARY_ERRORS as exc:
             self.bad_frame(f"frame error: malformed ORU^R01 ({exc!r})")
             self._unsettled.append((message, msh, "AE"))  # in order with the others
@@ -155,9 +164,15 @@ class Hl7MllpAdapter(DeviceAdapter):
         except KeyError:
             self.not_used(f"{kind[:20]} without observations")
             return []
+        self._within_limits(len(segments))
         not_production = _field(msh, 11).split("^")[0].strip()
         readings = [self._obx(obx, sent_at, not_production) for obx in segments]
         return [r for r in readings if r is not None]
+
+    def _within_limits(self, segments: int) -> None:
+        """Refuse (``MessageRefused``) a message with too many segments, or over the rate."""
+        self.limits.check_segments(segments)
+        self.limits.take_readings(segments, self.clock())
 
     def _obx(
         self, obx: hl7.Segment, sent_at: datetime | None, not_production: str

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import serial
 
-from devices.base import SerialSettings
+from devices.base import AdapterCounts, SerialSettings
 from devices.listen import SCHEME, ListeningPort
 from vitals.errors import PortUnavailable
 
@@ -15,14 +15,15 @@ PARITIES = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY
 
 
 def open_port(
-    url: str, settings: SerialSettings, timeout: float = 0.1
+    url: str, settings: SerialSettings, timeout: float = 0.1, counts: AdapterCounts | None = None
 ) -> serial.SerialBase | ListeningPort:
     """Open ``url`` with the protocol's line settings; PortUnavailable names the URL and cause.
 
-    Besides pyserial's URLs, ``listen://host:port`` waits for the sender to connect.
+    Besides pyserial's URLs, ``listen://host:port`` waits for the sender to connect; the
+    senders it refuses are counted in ``counts`` (the adapter's, shown on the chair's page).
     """
     if url.startswith(SCHEME):
-        return ListeningPort(url, timeout)
+        return ListeningPort(url, timeout, counts)
     if is_pseudo_terminal(url):
         # A pty carries bytes, not line signals: Linux refuses parity on it (EINVAL on the
         # second open), so simulated monitors are opened without parity.

@@ -71,10 +71,21 @@ def add_user(path: Path, name: str, password: str) -> None:
     path = Path(path)
     users = load_users(path) if path.exists() else {}
     users[name] = hash_password(password)
+    write_private(
+        path, tomli_w.dumps({"users": [{"name": n, "hash": h} for n, h in users.items()]})
+    )
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text``, in a file readable by its owner only (0600)
+    from the moment it exists."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(tomli_w.dumps({"users": [{"name": n, "hash": h} for n, h in users.items()]}))
-    os.chmod(tmp, 0o600)
+    tmp.unlink(missing_ok=True)
+    with os.fdopen(
+        os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "w", encoding="utf-8"
+    ) as out:
+        out.write(text)
     tmp.replace(path)
 
 

@@ -16,6 +16,7 @@ import streamlit as st
 
 from dashboard import station
 from dashboard.auth import check_password, current_station
+from dashboard.signin_limits import attempt
 from dashboard.source import db_path
 from vitals.errors import ChairsideError
 from vitals.questionnaires import (
@@ -152,8 +153,7 @@ def _take_back_form() -> None:
         password = st.text_input("Password", type="password")
         if not st.form_submit_button("Sign in", type="primary"):
             return
-    if check_password(nurse, password) is None:
-        st.error("Name or password not recognised.")
+    if not attempt(nurse.strip(), lambda: check_password(nurse, password) is not None):
         return
     st.session_state.pop("nurse_taking_back", None)
     _give_back()

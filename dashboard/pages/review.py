@@ -31,10 +31,12 @@ from vitals.reading import utc_now
 from vitals.review import session_page, what_if
 from vitals.rules import RuleSet
 from vitals.store import connect_readonly, listing, queries
+from vitals.store.chain import Verdict, verify
 from vitals.store.listing import SessionFilter
 from vitals.verdict import session_baselines
 from vitals.wording import alert_name, param_label, protocol_label, with_unit
 
+RECHECK_S = 300
 WHAT_IF_COLUMNS = {
     k: v for k, v in EPISODE_COLUMNS.items() if k != "Acknowledged"
 }  # a replay acknowledges nothing
@@ -112,6 +114,7 @@ def session_review(session_id: int, summary: pd.Series) -> None:
         return
     session, readings, episodes, events, thresholds, baselines, end = found
     summary_panel(summary)
+    record_check()
     start = pd.Timestamp(session.started) - timedelta(minutes=15)  # the baseline window too
     figure = detail_figure(
         readings, episodes, events, thresholds, baselines, start, pd.Timestamp(end), zone()
@@ -155,6 +158,32 @@ def _rule_level(column: str) -> str:
     """ "min_above_sbp-high_critical" -> "High SBP critical"."""
     rule, level = column.removeprefix("min_above_").rsplit("_", 1)
     return f"{alert_name(rule)} {level}"
+
+
+@st.cache_data(ttl=RECHECK_S, show_spinner="Checking the record…")
+def _verdict(db: str) -> tuple[Verdict, str] | None:
+    """The chain checked at most every few minutes: a clinic's years of history take seconds
+    (bench.audit_chain), too slow for every click."""
+    verdict = read_store(verify)
+    return None if verdict is None else (verdict, f"{datetime.now():%H:%M}")
+
+
+def record_check() -> None:
+    """Whether the record still reads as Chairside wrote it (the audit chain verifies)."""
+    found = _verdict(str(db_path()))
+    if found is None:
+        return
+    verdict, checked = found
+    if verdict.intact:
+        st.caption(
+            f"Record verified at {checked}: unchanged since it was written "
+            f"({verdict.links} entries)."
+        )
+    else:
+        st.error(
+            "Record NOT verified: part of it was changed outside Chairside. Ask the clinic's "
+            "IT person to run `chairside verify`."
+        )
 
 
 def _review_data(conn, session_id: int) -> tuple:

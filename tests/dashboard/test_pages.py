@@ -2,6 +2,7 @@
 what each click writes."""
 
 import re
+import sqlite3
 import time
 import uuid
 from datetime import date, datetime, timedelta
@@ -428,6 +429,7 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     assert shown[-1] == "Discharge" and listing.value.Discharge.tolist() == ["Not yet ready"]
     assert listing.value.Chair.tolist() == ["Chair 1"]
     assert len(at.get("plotly_chart")) == 1
+    assert any(c.value.startswith("Record verified at ") for c in at.caption)
     prepare = [b.label for b in at.button if b.label.startswith("Prepare")]
     assert prepare == ["Prepare CSV", "Prepare PDF", "Prepare HL7", "Prepare FHIR", "Prepare REMS"]
     at.button(key="prepare-session-1-report.pdf").click().run()
@@ -440,6 +442,18 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     at.text_input[0].input("P-9999").run()
     assert "No session matches these filters." in [i.value for i in at.info]
     assert not at.dataframe
+
+
+def test_review_says_when_the_record_does_not_verify(signed_in, sample_store: Path) -> None:
+    conn = sqlite3.connect(sample_store)
+    conn.execute("DROP TRIGGER audit_chain_events_update")  # someone with sqlite3 and the file
+    conn.commit()
+    conn.close()
+    from dashboard.pages.review import _verdict
+
+    _verdict.clear()  # checked again, not the verdict of a few minutes ago
+    at = signed_in(page("review", "review_page"))
+    assert "Record NOT verified" in at.error[0].value
 
 
 def test_review_exports_report_their_progress(sample_store: Path) -> None:

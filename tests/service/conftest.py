@@ -98,3 +98,15 @@ def connect(port: int, within_s: float = 15) -> socket.socket:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+@pytest.fixture
+def nurse_ada(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``--by Nurse Ada`` with her credentials: a token she created."""
+    from vitals.nurse_tokens import TOKEN_ENV, create_token
+    from vitals.users import add_user
+
+    users = tmp_path / "users.toml"
+    add_user(users, "Nurse Ada", "correct horse")
+    monkeypatch.setenv(TOKEN_ENV, create_token(users, "Nurse Ada", "correct horse"))
+    return ["--by", "Nurse Ada", "--users", str(users)]

@@ -12,6 +12,7 @@ from vitals.store import StoreWriter
 
 SUBCOMMANDS = ["simulate", "record", "dashboard", "demo", "session", "user", "export", "import"]
 SUBCOMMANDS += ["service", "doctor", "backup"]  # what a clinic's IT person runs
+SUBCOMMANDS += ["verify"]  # is the record as it was written?
 SUBCOMMANDS += ["capture", "replay"]  # a monitor's line, recorded and decoded
 SUBCOMMANDS += ["notify"]  # alarms forwarded to phones and mail
 
@@ -106,7 +107,9 @@ def test_missing_port_is_reported_by_the_running_recorder_not_a_crash(tmp_path: 
     assert "recorder stopped cleanly" in output
 
 
-def test_session_commands_from_start_to_discharge_verdict(capsys, tmp_path: Path) -> None:
+def test_session_commands_from_start_to_discharge_verdict(
+    capsys, tmp_path: Path, nurse_ada: list[str]
+) -> None:
     from vitals.chairs import Chair
     from vitals.engine import CLINICAL, Episode
     from vitals.reading import Param, utc_now
@@ -116,7 +119,7 @@ def test_session_commands_from_start_to_discharge_verdict(capsys, tmp_path: Path
     db = str(tmp_path / "s.db")
     writer = StoreWriter(Path(db))
     writer.write_chairs([Chair("c1", "Chair 1", "loop://", "ge-s5")])
-    base = ["--db", db, "--by", "Nurse Ada"]
+    base = ["--db", db, *nurse_ada]
     start = [
         "session",
         "start",
@@ -156,8 +159,8 @@ def test_session_commands_from_start_to_discharge_verdict(capsys, tmp_path: Path
     assert "no alert waiting for a nurse" in out  # acknowledged: seen, no longer holding her
 
 
-def test_session_errors_are_one_line(capsys, tmp_path: Path) -> None:
-    db = ["--db", str(tmp_path / "s.db"), "--by", "Nurse Ada"]
+def test_session_errors_are_one_line(capsys, tmp_path: Path, nurse_ada: list[str]) -> None:
+    db = ["--db", str(tmp_path / "s.db"), *nurse_ada]
     err = error_of(
         [
             "session",

@@ -11,12 +11,12 @@ from vitals.store import StoreWriter, commands
 
 
 def test_scores_and_a_phq9_from_the_command_line(
-    fresh_store: StoreWriter, db_path: Path, capsys
+    fresh_store: StoreWriter, db_path: Path, capsys, nurse_ada: list[str]
 ) -> None:
     fresh_store.write_chairs([Chair("c1", "Chair 1", "loop://", "ge-s5")])
     fresh_store.close()
     commands.start_session(db_path, "c1", "P-1", "esketamine-nasal", "Nurse Ada", dose_mg=84)
-    event = ["session", "event", "--db", str(db_path), "--chair", "c1", "--by", "Nurse Ada"]
+    event = ["session", "event", "--db", str(db_path), "--chair", "c1", *nurse_ada]
     assert main([*event, "--kind", "sedation", "--value", "3"]) == 0
     assert "MOAA/S 3 - responds only after name is called loudly" in capsys.readouterr().out
     assert main([*event, "--kind", "phq9", "--text", "1 1 2 0 1 0 0 1 0"]) == 0

@@ -1,6 +1,7 @@
 """Whole processes, as in production: `simulate` on real ptys -> `record` -> the store."""
 
 import csv
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -136,3 +137,29 @@ def test_kill_9_loses_nothing_committed_and_duplicates_nothing(processes, tmp_pa
             )
         ]
         assert all(a != b for a, b in pairwise(sbp)), "an NIBP result was stored twice"
+
+
+def test_a_backup_taken_mid_recording_restores_every_committed_row(
+    processes, tmp_path: Path
+) -> None:
+    """The clinic's PC dies during a session: the nightly copy, taken while the recorder
+    wrote, is put in place and holds every row committed before it began, chain intact."""
+    db, out = tmp_path / "c.db", tmp_path / "backups"
+    config, _ = simulate(processes, tmp_path)
+    recorder = processes("record", "--config", str(config), "--db", str(db))
+    wait_for(lambda: stored(db) > 100, timeout=30, what="readings before the backup")
+    tables = {"readings": "id, chair, t_us, param, value", "sessions": "*", "events": "*"}
+    committed = {t: query(db, f"SELECT {cols} FROM {t}") for t, cols in tables.items()}
+    backup = processes("backup", "--db", str(db), "--out", str(out))
+    assert backup.wait(timeout=30) == 0, backup.stdout.read()
+    wait_for(lambda: stored(db) > len(committed["readings"]) + 50, what="recording goes on")
+    stop(recorder)
+    [copy] = out.glob("c-*.db")
+    restored = tmp_path / "restored.db"
+    shutil.copyfile(copy, restored)  # the restore: the copy in place of the lost database
+    for table, cols in tables.items():
+        assert set(committed[table]) <= set(query(restored, f"SELECT {cols} FROM {table}"))
+    assert committed["sessions"], "the simulator's sessions were open while it was copied"
+    checked = processes("verify", "--db", str(restored), "--against", str(db))
+    assert checked.wait(timeout=30) == 0, checked.stdout.read()
+    assert "record verified" in checked.stdout.read()

@@ -1,5 +1,7 @@
 """CSV export and import: a recording leaves and comes back identical, once."""
 
+import csv
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,11 +12,26 @@ from simulators.offline import recorded_session
 from tests.conftest import query
 from vitals.chairs import Chair
 from vitals.errors import ConfigError
-from vitals.exchange.csv_io import read_readings_csv
+from vitals.exchange.csv_io import read_readings_csv, spreadsheet_safe
+from vitals.nurse_tokens import TOKEN_ENV, create_token
 from vitals.reading import utc_now
 from vitals.store import StoreWriter, commands
+from vitals.times import iso_utc
+from vitals.users import add_user
 
 COLUMNS = "chair, t_us, device_us, param, value, unit, quality, source"
+
+
+IMPORT = ["import", "--by", "Nurse Ada"]  # her credentials: the token of ``nurse``
+
+
+@pytest.fixture(autouse=True)
+def nurse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nurse Ada, with a token she created, as importing needs her credentials."""
+    users = tmp_path / "users.toml"
+    add_user(users, "Nurse Ada", "correct horse")
+    monkeypatch.setattr("chairside.cli_identity.DEFAULT_USERS", users)
+    monkeypatch.setenv(TOKEN_ENV, create_token(users, "Nurse Ada", "correct horse"))
 
 
 @pytest.fixture
@@ -57,12 +74,13 @@ def test_export_then_import_gives_back_the_same_readings(
     assert steps[0].startswith("readings.csv: 0 % (0 of ") and len(steps) == 11
     assert steps[-1].startswith("readings.csv: 100 % (")
     copy = tmp_path / "copy.db"
-    assert main(["import", "--db", str(copy), "--file", str(out / "readings.csv")]) == 0
+    assert main([*IMPORT, "--db", str(copy), "--file", str(out / "readings.csv")]) == 0
     original = query(db_path, f"SELECT {COLUMNS} FROM readings_full ORDER BY t_us, param")
     session_start = query(db_path, "SELECT started_us FROM sessions")[0][0]
-    in_session = [row for row in original if row[1] >= session_start]
+    in_session = [(*row[:7], f"import:{row[7]}") for row in original if row[1] >= session_start]
     assert query(copy, f"SELECT {COLUMNS} FROM readings_full ORDER BY t_us, param") == in_session
-    assert main(["import", "--db", str(copy), "--file", str(out / "readings.csv")]) == 0
+    assert query(copy, "SELECT kind, by, session FROM events") == [("import", "Nurse Ada", None)]
+    assert main([*IMPORT, "--db", str(copy), "--file", str(out / "readings.csv")]) == 0
     assert "0 readings imported" in capsys.readouterr().out.splitlines()[-1]
     assert query(copy, "SELECT count(*) FROM readings") == [(len(in_session),)]
 
@@ -208,6 +226,7 @@ def test_pdf_report_renders_the_session(recorded: int, db_path: Path, tmp_path: 
     for expected in (
         "Chairside session report",
         "patient P-1",
+        "Audit record: record verified",
         "not a certified medical device",
         "Baseline SBP",
         "SBP peak",
@@ -255,28 +274,19 @@ def test_import_of_a_vital_file_written_with_the_vitaldb_package(tmp_path: Path,
     path = tmp_path / "case.vital"
     recording.to_vital(str(path))
     db = tmp_path / "v.db"
-    assert (
-        main(
-            ["import", "--db", str(db), "--format", "vital", "--file", str(path), "--chair", "or-3"]
-        )
-        == 0
-    )
+    vital = [*IMPORT, "--db", str(db), "--format", "vital", "--file", str(path)]
+    assert main([*vital, "--chair", "or-3"]) == 0
     rows = query(
         db, "SELECT chair, param, value, quality, source FROM readings_full ORDER BY t_us, param"
     )
     assert len(rows) == 13
-    assert ("or-3", "hr", 70.0, "ok", "vitaldb:Solar8000") in rows
-    assert ("or-3", "spo2", 97.0, "ok", "vitaldb:Solar8000") in rows
+    assert ("or-3", "hr", 70.0, "ok", "import:vitaldb:Solar8000") in rows
+    assert ("or-3", "spo2", 97.0, "ok", "import:vitaldb:Solar8000") in rows
     assert {r[3] for r in rows if r[1] in ("sbp", "dbp")} == {"invalid"}  # judged as live readings
     assert query(db, "SELECT chair, protocol FROM chairs") == [("or-3", "import")]
-    assert (
-        main(
-            ["import", "--db", str(db), "--format", "vital", "--file", str(path), "--chair", "or-3"]
-        )
-        == 0
-    )
+    assert main([*vital, "--chair", "or-3"]) == 0
     assert "0 readings imported" in capsys.readouterr().out.splitlines()[-1]
-    assert main(["import", "--db", str(db), "--format", "vital", "--file", str(path)]) == 1
+    assert main(vital) == 1
 
 
 def test_progress_is_told_in_tenths_whatever_the_length() -> None:
@@ -314,7 +324,7 @@ def test_imports_are_judged_like_live_readings(tmp_path: Path, capsys) -> None:
     path = tmp_path / "in.csv"
     path.write_text("\n".join(rows) + "\n")
     db = tmp_path / "i.db"
-    assert main(["import", "--db", str(db), "--file", str(path)]) == 0
+    assert main([*IMPORT, "--db", str(db), "--file", str(path)]) == 0
     assert capsys.readouterr().out.strip() == (
         f"{path}: 8 readings imported; 0 already stored; 1 repeated in the file, stored once; "
         "5 flagged invalid as implausible"
@@ -330,7 +340,7 @@ def test_imports_are_judged_like_live_readings(tmp_path: Path, capsys) -> None:
         ("dbp", 95.0, "ok"),
         ("sbp", 170.0, "ok"),
     ]
-    assert main(["import", "--db", str(db), "--file", str(path)]) == 0
+    assert main([*IMPORT, "--db", str(db), "--file", str(path)]) == 0
     assert "0 readings imported; 8 already stored; 1 repeated" in capsys.readouterr().out
 
 
@@ -380,3 +390,41 @@ def test_pdf_times_are_local_with_the_date_where_the_day_changes(db_path: Path, 
     assert "22:07:00 - Sat 28 Nov 05:09:18 WARNING: High SBP: peak 171 mmHg" in text
     ticks = clock_ticks(start, 8 * 3600, chicago)
     assert ticks[0].hour == 22 and ticks[0].minute == 0 and len(ticks) <= 9
+
+
+HOSTILE = ['=HYPERLINK("http://x","y")', "+1+2", "-2+3", "@SUM(A1:A2)", "\tTAB", "\rCR", "'=x"]
+
+
+def test_exported_cells_never_run_as_formulas_and_import_gets_the_text_back(
+    recorded: int, db_path: Path, tmp_path: Path
+) -> None:
+    """OWASP's CSV-injection rule: a note typed as a formula is shown as text in a spreadsheet."""
+    for text in HOSTILE:
+        commands.add_event(db_path, recorded, "note", "Nurse Ada", text)
+    writer = StoreWriter(db_path)
+    writer.write_chairs([Chair("=cmd|' /C calc'!A0", "evil", "x", "ge-s5")])
+    writer.write_readings(
+        [
+            replace(r, chair="=cmd|' /C calc'!A0", source="@evil")
+            for r in recorded_session("c1", "typical", 1, utc_now(), 5)
+        ]
+    )
+    writer.close()
+    out = tmp_path / "export"
+    assert (
+        main(["export", "--db", str(db_path), "--session", str(recorded), "--out", str(out)]) == 0
+    )
+    with (out / "events.csv").open(newline="", encoding="utf-8") as handle:
+        notes = [row["text"] for row in csv.DictReader(handle) if row["kind"] == "note"][1:]
+    assert notes == ["'" + text for text in HOSTILE]
+    assert not [cell for cell in notes if cell[0] in "=+-@\t\r"]
+    assert [spreadsheet_safe(v) for v in ("-3", "1e-05", "-inf")] == ["-3", "1e-05", "-inf"]
+    window = tmp_path / "window"
+    start = iso_utc(utc_now() - timedelta(hours=2))
+    evil = "=cmd|' /C calc'!A0"
+    argv = ["export", "--db", str(db_path), "--chair", evil, "--from", start, "--out", str(window)]
+    assert main(argv) == 0
+    first = (window / "readings.csv").read_text(encoding="utf-8").splitlines()[1]
+    assert first.startswith("'=cmd|' /C calc'!A0,") and ",'@evil," in first
+    imported = read_readings_csv(window / "readings.csv")
+    assert {(r.chair, r.source) for r in imported} == {("=cmd|' /C calc'!A0", "@evil")}

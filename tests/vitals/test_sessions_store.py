@@ -13,7 +13,7 @@ from vitals.engine import CLINICAL, Episode
 from vitals.errors import ConfigError, StoreError
 from vitals.reading import Param, utc_now
 from vitals.rules import Level
-from vitals.store import StoreWriter, commands, connect_readonly, queries
+from vitals.store import StoreWriter, chain, commands, connect_readonly, queries
 from vitals.times import to_us
 
 
@@ -140,6 +140,7 @@ def test_acknowledgment_is_audited_and_never_changed(store: Path, fresh_store: S
     acks = queries.acknowledgments(connect_readonly(store), episode_id)
     assert acks.by.tolist() == ["Nurse Ada", "Nurse Ben"]
     conn = sqlite3.connect(store)
+    chain.register(conn)  # as Chairside's own connections: without it any change fails earlier
     with pytest.raises(sqlite3.IntegrityError, match="audit trail"):
         conn.execute("DELETE FROM acknowledgments")
     with pytest.raises(sqlite3.IntegrityError, match="audit trail"):

@@ -5,6 +5,12 @@ source,device_time_utc`` (times ISO-8601 UTC with a Z, to the microsecond; ``val
 for "no data"). It is also what ``import`` reads, so recordings made elsewhere can be
 reviewed like our own. ``events.csv`` and ``episodes.csv`` carry the session's annotations
 and alert log beside it.
+
+Every text cell is safe to open in a spreadsheet (the OWASP "CSV injection" rule): a cell
+that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be run as a
+formula, so it is written with a leading ``'``, which spreadsheets show as text. A cell that
+already begins with ``'`` gets one more, so import takes exactly one off and gets the
+original text back. Numbers (``-3``, ``1e-05``) are left as they are.
 """
 
 from __future__ import annotations
@@ -13,14 +19,14 @@ import csv
 import io
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from vitals.chairs import Chair
+from vitals.chairs import CHAIR_ID, Chair
 from vitals.errors import ConfigError
 from vitals.exchange.progress import Progress, tracked
 from vitals.plausibility import judge_by_moment
@@ -111,7 +117,8 @@ def _reading(row: dict[str, str]) -> Reading:
     param = Param(row["param"])
     if row["unit"] != UNITS[param]:
         raise ValueError(f"unit {row['unit']!r} for {param.value}; expected {UNITS[param]!r}")
-    if not row["chair"]:
+    chair = original_text(row["chair"])
+    if not chair:
         raise ValueError("chair is empty")
     value = float(row["value"]) if row["value"] else None
     device = row.get("device_time_utc") or ""
@@ -121,8 +128,8 @@ def _reading(row: dict[str, str]) -> Reading:
         Quality(row["quality"]),
         _time(device) if device else None,
         _time(row["time_utc"]),
-        row["chair"],
-        row.get("source") or "import",
+        chair,
+        original_text(row.get("source") or ""),
     )
 
 
@@ -172,9 +179,29 @@ def _write(path: Path, header: list[str], rows: Iterable[list[Any]]) -> int:
         out.writerow(header)
         count = 0
         for row in rows:
-            out.writerow(row)
+            out.writerow([spreadsheet_safe(cell) for cell in row])
             count += 1
     return count
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ESCAPE = "'"
+
+
+def spreadsheet_safe(cell: Any) -> Any:
+    """A cell a spreadsheet shows as text, never runs; numbers are kept as numbers."""
+    if not isinstance(cell, str) or not cell.startswith((*FORMULA_STARTS, ESCAPE)):
+        return cell
+    try:
+        float(cell)
+        return cell
+    except ValueError:
+        return ESCAPE + cell
+
+
+def original_text(cell: str) -> str:
+    """What ``spreadsheet_safe`` was given: one leading ``'`` removed."""
+    return cell[1:] if cell.startswith(ESCAPE) else cell
 
 
 @dataclass(frozen=True)
@@ -194,13 +221,23 @@ class ImportSummary:
         )
 
 
+IMPORTED = "import"
+
+
+def marked_imported(r: Reading) -> Reading:
+    """An imported reading's source says so (``import:ge-s5``): never taken for acquired."""
+    if r.source == IMPORTED or r.source.startswith(IMPORTED + ":"):
+        return r
+    return replace(r, source=f"{IMPORTED}:{r.source}" if r.source else IMPORTED)
+
+
 def import_readings(writer: StoreWriter, readings: list[Reading]) -> ImportSummary:
     """Store readings made elsewhere, judged as live ones are (every format comes through
     here): implausible values are kept but flagged ``invalid`` (an NIBP triple judged
     together), a row repeated in the file is stored once, and readings already stored are
     skipped, so importing the same file twice stores each reading once."""
     unique, keys = [], set()
-    for r in readings:
+    for r in map(marked_imported, readings):
         key = (r.chair, to_us(r.time), r.param.value)
         if key not in keys:
             keys.add(key)
@@ -209,6 +246,11 @@ def import_readings(writer: StoreWriter, readings: list[Reading]) -> ImportSumma
     flagged = sum(1 for a, b in zip(unique, judged, strict=True) if a.quality is not b.quality)
     fresh = _not_stored(writer, judged)
     new_chairs = sorted({r.chair for r in fresh} - _known_chairs(writer))
+    bad = [c for c in new_chairs if not CHAIR_ID.match(c)]
+    if bad:
+        raise ConfigError(
+            f"chair id {bad[0]!r} is not a chair id (letters, digits, - and _, up to 40)"
+        )
     if new_chairs:
         writer.write_chairs([Chair(c, c, "imported", "import") for c in new_chairs])
     for start in range(0, len(fresh), IMPORT_BATCH):

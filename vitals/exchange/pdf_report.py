@@ -24,6 +24,7 @@ from fpdf import FPDF
 from vitals.clinic_time import clinic_zone, clock, date_and_clock, local, span, zone_name
 from vitals.reading import Param, Quality
 from vitals.store import queries
+from vitals.store.chain import verify
 from vitals.store.notifications import session_notifications
 from vitals.thinning import keep_indices
 from vitals.verdict import discharge_verdict, session_baselines
@@ -57,6 +58,8 @@ def session_report(
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_page()
     _title(pdf, conn, session, zone)
+    _line(pdf, f"Audit record: {verify(conn).summary()}", 8)
+    pdf.ln(1)
     _summary(pdf, conn, session, readings, end, zone)
     _chart(pdf, readings, session.started, end, zone)
     _events(pdf, queries.events(conn, session.id), session.started, zone)

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from vitals.errors import ConfigError, StoreError
-from vitals.store.connection import connect_readonly
+from vitals.store.connection import connect_readonly, create_private
 
 TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 LABEL = re.compile(r"^[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*$")
@@ -102,6 +102,7 @@ def _copy(source: sqlite3.Connection, target: Path) -> None:
     partial = target.with_name(target.name + ".partial")
     try:
         partial.unlink(missing_ok=True)
+        create_private(partial)
         copy = sqlite3.connect(partial, isolation_level=None)
         try:
             source.backup(copy)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from pathlib import Path
 
 from vitals.errors import StoreError
+from vitals.store import chain
 
 DEFAULT_DB = Path("data/chairside.db")
 
@@ -16,17 +19,29 @@ def connect_writer(path: Path, busy_s: float = 10.0) -> sqlite3.Connection:
     ``synchronous=FULL`` makes every commit survive a power cut, not just a process crash;
     the writer commits in groups, so the cost is one fsync per group, not per reading.
     ``busy_s`` is how long a write waits for another process's lock before it fails.
+
+    A new file is created readable by its owner only (SQLite gives its -wal and -shm files
+    the same mode), and the connection can compute the audit chain's hashes.
     """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(path)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_s)
+        chain.register(conn)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
     except (sqlite3.Error, OSError) as exc:
         raise StoreError(f"cannot open database {path} for writing: {exc}") from None
     return conn
+
+
+def create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists: patients' records are not for
+    every account on the machine."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def connect_readonly(path: Path, check_same_thread: bool = True) -> sqlite3.Connection:
@@ -64,6 +79,7 @@ def copy_store(source: Path, target: Path) -> None:
     reader = connect_readonly(source)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        create_private(target)
         copy = sqlite3.connect(target)
         try:
             reader.backup(copy)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from vitals.errors import StoreError
+from vitals.store import chain
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -471,6 +472,12 @@ def m010_recorder_supervision(conn: sqlite3.Connection) -> None:
     )
 
 
+def m011_audit_chain(conn: sqlite3.Connection) -> None:
+    """Chain every change to sessions, events, acknowledgments and episodes (tamper evidence;
+    see vitals/store/chain.py); what is already stored becomes the chain's first links."""
+    chain.install(conn)
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
@@ -482,6 +489,7 @@ MIGRATIONS: list[Migration] = [
     m008_summaries_and_page_indexes,
     m009_notifications,
     m010_recorder_supervision,
+    m011_audit_chain,
 ]
 
 

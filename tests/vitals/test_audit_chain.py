@@ -1,0 +1,174 @@
+"""The record no one can quietly change: every change to sessions, events, acknowledgments
+and episodes is chained, and ``verify`` finds any change made around Chairside."""
+
+import os
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from chairside.cli import main
+from simulators.sample_clinic import SAMPLE_DB
+from tests.conftest import query
+from vitals.chairs import Chair
+from vitals.engine import CLINICAL, Episode
+from vitals.reading import Param, utc_now
+from vitals.rules import Level
+from vitals.store import StoreWriter, commands, copy_store
+from vitals.store.backup import backup_store
+from vitals.store.chain import CHAINED, CHANGES, trigger_name, trigger_sql
+from vitals.store.migrations import m011_audit_chain
+from vitals.store.verify import verify_file
+from vitals.users import add_user
+
+
+@pytest.fixture
+def recorded(fresh_store: StoreWriter, db_path: Path) -> tuple[Path, int]:
+    """A session with events, a critical episode that evolved, and an acknowledgment."""
+    fresh_store.write_chairs([Chair("c1", "Chair 1", "loop://", "ge-s5")])
+    session = commands.start_session(
+        db_path, "c1", "P-0042", "iv-ketamine", "Nurse Ada", weight_kg=70
+    )
+    commands.add_event(db_path, session, "dose", "Nurse Ada")
+    now = utc_now()
+    episode = Episode(
+        "sbp-high",
+        CLINICAL,
+        Level.WARNING,
+        now,
+        Param.SBP,
+        peak_value=172.0,
+        peak_time=now,
+        reason="SBP 172",
+    )
+    fresh_store.write_episodes("c1", session, [episode])
+    fresh_store.write_episodes("c1", session, [episode])  # unchanged: no new link
+    critical = replace(episode, level=Level.CRITICAL, peak_value=183.0, reason="SBP 183")
+    fresh_store.write_episodes("c1", session, [critical])
+    (episode_id,) = query(db_path, "SELECT id FROM episodes")[0]
+    commands.acknowledge(db_path, episode_id, "Nurse Ada", "called the doctor")
+    return db_path, episode_id
+
+
+def tamper(db: Path, *statements: str) -> None:
+    """What someone with sqlite3 and write access to the file could do."""
+    conn = sqlite3.connect(db)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def test_every_change_is_chained_and_verifies(
+    recorded: tuple[Path, int], capsys: pytest.CaptureFixture
+) -> None:
+    db, _ = recorded
+    links = query(db, "SELECT tbl, op FROM audit_chain ORDER BY id")
+    assert links == [
+        ("sessions", "insert"),
+        ("events", "insert"),  # session-start
+        ("events", "insert"),  # dose
+        ("sessions", "update"),  # the dose time
+        ("episodes", "insert"),
+        ("episodes", "update"),  # warning -> critical, 172 -> 183; the repeat left no link
+        ("acknowledgments", "insert"),
+    ]
+    assert main(["verify", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "record verified: 7 links intact" in out
+
+
+def test_an_edit_with_sqlite3_is_refused(recorded: tuple[Path, int]) -> None:
+    db, episode_id = recorded
+    with pytest.raises(sqlite3.OperationalError, match="chairside_chain_hash"):
+        tamper(db, f"UPDATE episodes SET level = 'advisory' WHERE id = {episode_id}")
+
+
+def test_dropping_and_recreating_the_triggers_leaves_a_trace(
+    recorded: tuple[Path, int], capsys: pytest.CaptureFixture
+) -> None:
+    db, episode_id = recorded
+    tamper(
+        db,
+        "DROP TRIGGER audit_chain_episodes_update",
+        f"UPDATE episodes SET level = 'advisory', peak_value = 120 WHERE id = {episode_id}",
+        trigger_sql("episodes", "update"),
+    )
+    assert main(["verify", "--db", str(db)]) == 1
+    assert f"episodes row {episode_id} differs from its chained content" in capsys.readouterr().out
+
+
+def test_a_dropped_trigger_is_named(recorded: tuple[Path, int]) -> None:
+    db, _ = recorded
+    tamper(db, "DROP TRIGGER audit_chain_sessions_update")
+    assert "audit_chain_sessions_update was dropped" in verify_file(db).problem
+
+
+def test_an_edited_or_shortened_chain_is_found(recorded: tuple[Path, int], tmp_path: Path) -> None:
+    db, _ = recorded
+    copy = backup_store(db, tmp_path / "b").path
+    tamper(
+        copy,
+        "DROP TRIGGER audit_chain_append_only_u",
+        "UPDATE audit_chain SET content = replace(content, '183', '120') WHERE id = 6",
+    )
+    assert verify_file(copy).problem == "link 6 (episodes row 1) altered"
+    tamper(db, "DROP TRIGGER audit_chain_append_only_d", "DELETE FROM audit_chain WHERE id = 3")
+    assert verify_file(db).problem == "link 4 does not follow link 2"
+
+
+def test_a_deleted_or_smuggled_row_is_found(recorded: tuple[Path, int]) -> None:
+    db, episode_id = recorded
+    tamper(db, "DROP TRIGGER audit_chain_episodes_delete")
+    tamper(db, f"DELETE FROM episodes WHERE id = {episode_id}", trigger_sql("episodes", "delete"))
+    assert (
+        verify_file(db).problem
+        == f"episodes row {episode_id} is missing (deleted outside Chairside)"
+    )
+
+
+def test_a_backup_verifies_and_must_be_the_start_of_the_live_chain(
+    recorded: tuple[Path, int], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    db, episode_id = recorded
+    copy = backup_store(db, tmp_path / "b").path
+    commands.acknowledge(db, episode_id, "Nurse Ben")  # the record goes on after the backup
+    assert main(["verify", "--db", str(copy), "--against", str(db)]) == 0
+    other = tmp_path / "other.db"
+    StoreWriter(other).close()
+    commands.register_chairs(other, [Chair("c1", "Chair 1", "loop://", "ge-s5")])
+    commands.start_session(other, "c1", "P-9", "esketamine-nasal", "Nurse Eve", dose_mg=56)
+    capsys.readouterr()
+    assert main(["verify", "--db", str(copy), "--against", str(other)]) == 1
+    assert "history rewritten" in capsys.readouterr().out
+
+
+def test_a_store_from_before_the_chain_is_chained_when_migrated(tmp_path: Path) -> None:
+    """The committed sample (generated at the current schema) verifies, and so does an older
+    store once migrated: what it held becomes the chain's first links."""
+    assert verify_file(SAMPLE_DB).intact
+    older = tmp_path / "older.db"
+    copy_store(SAMPLE_DB, older)
+    triggers = [f"DROP TRIGGER {trigger_name(t, op)}" for t in CHAINED for op in CHANGES]
+    tamper(  # the store as it was before the chain
+        older,
+        "DROP TABLE audit_chain",
+        *triggers,
+        f"DELETE FROM migrations WHERE name = '{m011_audit_chain.__name__}'",
+    )
+    StoreWriter(older).close()
+    verdict = verify_file(older)
+    stored = sum(query(older, f"SELECT count(*) FROM {t}")[0][0] for t in CHAINED)
+    assert verdict.intact and verdict.links == stored
+
+
+def test_store_users_and_backups_are_readable_by_their_owner_only(
+    recorded: tuple[Path, int], tmp_path: Path
+) -> None:
+    db, _ = recorded
+    users = tmp_path / "users.toml"
+    add_user(users, "Nurse Ada", "correct horse")
+    copy = backup_store(db, tmp_path / "b").path
+    for path in (db, Path(f"{db}-wal"), users, copy):
+        assert os.stat(path).st_mode & 0o777 == 0o600, path

@@ -1,0 +1,222 @@
+"""The audit chain: every change to the human record is linked into one hash chain.
+
+Sessions, events, acknowledgments and alert episodes are the record an auditor reads; the
+recorder updates episodes as they evolve and people change sessions. Triggers append every
+insert, update and delete of those tables to ``audit_chain`` in the same transaction as the
+change: the row's full content (``json_object`` of its columns), the previous link's hash,
+and a SHA-256 over both. So a change made through Chairside is always chained, and a change
+made any other way is found by ``verify``:
+
+- an edit with the triggers in place fails (the hash function exists only in Chairside's
+  own connections; ``sqlite3`` on the file has none);
+- an edit after dropping the triggers leaves the row unlike its last chained content;
+- an edit of the chain itself breaks a hash or a ``prev`` link;
+- dropped or altered triggers are reported by name.
+
+What a chain alone cannot stop is someone who rewrites the whole chain after the fact: the
+head hash that ``verify`` prints, kept in backups and in the daily log, is the anchor that
+finds that (a backup's chain must be a prefix of the live one: ``verify_prefix``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+HASH_FUNCTION = "chairside_chain_hash"
+
+# Every column of each chained table, in the order they are hashed. A migration that adds a
+# column to one of these tables must add it here and re-create the triggers (``install``).
+CHAINED: dict[str, tuple[str, ...]] = {
+    "sessions": (
+        "id", "chair", "patient", "protocol", "started_us", "started_by", "ended_us",
+        "ended_by", "dose_us", "weight_kg", "dose_mg", "rules_json", "rules_changed_us",
+        "baseline_json", "discharge",
+    ),
+    "events": ("id", "session", "chair", "t_us", "kind", "text", "value", "by", "recorded_us"),
+    "acknowledgments": ("id", "episode", "by", "t_us", "comment"),
+    "episodes": (
+        "id", "chair", "session", "rule", "rule_json", "param", "kind", "level", "started_us",
+        "ended_us", "peak_value", "peak_us", "reason", "triggers_json",
+    ),
+}  # fmt: skip
+
+CHANGES = ("insert", "update", "delete")
+_NOW_US = "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)"
+_HEAD = "coalesce((SELECT hash FROM audit_chain ORDER BY id DESC LIMIT 1), '')"
+
+
+def link_hash(prev: str, table: str, row_id: int, op: str, content: str, t_us: int) -> str:
+    """SHA-256 over one link; the same function runs in SQL (triggers) and in ``verify``."""
+    text = "\x1f".join((prev, table, str(row_id), op, content, str(t_us)))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def register(conn: sqlite3.Connection) -> None:
+    """Give a write connection the hash function the chain's triggers call."""
+    conn.create_function(HASH_FUNCTION, 6, link_hash, deterministic=True)
+
+
+def content_sql(table: str, prefix: str = "") -> str:
+    """``json_object`` of a row's columns (``prefix`` NEW. or OLD. inside a trigger)."""
+    pairs = ", ".join(f"'{c}', {prefix}{_quoted(c)}" for c in CHAINED[table])
+    return f"json_object({pairs})"
+
+
+def _quoted(column: str) -> str:
+    return f'"{column}"'
+
+
+def trigger_name(table: str, op: str) -> str:
+    return f"audit_chain_{table}_{op}"
+
+
+def trigger_sql(table: str, op: str) -> str:
+    """The trigger that chains one kind of change (``insert``, ``update``, ``delete``)."""
+    row = "OLD" if op == "delete" else "NEW"
+    when = ""
+    if op == "update":  # the recorder re-writes unchanged episodes: chain only real changes
+        when = f"WHEN {content_sql(table, 'OLD.')} IS NOT {content_sql(table, 'NEW.')}"
+    # table and column names come from CHAINED, never from input
+    head = f"CREATE TRIGGER {trigger_name(table, op)} AFTER {op.upper()} ON {table} {when}"
+    return (
+        f"{head} BEGIN "  # noqa: S608
+        f"INSERT INTO audit_chain (tbl, row_id, op, content, t_us, prev, hash) "
+        f"SELECT '{table}', {row}.id, '{op}', c, t, p, {HASH_FUNCTION}(p, '{table}', {row}.id, "
+        f"'{op}', c, t) FROM (SELECT {content_sql(table, row + '.')} AS c, {_NOW_US} AS t, "
+        f"{_HEAD} AS p); END"
+    )
+
+
+CHAIN_TABLE = """
+    CREATE TABLE audit_chain (
+        id INTEGER PRIMARY KEY,
+        tbl TEXT NOT NULL,
+        row_id INTEGER NOT NULL,
+        op TEXT NOT NULL CHECK (op IN ('existing', 'insert', 'update', 'delete')),
+        content TEXT NOT NULL,
+        t_us INTEGER NOT NULL,
+        prev TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )
+"""
+
+APPEND_ONLY = {
+    "audit_chain_append_only_u": "UPDATE",
+    "audit_chain_append_only_d": "DELETE",
+}
+
+
+def install(conn: sqlite3.Connection) -> None:
+    """Create the chain, link every row already stored (op ``existing``), add the triggers."""
+    register(conn)
+    conn.execute(CHAIN_TABLE)
+    for name, op in APPEND_ONLY.items():
+        conn.execute(
+            f"CREATE TRIGGER {name} BEFORE {op} ON audit_chain BEGIN SELECT RAISE(ABORT, "
+            f"'the audit chain is append-only: never {op.lower()}d'); END"
+        )
+    for table in CHAINED:
+        rows = conn.execute(f"SELECT id, {content_sql(table)} FROM {table} ORDER BY id")  # noqa: S608
+        for row_id, content in rows.fetchall():
+            _append(conn, table, row_id, "existing", content)
+        for op in CHANGES:
+            conn.execute(trigger_sql(table, op))
+
+
+def _append(conn: sqlite3.Connection, table: str, row_id: int, op: str, content: str) -> None:
+    head = conn.execute(f"SELECT {_HEAD}, {_NOW_US}").fetchone()
+    prev, t_us = head
+    conn.execute(
+        "INSERT INTO audit_chain (tbl, row_id, op, content, t_us, prev, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (table, row_id, op, content, t_us, prev, link_hash(prev, table, row_id, op, content, t_us)),
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What ``verify`` found: intact, or the first broken link in words an auditor reads."""
+
+    intact: bool
+    links: int
+    head: str
+    problem: str = ""
+
+    def summary(self) -> str:
+        if not self.intact:
+            return f"record NOT verified: {self.problem}"
+        return f"record verified: {self.links} links intact, head {self.head[:16]}"
+
+
+def verify(conn: sqlite3.Connection) -> Verdict:
+    """Recompute the chain, then compare every chained row with its last chained content."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_chain'").fetchone():
+        return Verdict(False, 0, "", "this store has no audit chain (written before it existed)")
+    latest: dict[tuple[str, int], tuple[str, str]] = {}
+    links, head, previous = 0, "", 0
+    for link_id, table, row_id, op, content, t_us, prev, stored in _links(conn):
+        if prev != head:
+            return Verdict(False, links, head, f"link {link_id} does not follow link {previous}")
+        if link_hash(prev, table, row_id, op, content, t_us) != stored:
+            return Verdict(False, links, head, f"link {link_id} ({table} row {row_id}) altered")
+        latest[(table, row_id)] = (op, content)
+        links, head, previous = links + 1, stored, link_id
+    problem = _missing_trigger(conn) or _unchained_change(conn, latest)
+    return Verdict(not problem, links, head, problem)
+
+
+def _links(conn: sqlite3.Connection) -> Iterator[tuple]:
+    yield from conn.execute(
+        "SELECT id, tbl, row_id, op, content, t_us, prev, hash FROM audit_chain ORDER BY id"
+    )
+
+
+def _missing_trigger(conn: sqlite3.Connection) -> str:
+    present = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+    for table in CHAINED:
+        for op in CHANGES:
+            name = trigger_name(table, op)
+            if present.get(name) != trigger_sql(table, op):
+                return f"trigger {name} was dropped or altered: changes to {table} went unchained"
+    for name in APPEND_ONLY:
+        if name not in present:
+            return f"trigger {name} was dropped: the chain could be rewritten"
+    return ""
+
+
+def _unchained_change(conn: sqlite3.Connection, latest: dict[tuple[str, int], tuple]) -> str:
+    for table in CHAINED:
+        seen = set()
+        current = f"SELECT id, {content_sql(table)} FROM {table}"  # noqa: S608
+        for row_id, content in conn.execute(current):
+            seen.add(row_id)
+            op, chained = latest.get((table, row_id), ("", None))
+            if chained is None or op == "delete":
+                return f"{table} row {row_id} is not in the chain (added outside Chairside)"
+            if json.loads(chained) != json.loads(content):
+                return (
+                    f"{table} row {row_id} differs from its chained content "
+                    "(changed outside Chairside)"
+                )
+        for (chained_table, row_id), (op, _) in latest.items():
+            if chained_table == table and op != "delete" and row_id not in seen:
+                return f"{table} row {row_id} is missing (deleted outside Chairside)"
+    return ""
+
+
+def verify_prefix(backup: sqlite3.Connection, live: sqlite3.Connection) -> str:
+    """An older copy's chain must be the start of the live chain; '' when it is."""
+    (count,) = backup.execute("SELECT count(*) FROM audit_chain").fetchone()
+    if not count:
+        return ""
+    (theirs,) = backup.execute("SELECT hash FROM audit_chain ORDER BY id DESC LIMIT 1").fetchone()
+    ours = live.execute(
+        "SELECT hash FROM audit_chain ORDER BY id LIMIT 1 OFFSET ?", (count - 1,)
+    ).fetchone()
+    if ours is None or ours[0] != theirs:
+        return f"the live chain does not continue the backup's {count} links: history rewritten"
+    return ""

@@ -1,0 +1,33 @@
+"""Verifying a store or a backup of it: the file is sound and its audit chain unbroken."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from vitals.store.chain import Verdict, verify, verify_prefix
+from vitals.store.connection import connect_readonly
+
+
+def verify_file(db: Path, against: Path | None = None) -> Verdict:
+    """Verify the store (or a backup) at ``db``: SQLite's own check of the file, the chain,
+    and with ``against`` that ``db``'s chain is where the live store's chain began."""
+    conn = connect_readonly(db)
+    try:
+        (health,) = conn.execute("PRAGMA quick_check").fetchone()
+        if health != "ok":
+            return Verdict(False, 0, "", f"the database file is damaged: {health}")
+        verdict = verify(conn)
+        if verdict.intact and against is not None:
+            live = connect_readonly(against)
+            try:
+                problem = verify_prefix(conn, live)
+            finally:
+                live.close()
+            if problem:
+                return Verdict(False, verdict.links, verdict.head, problem)
+        return verdict
+    except sqlite3.DatabaseError as exc:
+        return Verdict(False, 0, "", f"{db} cannot be read as a database: {exc}")
+    finally:
+        conn.close()
