@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, chairside_command, child_env, query, wait_for
+from tests.service.conftest import stop
 from tests.service.receivers import Mailbox, Webhook
-from tests.service.test_end_to_end import processes, simulate, stop, stored  # noqa: F401
+from tests.service.test_end_to_end import simulate, stored
 from vitals.times import from_us
 
 pytestmark = pytest.mark.slow
@@ -39,7 +40,7 @@ channels = ["nurse-phone", "team"]
 
 
 def test_a_critical_rise_in_a_quiet_room_reaches_the_phone_and_the_mailbox(
-    processes,  # noqa: F811
+    processes,
     tmp_path: Path,
     webhook: Webhook,
     mailbox: Mailbox,
@@ -118,7 +119,7 @@ def test_notify_test_checks_one_channel_from_the_command_line(
     assert "no channel named 'pager'; known: nurse-phone, team" in done.stderr
 
 
-def test_record_with_a_config_without_channels_says_so_at_start(processes, tmp_path: Path) -> None:  # noqa: F811
+def test_record_with_a_config_without_channels_says_so_at_start(processes, tmp_path: Path) -> None:
     empty = tmp_path / "notify.toml"
     empty.write_text("retry_s = 20\n")
     config, simulator = simulate(processes, tmp_path)
