@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
+
 from chairside import __version__, doctor_host, doctor_ports
 from devices.registry import new_adapter
 from vitals.chairs import Chair, load_chairs
@@ -178,6 +180,10 @@ def _backups(setup: Setup, db: Path) -> Finding:
     return Finding(OK, "backups", found)
 
 
+# What a query for today's schema raises on a store of an older one (read-only: not migrated)
+OLDER_SCHEMA = (sqlite3.OperationalError, pd.errors.DatabaseError)
+
+
 def _chairs_and_ports(
     conn: sqlite3.Connection | None, setup: Setup, running: bool
 ) -> Iterator[Finding]:
@@ -218,7 +224,10 @@ def _chairs(conn: sqlite3.Connection | None, setup: Setup) -> list[Chair] | Find
             "chair config",
             "not given (--config), and no database to read the recorder's chairs from",
         )
-    frame = queries.chairs(conn)
+    try:
+        frame = queries.chairs(conn)
+    except OLDER_SCHEMA:
+        return Finding(WARN, "chair config", "not given (--config); the database's schema is older")
     return [
         Chair(row.chair, row.name, port, protocol)
         for row in frame.itertuples()
@@ -236,14 +245,20 @@ def checked_chairs(config: Path) -> list[Chair]:
 
 
 def _device_states(conn: sqlite3.Connection) -> dict[tuple[str, str], dict]:
-    frame = queries.device_states(conn)
+    try:
+        frame = queries.device_states(conn)
+    except OLDER_SCHEMA:  # nothing to say until the recorder has migrated it
+        return {}
     return {(r["chair"], r["device"]): r for r in frame.to_dict("records")}
 
 
 def _recorder(conn: sqlite3.Connection | None, now: datetime, setup: Setup) -> Finding:
     if conn is None:
         return Finding(WARN, "recorder", "cannot tell without a readable database")
-    beat = queries.heartbeat(conn)
+    try:
+        beat = queries.heartbeat(conn)
+    except OLDER_SCHEMA:  # the recorder migrates it at start
+        return Finding(WARN, "recorder", "cannot tell: the database has an older schema")
     if beat is None:
         return Finding(
             FAIL,

@@ -33,7 +33,18 @@ TECHNICAL_NAMES = {
     "device-disconnected": "Monitor disconnected",
     "no-data": "No data from the monitor",
     "nibp-overdue": "BP check overdue",
+    "recorder-downtime": "Recorder downtime",
+    "recorder-stopped": "Recorder downtime",
+    "store-refused": "Database refuses writes",
+    "store-file": "Database file deleted or replaced",
+    "acquisition-failed": "Acquisition failed, restarting",
+    "alerting-failed": "Alert evaluation failed, restarting",
+    "device-clock": "Monitor clock is off",
+    "no-station-watching": "No station is watching",
 }
+# Technical alerts whose reason the recorder writes for nurses (no exception text in it):
+# shown after the name, since the reason is the news (how long, since when, what is kept).
+SPOKEN_REASONS = {"recorder-downtime", "recorder-stopped", "store-refused", "device-clock"}
 LINK_WORDS = {
     "disconnected": ("disconnected", "check the cable and that the monitor is switched on"),
     "no data": ("sends no data", "check the monitor is on and its data output is enabled"),
@@ -140,7 +151,8 @@ def alert_summary(episode: Any) -> str:
     """
     name = alert_name(episode.rule, episode.param, getattr(episode, "rule_json", None))
     if episode.kind != "clinical":
-        return name
+        reason = getattr(episode, "reason", "")
+        return f"{name} — {reason}" if episode.rule in SPOKEN_REASONS and reason else name
     peak = episode.peak_value
     if peak is None or (isinstance(peak, float) and math.isnan(peak)):
         return name

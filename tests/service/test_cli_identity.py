@@ -92,7 +92,7 @@ def test_imports_are_marked_audited_and_stay_out_of_ended_sessions(
     assert query(db, "SELECT count(*) FROM readings") == [(0,)]
     argv = ["import", "--file", str(forged), "--into-ended-session", *ada]
     assert run(argv, monkeypatch, "correct horse\n") == 0
-    assert query(db, "SELECT source, quality FROM readings") == [("import:ge-s5", "ok")]
+    assert query(db, "SELECT source, quality FROM readings_full") == [("import:ge-s5", "ok")]
     [(kind, text, by, in_session)] = query(
         db, "SELECT kind, text, by, session FROM events WHERE kind = 'import'"
     )

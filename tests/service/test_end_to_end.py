@@ -148,11 +148,11 @@ def test_a_backup_taken_mid_recording_restores_every_committed_row(
     config, _ = simulate(processes, tmp_path)
     recorder = processes("record", "--config", str(config), "--db", str(db))
     wait_for(lambda: stored(db) > 100, timeout=30, what="readings before the backup")
-    tables = {"readings": "id, chair, t_us, param, value", "sessions": "*", "events": "*"}
+    tables = {"readings_full": "chair, t_us, param, value, seq", "sessions": "*", "events": "*"}
     committed = {t: query(db, f"SELECT {cols} FROM {t}") for t, cols in tables.items()}
     backup = processes("backup", "--db", str(db), "--out", str(out))
     assert backup.wait(timeout=30) == 0, backup.stdout.read()
-    wait_for(lambda: stored(db) > len(committed["readings"]) + 50, what="recording goes on")
+    wait_for(lambda: stored(db) > len(committed["readings_full"]) + 50, what="recording goes on")
     stop(recorder)
     [copy] = out.glob("c-*.db")
     restored = tmp_path / "restored.db"

@@ -27,12 +27,23 @@ PROGRAM = textwrap.dedent(
     OURS = ("vitals", "devices", "simulators", "dashboard", "chairside")
     POSIX_ONLY = {"fcntl", "termios", "tty", "pty", "pwd", "grp", "resource", "syslog"}
 
+    # Windows' own byte-range lock, stood in for by this machine's, so the one-recorder lock
+    # takes its Windows path (msvcrt.locking) here
+    import fcntl as posix_fcntl, types
+    msvcrt = types.ModuleType("msvcrt")
+    msvcrt.LK_NBLCK = 2
+    msvcrt.locking = lambda fd, mode, n: posix_fcntl.flock(
+        fd, posix_fcntl.LOCK_EX | posix_fcntl.LOCK_NB
+    )
+
     real_import = builtins.__import__
 
     def windows_import(name, globals=None, locals=None, fromlist=(), level=0):
         importer = (globals or {}).get("__name__", "")
         if level == 0 and name.split(".")[0] in POSIX_ONLY and importer.split(".")[0] in OURS:
             raise ImportError(f"{importer} imports {name}, which Windows does not have")
+        if name == "msvcrt" and importer.split(".")[0] in OURS:
+            return msvcrt  # only ours: the standard library must not think it is on Windows
         return real_import(name, globals, locals, fromlist, level)
 
     builtins.__import__ = windows_import  # sees who imports, even a module already loaded

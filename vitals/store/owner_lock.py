@@ -107,13 +107,14 @@ def _write_at(fd: int, data: bytes) -> None:
 
 
 def _lock(fd: int) -> None:
-    """Non-blocking exclusive lock; OSError when another process holds it."""
-    if os.name == "nt":
+    """Non-blocking exclusive lock; OSError when another process holds it. The platform's
+    own kind, chosen by what it has: flock where fcntl exists, else Windows' msvcrt."""
+    try:
+        import fcntl
+    except ImportError:
         import msvcrt
 
         os.lseek(fd, LOCK_OFFSET, os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
