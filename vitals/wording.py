@@ -63,6 +63,12 @@ EVENT_LABELS = {
     "baseline": "Baseline entered",
     "session-start": "Session started",
     "session-end": "Session ended",
+    "protocol": "Protocol changed",
+    "sedation": "Sedation (MOAA/S)",
+    "respiratory": "Respiratory status",
+    "phq9": "PHQ-9",
+    "side-effects": "Side effects",
+    "import": "Readings imported",
 }
 
 
