@@ -193,7 +193,7 @@ def test_nurse_signs_in_sees_every_chair_and_acknowledges_what_she_sees(browser,
     page = context.new_page()
     sign_in(page, url, "/review")  # a bookmark: it lands on its page after signing in
     # The first page a new dashboard serves imports everything: give it time on a busy machine.
-    expect(page.get_by_role("heading", name="Review")).to_be_visible(timeout=90_000)
+    expect(page.get_by_role("heading", name="Review", exact=True)).to_be_visible(timeout=90_000)
     page.goto(url)
     for name in ("Chair 1 (hypertensive)", "Chair 2 (typical)", "Chair 3 (desaturation)"):
         expect(page.get_by_text(name)).to_be_visible(timeout=30_000)
@@ -266,7 +266,8 @@ def _settle(page, name: str) -> None:
     elif name in ("chair", "review", "course"):
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
     else:
-        expect(page.get_by_role("heading", name="Sessions")).to_be_visible(timeout=30_000)
+        sessions = page.get_by_role("heading", name="Sessions", exact=True)  # not "Open sessions"
+        expect(sessions).to_be_visible(timeout=30_000)
     page.wait_for_timeout(1500)  # tables and charts draw after their data arrives
 
 
