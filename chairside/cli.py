@@ -19,6 +19,7 @@ from chairside.cli_admin import add_admin_parsers
 from chairside.cli_exchange import add_exchange_parsers
 from chairside.cli_identity import add_token_action
 from chairside.cli_notify import add_notify_parser, notify_option
+from chairside.cli_relay import add_relay_options, site_store
 from chairside.cli_session import add_session_parser
 from chairside.cli_verify import add_verify_parser
 from chairside.field_capture import add_capture_parsers
@@ -143,7 +144,13 @@ def _record_parser(commands: argparse._SubParsersAction) -> None:
         "stops cleanly on SIGINT/SIGTERM.",
     )
     p.add_argument("--config", type=Path, required=True, help="chair config (TOML)")
-    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        help=f"database (default {DEFAULT_DB}); postgresql://… writes a local buffer first and "
+        "forwards it (needs --site)",
+    )
+    add_relay_options(p)
     notify_option(p)
     p.add_argument(
         "--spool",
@@ -282,11 +289,12 @@ def transport_of(args: argparse.Namespace) -> str:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    configure_logging("recorder", log_dir_for(args.db))
+    db, relay = site_store(args)
+    configure_logging("recorder", log_dir_for(db))
     notify = load_notify_config(args.notify) if args.notify else None
     stop = threading.Event()  # a stop asked for while starting up is a clean stop, too
     on_stop_request(lambda *_: stop.set())
-    recorder = Recorder(load_chairs(args.config), args.db, args.spool, stop, notify)
+    recorder = Recorder(load_chairs(args.config), db, args.spool, stop, notify, relay)
     recorder.run(install_signals=False)
     return 0
 

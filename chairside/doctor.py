@@ -26,6 +26,8 @@ from vitals.errors import ChairsideError
 from vitals.store import connect_readonly, queries
 from vitals.store.backup import backups
 from vitals.store.migrations import MIGRATIONS, applied
+from vitals.store.relay import relay_status
+from vitals.times import from_us, to_us
 from vitals.users import load_users
 
 FAIL, WARN, OK = "FAIL", "WARN", "OK"
@@ -76,6 +78,7 @@ def examine(setup: Setup, now: datetime | None = None) -> list[Finding]:
         found += _store(conn, setup, problem)
         found += _chairs_and_ports(conn, setup, running=recorder.status == OK)
         found.append(recorder)
+        found += _central_review(conn, now)
     finally:
         if conn is not None:
             conn.close()
@@ -284,6 +287,26 @@ def _recorder(conn: sqlite3.Connection | None, now: datetime, setup: Setup) -> F
         f"not running: last heartbeat {last}, {how}",
         "start it: `sudo systemctl start chairside-recorder`; why it stopped: "
         f"`journalctl -u chairside-recorder` or {setup.log_dir / 'recorder.log'}",
+    )
+
+
+def _central_review(conn: sqlite3.Connection | None, now: datetime) -> Iterator[Finding]:
+    """Only for a site that forwards: how far the central store is behind, and why."""
+    status = relay_status(conn) if conn is not None else None
+    if status is None:
+        return
+    behind, line = status.describe(to_us(now), lambda us: _local(from_us(us)))
+    said = line.removeprefix("Central review").lstrip(": ")
+    where = f"{said} (site {status.site} to {status.target})"
+    if not behind:
+        yield Finding(OK, "central review", where)
+        return
+    yield Finding(
+        WARN,
+        "central review",
+        f"{where}; {status.failures} failed tries so far",
+        "readings wait safely in this site's store and are sent once the central store "
+        "answers; check the network and the server (recorder log: chairside.relay)",
     )
 
 

@@ -31,6 +31,7 @@ from chairside.channels import Channels
 from chairside.notifier import Notifier
 from chairside.ownership import Ownership
 from chairside.processes import on_stop_request
+from chairside.relay import CentralRelay, RelayTarget
 from chairside.sdnotify import Notifier as SystemdNotifier
 from chairside.worker import ChairWorker
 from devices.registry import adapter_class
@@ -63,6 +64,7 @@ class Recorder:
         spool_dir: Path | None = None,
         stop_event: threading.Event | None = None,
         notify: NotifyConfig | None = None,
+        relay: RelayTarget | None = None,
     ) -> None:
         for chair in chairs:  # fail on a bad config before touching any port
             for device in chair.devices:
@@ -88,7 +90,13 @@ class Recorder:
                 if notify and channels
                 else None
             )
+            # copying to the central store runs beside acquisition, never inside a worker
+            self.relay = CentralRelay(self.writer, relay, self.stop_event) if relay else None
+            if self.relay:
+                self.relay.enable()
         except BaseException:
+            if hasattr(self, "writer"):
+                self.writer.close()
             self.ownership.release()
             raise
         self.failures = 0  # unexpected errors the heartbeat loop survived
@@ -114,6 +122,8 @@ class Recorder:
             worker.start()
         if self.notifier:
             self.notifier.start()
+        if self.relay:
+            self.relay.start()
         log.info("recording %d devices into %s", len(self.workers), self.writer.path)
         self._systemd.ready(f"recording {len(self.chairs)} chairs")
         while not self.stop_event.wait(HEARTBEAT_S):
@@ -129,6 +139,8 @@ class Recorder:
             worker.join(timeout=5)
         if self.notifier:
             self.notifier.join(timeout=20)
+        if self.relay:
+            self.relay.join(timeout=20)
         for alerts in self.alerts.values():
             alerts.close()
         now = to_us(utc_now())
@@ -193,6 +205,9 @@ class Recorder:
             if stalled and id(worker) not in self._stalled:
                 log.error("chair %s: worker silent for over %.0f s", worker.who, STALLED_S)
             (self._stalled.add if stalled else self._stalled.discard)(id(worker))
+        if self.relay and not self.relay.alive and not self.stop_event.is_set():
+            log.error("the central relay thread ended unexpectedly; started again")
+            self.relay.restart()
 
     def _report_incidents(self, now: datetime) -> None:
         """What the writer met and survived (a database file deleted and written back)."""

@@ -10,6 +10,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from dashboard.actions import open_dialog, show_open_dialog
 from dashboard.auth import current_user
+from dashboard.central_review import central_review_banner
 from dashboard.chrome import play_alarm
 from dashboard.forwarding import forwarding_banner, station_heartbeat
 from dashboard.navigation import open_chair
@@ -20,6 +21,7 @@ from dashboard.tile_html import CSS, tile_html
 from dashboard.tiles import recorder_banner, recorder_line, store_banner
 from vitals.store import queries
 from vitals.store.notifications import notifier_status
+from vitals.store.relay import relay_status
 
 
 def overview_page() -> None:
@@ -42,11 +44,12 @@ def overview() -> None:
             queries.heartbeat(conn),
             build_tiles(conn, now),
             forwarding_banner(notifier_status(conn), now),
+            relay_status(conn),
         )
     )
     if found is None:
         return
-    beat, tiles, forwarding = found
+    beat, tiles, forwarding, central = found
     banner = store_banner(status, now) or recorder_banner(beat, now)
     if banner:
         st.error(md(banner), icon=":material/error:")
@@ -55,6 +58,12 @@ def overview() -> None:
         st.caption(md(line))
     if forwarding:
         st.warning(md(forwarding), icon=":material/phonelink_erase:")
+    if central is not None:
+        behind, line = central_review_banner(central, now)
+        if behind:
+            st.warning(md(line), icon=":material/cloud_sync:")
+        else:
+            st.caption(md(line))
     station_heartbeat(now)
     if not tiles:
         st.info("No chairs configured yet: start the recorder with a chair config.")

@@ -478,6 +478,47 @@ def m011_audit_chain(conn: sqlite3.Connection) -> None:
     chain.install(conn)
 
 
+def m012_central_relay(conn: sqlite3.Connection) -> None:
+    """Copying to a central store (see vitals/store/relay.py): the outbox of readings not yet
+    confirmed by the central store, the relay's state (watermarks, lag, last error), and, on a
+    SQLite store that is itself the central one, the map of each site's ids to its own. The
+    outbox stays empty, and costs nothing, until forwarding is first enabled: only then is
+    the trigger that fills it installed."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE relay_outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chair_key INTEGER NOT NULL,
+            param_key INTEGER NOT NULL,
+            t_us INTEGER NOT NULL,
+            seq INTEGER NOT NULL
+        );
+        CREATE TABLE relay_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            site TEXT NOT NULL,
+            target TEXT NOT NULL,
+            enabled_us INTEGER NOT NULL,
+            links_sent INTEGER NOT NULL DEFAULT 0,
+            readings_sent INTEGER NOT NULL DEFAULT 0,
+            backfill_json TEXT,
+            beat_us INTEGER,
+            last_success_us INTEGER,
+            down_since_us INTEGER,
+            last_error TEXT NOT NULL DEFAULT '',
+            failures INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE forwarded_ids (
+            site TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            local_id INTEGER NOT NULL,
+            central_id INTEGER NOT NULL,
+            PRIMARY KEY (site, kind, local_id)
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
@@ -490,6 +531,7 @@ MIGRATIONS: list[Migration] = [
     m009_notifications,
     m010_recorder_supervision,
     m011_audit_chain,
+    m012_central_relay,
 ]
 
 

@@ -213,6 +213,11 @@ class StoreWriter:
         row = (started_us, now_us, now_us if stopped else None, problem, json.dumps(channels))
         self._submit(_Ticket(lambda conn: conn.execute(notifications.UPSERT_NOTIFIER, row), True))
 
+    def apply(self, work: Work) -> None:
+        """Commit one piece of work now or raise StoreError: for a helper beside acquisition
+        that keeps its own state in the store (the central relay's watermarks)."""
+        self._submit(_Ticket(work))
+
     def previous_heartbeat(self) -> tuple[int, int | None] | None:
         """(last beat, clean stop) of the recorder that ran before this one, if any."""
         found: list = []

@@ -1,0 +1,65 @@
+"""``record``'s options for a site that forwards to a central store.
+
+Two ways to say it, the same result (the site's own SQLite first, then the central store):
+
+- ``record --db data/site.db --forward postgresql://user@host/chairside --site NAME``
+- ``record --db postgresql://user@host/chairside --site NAME [--buffer PATH]``: the site's
+  store (its buffer) is ``data/sites/NAME.db`` unless ``--buffer`` says where.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from chairside.relay import RelayTarget
+from vitals.errors import ConfigError
+from vitals.store import relay
+
+SERVER_SCHEMES = ("postgresql://", "postgres://")
+BUFFER_DIR = Path("data/sites")
+NO_PASSWORD = "put the password in PGPASSFILE or PGPASSWORD, never on the command line"
+
+
+def add_relay_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--forward",
+        metavar="STORE",
+        help="also copy everything stored to this central store (postgresql://user@host/db, "
+        "or a SQLite file), in order and exactly once; needs --site",
+    )
+    p.add_argument(
+        "--site",
+        help=f"this site's id on the central store ({relay.SITE_RULE}); chairs are known "
+        "there as SITE/CHAIR",
+    )
+    p.add_argument(
+        "--buffer",
+        type=Path,
+        metavar="PATH",
+        help="with --db postgresql://…: this site's own store, written first "
+        f"(default {BUFFER_DIR}/SITE.db)",
+    )
+
+
+def site_store(args: argparse.Namespace) -> tuple[Path, RelayTarget | None]:
+    """The site's own database and where it forwards (None: it does not)."""
+    db = str(args.db)
+    to_server = db.startswith(SERVER_SCHEMES)
+    target = db if to_server else args.forward
+    if to_server and args.forward:
+        raise ConfigError("--db is already the central server: give --forward or a server --db")
+    if args.buffer and not to_server:
+        raise ConfigError("--buffer is for --db postgresql://…; with a file --db it is the buffer")
+    if target is None:
+        if args.site:
+            raise ConfigError("--site names this site on a central store: give --forward too")
+        return Path(db), None
+    if not args.site:
+        raise ConfigError("forwarding needs --site NAME: chairs are known centrally as SITE/CHAIR")
+    site = relay.check_site(args.site)
+    if target.startswith(SERVER_SCHEMES) and urlsplit(target).password is not None:
+        raise ConfigError(f"the central store's URL holds a password: {NO_PASSWORD}")
+    buffer = (args.buffer or BUFFER_DIR / f"{site}.db") if to_server else Path(db)
+    return buffer, RelayTarget(target, site)

@@ -1,0 +1,177 @@
+"""The central store's side of forwarding: a site's readings and record, taken exactly once.
+
+Several sites forward into one store (a PostgreSQL server, or a SQLite file for one small
+group or the tests). Each site's chair ids are qualified there as ``"{site}/{chair}"``; rows
+of the human record get ids of the central store's own, and ``forwarded_ids(site, kind,
+local_id, central_id)`` maps a site's ids to them, in the same transaction as the rows. So a
+batch sent again (the acknowledgment was lost, the site restarted mid-batch) changes nothing:
+
+- a reading is keyed by chair, parameter, time and ``seq`` on both sides: ``ON CONFLICT DO
+  NOTHING`` keeps the first copy;
+- a link of the audit chain is applied only if it is newer than the last link the central
+  store applied for that site, kept in ``forwarded_ids`` under the kind ``LINK_MARK``
+  (local id 0) in the same transaction as what it applied.
+
+The SQL here is the portable subset both engines run (``?`` placeholders, ``ON CONFLICT``,
+``RETURNING``); the one difference, how a write transaction begins, is ``begin``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from vitals.errors import StoreError
+from vitals.store import sql
+from vitals.store.chain import CHAINED
+
+LINK_MARK = "audit_chain"  # forwarded_ids kind whose central_id is the last link applied
+APPEND_ONLY = frozenset({"events", "acknowledgments"})
+# Columns holding another chained row's id: mapped to the central row's id.
+REFERENCES = {"session": "sessions", "episode": "episodes"}
+
+STORE_READING = """
+    INSERT INTO readings
+        (chair_key, param_key, t_us, seq, value, quality_key, source_key, device_offset_us)
+    SELECT c.key, p.key, ?, ?, ?, q.key, s.key, ?
+    FROM chair_keys c, params p, qualities q, sources s
+    WHERE c.chair = ? AND p.param = ? AND p.unit = ? AND q.quality = ? AND s.source = ?
+    ON CONFLICT DO NOTHING
+"""
+MAP_LOOKUP = "SELECT central_id FROM forwarded_ids WHERE site = ? AND kind = ? AND local_id = ?"
+MAP_ADD = "INSERT INTO forwarded_ids (site, kind, local_id, central_id) VALUES (?, ?, ?, ?)"
+MARK_LINK = """
+    INSERT INTO forwarded_ids (site, kind, local_id, central_id) VALUES (?, ?, 0, ?)
+    ON CONFLICT (site, kind, local_id) DO UPDATE SET central_id = excluded.central_id
+"""
+
+
+class ForwardingError(StoreError):
+    """A site's record cannot be applied as it stands (a link that refers to a row never sent)."""
+
+
+def qualified(site: str, chair: str | None) -> str | None:
+    return None if chair is None else f"{site}/{chair}"
+
+
+def open_central(target: str, busy_s: float = 30.0) -> Any:
+    """A write connection to the central store at ``target`` (a file path or a libpq URL)."""
+    if target.startswith(("postgresql://", "postgres://")):
+        raise StoreError(
+            "forwarding to a PostgreSQL server needs Chairside's PostgreSQL store, which this "
+            "build does not have yet: forward to a SQLite file instead"
+        )
+    from vitals.store.upgrade import open_migrated  # the central store is migrated like any
+
+    return open_migrated(Path(target), busy_s)
+
+
+def begin(conn: Any) -> None:
+    """SQLite takes the write lock at once (two sites never deadlock on an upgrade from a read
+    lock); PostgreSQL's rows lock as they are written."""
+    conn.execute("BEGIN IMMEDIATE" if isinstance(conn, sqlite3.Connection) else "BEGIN")
+
+
+@contextmanager
+def transaction(conn: Any) -> Iterator[None]:
+    """Commit what the block did, or none of it."""
+    begin(conn)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):  # a connection that is gone rolled back itself
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def store_chairs(conn: Any, site: str, rows: Sequence[tuple]) -> None:
+    """The site's chairs (name, order, ports) under their qualified ids."""
+    conn.executemany(sql.UPSERT_CHAIR, [(qualified(site, r[0]), *r[1:]) for r in rows])
+
+
+def store_readings(conn: Any, site: str, rows: Sequence[tuple]) -> None:
+    """Rows of (chair, param, unit, t_us, seq, value, quality, source, device offset); a
+    reading the central store already holds is left as it is."""
+    if not rows:
+        return
+    named = [(qualified(site, r[0]), *r[1:]) for r in rows]
+    conn.executemany(sql.NEW_CHAIR_KEY, sorted({(r[0],) for r in named}))
+    conn.executemany(sql.NEW_PARAM_KEY, sorted({(r[1], r[2]) for r in named}))
+    conn.executemany(sql.NEW_SOURCE_KEY, sorted({(r[7],) for r in named}))
+    conn.executemany(
+        STORE_READING,
+        [(t, seq, value, offset, chair, param, unit, quality, source)
+         for chair, param, unit, t, seq, value, quality, source, offset in named],
+    )  # fmt: skip
+
+
+def last_link(conn: Any, site: str) -> int:
+    """The last audit-chain link of ``site`` the central store applied (0: none yet)."""
+    row = conn.execute(MAP_LOOKUP, (site, LINK_MARK, 0)).fetchone()
+    return row[0] if row else 0
+
+
+def apply_links(conn: Any, site: str, links: Sequence[tuple]) -> int:
+    """Apply audit-chain links (id, table, row id, op, content) newer than the last applied;
+    returns the number applied. Run inside ``transaction``."""
+    done = last_link(conn, site)
+    fresh = [link for link in links if link[0] > done]
+    for _, table, row_id, op, content in fresh:
+        _apply(conn, site, table, row_id, op, json.loads(content))
+    if fresh:
+        conn.execute(MARK_LINK, (site, LINK_MARK, fresh[-1][0]))
+    return len(fresh)
+
+
+def _apply(conn: Any, site: str, table: str, row_id: int, op: str, row: dict) -> None:
+    if table not in CHAINED:
+        raise ForwardingError(f"the audit chain names a table Chairside does not forward: {table}")
+    central_id = _central_id(conn, site, table, row_id)
+    if op == "delete":
+        if central_id is not None:
+            conn.execute(f"DELETE FROM {table} WHERE id = ?", (central_id,))  # noqa: S608
+            conn.execute(
+                "DELETE FROM forwarded_ids WHERE site = ? AND kind = ? AND local_id = ?",
+                (site, table, row_id),
+            )
+        return
+    if central_id is not None and table in APPEND_ONLY:
+        return  # never changed once written, on either side
+    columns = [c for c in CHAINED[table] if c != "id"]
+    values = [_central_value(conn, site, table, c, row.get(c)) for c in columns]
+    if central_id is None:
+        names, marks = ", ".join(f'"{c}"' for c in columns), ", ".join("?" for _ in columns)
+        (new_id,) = conn.execute(
+            f"INSERT INTO {table} ({names}) VALUES ({marks}) RETURNING id",  # noqa: S608
+            values,
+        ).fetchone()
+        conn.execute(MAP_ADD, (site, table, row_id, new_id))
+        return
+    settings = ", ".join(f'"{c}" = ?' for c in columns)
+    conn.execute(f"UPDATE {table} SET {settings} WHERE id = ?", (*values, central_id))  # noqa: S608
+
+
+def _central_value(conn: Any, site: str, table: str, column: str, value: Any) -> Any:
+    """A site's value as the central store holds it: chairs qualified, ids mapped."""
+    if column == "chair":
+        return qualified(site, value)
+    referenced = REFERENCES.get(column)
+    if referenced is None or value is None:
+        return value
+    central_id = _central_id(conn, site, referenced, value)
+    if central_id is None:
+        raise ForwardingError(
+            f"{table} of site {site} refers to {referenced} row {value}, which was never forwarded"
+        )
+    return central_id
+
+
+def _central_id(conn: Any, site: str, kind: str, local_id: int) -> int | None:
+    row = conn.execute(MAP_LOOKUP, (site, kind, local_id)).fetchone()
+    return row[0] if row else None
