@@ -242,6 +242,10 @@ class RelayStatus:
             return max(0.0, (now_us - since) / 1e6)
         return 0.0
 
+    @property
+    def up_to_date(self) -> bool:
+        return not (self.readings_waiting or self.links_waiting or self.history_pending)
+
     def describe(self, now_us: int, clock: Callable[[int], str]) -> tuple[bool, str]:
         """Whether it needs a look, and the station's sentence ("Central review: up to date",
         "Central review 12 min behind — 2,345 readings waiting; link down since 10:02 (…)");

@@ -1,0 +1,344 @@
+"""Store and forward: a site's readings and record reach the central store in order, once.
+
+The central store here is another SQLite file (the relay's target is any store); the same
+relay against PostgreSQL runs in the end-to-end test. Each test breaks the link where it
+hurts: between the central commit and the site's watermark (a lost acknowledgment), in the
+middle of a batch (a restart), for a long while (an outage), before forwarding existed.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+import chairside.relay as relay_thread
+from chairside.cli import build_parser
+from chairside.cli_relay import site_store
+from chairside.relay import CentralRelay, RelayTarget
+from tests.conftest import query, wait_for
+from vitals.chairs import Chair
+from vitals.engine import CLINICAL, Episode
+from vitals.errors import ConfigError
+from vitals.reading import Param, Reading, utc_now
+from vitals.rules import Level
+from vitals.store import StoreWriter, commands, connect_readonly
+from vitals.store.central import open_central
+from vitals.store.relay import relay_status
+from vitals.times import to_us
+
+T0 = utc_now().replace(microsecond=0) - timedelta(hours=2)
+CHAIRS = [Chair("chair-1", "Chair 1", "loop://", "ge-s5"), Chair("chair-2", "Chair 2", "loop://", "ge-s5")]  # fmt: skip
+
+
+def readings(start: int, count: int, chair: str = "chair-1") -> list[Reading]:
+    """``count`` heart rates a second apart, numbered from ``start`` (and one repeat time)."""
+    return [
+        Reading(Param.HR, 60 + i % 40, time=T0 + timedelta(seconds=i), chair=chair, source="ge-s5")
+        for i in range(start, start + count)
+    ]
+
+
+@pytest.fixture
+def site(tmp_path: Path):
+    writer = StoreWriter(tmp_path / "site.db", tmp_path / "site.spool")
+    writer.write_chairs(CHAIRS)
+    yield writer
+    writer.close()
+
+
+@pytest.fixture
+def central_db(tmp_path: Path) -> Path:
+    path = tmp_path / "central.db"
+    open_central(str(path)).close()  # migrated, as a server's schema would be
+    return path
+
+
+def relay_for(writer: StoreWriter, central_db: Path, site: str = "north", **kw) -> CentralRelay:
+    relay = CentralRelay(writer, RelayTarget(str(central_db), site), threading.Event(), **kw)
+    relay.enable()
+    return relay
+
+
+def drain(relay: CentralRelay) -> None:
+    while relay.step():
+        pass
+
+
+def central_readings(central_db: Path) -> list[tuple]:
+    return query(central_db, "SELECT chair, t_us, value, seq FROM readings_full ORDER BY 1, 2, 4")
+
+
+def site_readings(writer: StoreWriter, site: str = "north") -> list[tuple]:
+    rows = query(writer.path, "SELECT chair, t_us, value, seq FROM readings_full ORDER BY 1, 2, 4")
+    return [(f"{site}/{chair}", *rest) for chair, *rest in rows]
+
+
+def a_session_with_record(writer: StoreWriter) -> tuple[int, int]:
+    """A nurse's session: start, dose, an alert and its acknowledgment; (session, episode)."""
+    db = writer.path
+    session = commands.start_session(db, "chair-1", "PT-0042", "iv-ketamine", "Nurse Ada", at=T0, weight_kg=70)  # fmt: skip
+    commands.add_event(db, session, "dose", "Nurse Ada", at=T0 + timedelta(minutes=1))
+    episode = Episode("sbp-high", CLINICAL, Level.WARNING, T0 + timedelta(minutes=5), Param.SBP, reason="SBP 171")  # fmt: skip
+    writer.write_episodes("chair-1", session, [episode])
+    (episode_id,) = query(db, "SELECT id FROM episodes")[0]
+    commands.acknowledge(db, episode_id, "Nurse Ada", "seen", at=T0 + timedelta(minutes=6))
+    return session, episode_id
+
+
+def test_readings_chairs_and_the_human_record_arrive_once_with_site_qualified_ids(site, central_db):
+    site.post_readings(readings(0, 50))
+    session, _ = a_session_with_record(site)
+    relay = relay_for(site, central_db, readings_batch=7)
+    drain(relay)
+    drain(relay)  # nothing left: a second pass sends nothing again
+
+    assert central_readings(central_db) == site_readings(site)
+    assert query(central_db, "SELECT chair, name FROM chairs ORDER BY position") == [
+        ("north/chair-1", "Chair 1"),
+        ("north/chair-2", "Chair 2"),
+    ]
+    (central_session, chair, patient) = query(central_db, "SELECT id, chair, patient FROM sessions")[0]  # fmt: skip
+    assert (chair, patient) == ("north/chair-1", "PT-0042")
+    assert query(central_db, "SELECT local_id, central_id FROM forwarded_ids WHERE kind = 'sessions'") == [(session, central_session)]  # fmt: skip
+    events = query(central_db, "SELECT session, chair, kind, by FROM events ORDER BY id")
+    assert [e[2] for e in events] == [e[0] for e in query(site.path, "SELECT kind FROM events ORDER BY id")]  # fmt: skip
+    assert {e[:2] for e in events} == {(central_session, "north/chair-1")}
+    (ack,) = query(
+        central_db,
+        "SELECT e.session, e.rule, a.by, a.comment FROM acknowledgments a"
+        " JOIN episodes e ON e.id = a.episode",
+    )
+    assert ack == (central_session, "sbp-high", "Nurse Ada", "seen")
+    status = relay_status(connect_readonly(site.path))
+    assert status.up_to_date and status.readings_waiting == 0 and status.links_waiting == 0
+
+
+class LosingAcks:
+    """A central connection whose first ``lose`` commits happen but never answer."""
+
+    def __init__(self, conn, lose: int) -> None:
+        self.conn, self.lose = conn, lose
+
+    def execute(self, sql, params=()):
+        result = self.conn.execute(sql, params)
+        if sql == "COMMIT" and self.lose:
+            self.lose -= 1
+            raise ConnectionResetError("the acknowledgment was lost on the way back")
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+
+def step_as_the_loop_does(relay: CentralRelay) -> bool | None:
+    try:
+        return relay.step()
+    except Exception as exc:
+        relay._failed(exc)
+        return None
+
+
+def test_a_lost_acknowledgment_resends_and_nothing_is_stored_twice(site, central_db):
+    """The central store committed, the site never heard so: the next try sends it again."""
+    session, _ = a_session_with_record(site)
+    # the session ends and the chair's next patient starts: re-applying the first session's
+    # links over the second would reopen it beside it (one open session per chair)
+    commands.end_session(site.path, session, "Nurse Ada", "ready", at=T0 + timedelta(hours=1))
+    commands.start_session(site.path, "chair-1", "PT-0043", "iv-ketamine", "Nurse Bo", at=T0 + timedelta(hours=1, minutes=5), weight_kg=80)  # fmt: skip
+    opened = []
+
+    def opener(target: str):
+        opened.append(LosingAcks(open_central(target), lose=2 if not opened else 0))
+        return opened[-1]
+
+    relay = relay_for(site, central_db, opener=opener, readings_batch=10)
+    site.post_readings(readings(0, 30))  # through the outbox
+    assert step_as_the_loop_does(relay) is None  # the chairs: committed, answer lost
+    assert step_as_the_loop_does(relay) is True  # reconnected: chairs, then the record
+    relay._central.lose = 1
+    assert step_as_the_loop_does(relay) is None  # 10 readings committed, answer lost
+    assert relay_status(connect_readonly(site.path)).readings_waiting == 30
+    drain(relay)
+
+    assert len(opened) == 3
+    assert central_readings(central_db) == site_readings(site)
+    assert query(central_db, "SELECT patient, ended_us IS NULL FROM sessions ORDER BY id") == [
+        ("PT-0042", 0),
+        ("PT-0043", 1),
+    ]
+    assert len(query(central_db, "SELECT 1 FROM events")) == len(query(site.path, "SELECT 1 FROM events"))  # fmt: skip
+    assert len(query(central_db, "SELECT 1 FROM acknowledgments")) == 1
+    assert relay.failures == 2
+
+
+def test_a_lost_acknowledgment_of_the_record_is_not_applied_twice(site, central_db):
+    session, _ = a_session_with_record(site)
+    commands.end_session(site.path, session, "Nurse Ada", "ready", at=T0 + timedelta(hours=1))
+    commands.start_session(site.path, "chair-1", "PT-0043", "iv-ketamine", "Nurse Bo", at=T0 + timedelta(hours=1, minutes=5), weight_kg=80)  # fmt: skip
+    relay = relay_for(site, central_db)
+    relay.step()  # chairs and the record, all in one batch
+    relay._close()
+    relay._links_from = 0  # as if the watermark had never moved: everything is sent again
+    drain(relay)
+    assert query(central_db, "SELECT patient, ended_us IS NULL FROM sessions ORDER BY id") == [
+        ("PT-0042", 0),
+        ("PT-0043", 1),
+    ]
+
+
+def test_a_restart_in_the_middle_of_the_catch_up_continues_where_the_central_store_stands(
+    site, central_db, monkeypatch
+):
+    site.post_readings(readings(0, 100))
+    a_session_with_record(site)
+    first = relay_for(site, central_db, readings_batch=25)
+    first.step()  # the record
+    first.step()  # 25 readings confirmed
+    monkeypatch.setattr(first, "_confirmed", lambda work: (_ for _ in ()).throw(SystemExit))
+    with pytest.raises(SystemExit):  # the process dies after the central commit
+        first.step()
+    first._close()
+
+    second = relay_for(site, central_db, readings_batch=25)  # the recorder started again
+    drain(second)
+    assert central_readings(central_db) == site_readings(site)
+    assert len(query(central_db, "SELECT 1 FROM sessions")) == 1
+
+
+def test_an_outage_of_the_central_store_is_shown_then_caught_up_in_order(
+    site, central_db, monkeypatch
+):
+    monkeypatch.setattr(relay_thread, "BACKOFF_FIRST_S", 0.05)
+    monkeypatch.setattr(relay_thread, "BACKOFF_MAX_S", 0.2)
+    down = threading.Event()
+    down.set()
+
+    def opener(target: str):
+        if down.is_set():
+            raise ConnectionRefusedError(111, "Connection refused")
+        return open_central(target)
+
+    relay = relay_for(site, central_db, opener=opener, readings_batch=500, poll_s=0.05)
+    relay.start()
+    try:
+        for start in range(0, 3000, 300):  # readings keep coming while the link is down
+            site.post_readings(readings(start, 300))
+        status = wait_for(
+            lambda: (s := relay_status(connect_readonly(site.path))) and s.failures >= 2 and s,
+            what="the outage recorded",
+        )
+        assert status.readings_waiting == 3000 and status.down_since_us is not None
+        assert status.last_error == "the central store cannot be reached"
+        behind, line = status.describe(to_us(utc_now()), lambda us: "10:02")
+        assert behind
+        assert "Central review 2 h 0 min behind — 3,000 readings waiting" in line
+        assert line.endswith("link down since 10:02 (the central store cannot be reached)")
+
+        down.clear()
+        wait_for(lambda: relay_status(connect_readonly(site.path)).up_to_date, what="caught up")
+    finally:
+        relay._stop.set()
+        relay.join(5)
+    assert central_readings(central_db) == site_readings(site)
+    status = relay_status(connect_readonly(site.path))
+    assert status.down_since_us is None and status.last_error == ""
+    assert relay.failures >= 2
+    assert status.describe(to_us(utc_now()), str) == (False, "Central review: up to date")
+
+
+def test_history_stored_before_forwarding_began_is_sent_too(site, central_db):
+    site.post_readings(readings(0, 40) + readings(0, 23, chair="chair-2"))
+    relay = relay_for(site, central_db, readings_batch=9)
+    assert relay_status(connect_readonly(site.path)).history_pending
+    site.post_readings(readings(40, 11))  # after enabling: through the outbox
+    drain(relay)
+    assert central_readings(central_db) == site_readings(site)
+    assert not relay_status(connect_readonly(site.path)).history_pending
+
+
+def test_a_store_that_never_forwards_has_no_outbox_trigger(site):
+    site.post_readings(readings(0, 5))
+    assert query(site.path, "SELECT count(*) FROM relay_outbox") == [(0,)]
+    assert not query(site.path, "SELECT 1 FROM sqlite_master WHERE name = 'relay_outbox_fill'")
+    assert relay_status(connect_readonly(site.path)) is None
+
+
+def test_two_sites_with_the_same_chair_ids_stay_apart_on_the_central_store(tmp_path, central_db):
+    for name in ("north", "south"):
+        writer = StoreWriter(tmp_path / f"{name}.db")
+        writer.write_chairs(CHAIRS)
+        writer.post_readings(readings(0, 20))
+        commands.start_session(writer.path, "chair-1", f"PT-{name}", "iv-ketamine", "Nurse Ada", at=T0, weight_kg=70)  # fmt: skip
+        drain(relay_for(writer, central_db, site=name))
+        writer.close()
+    assert query(central_db, "SELECT chair, count(*) FROM readings_full GROUP BY chair") == [
+        ("north/chair-1", 20),
+        ("south/chair-1", 20),
+    ]
+    assert query(central_db, "SELECT chair, patient FROM sessions ORDER BY chair") == [
+        ("north/chair-1", "PT-north"),
+        ("south/chair-1", "PT-south"),
+    ]
+
+
+def test_a_site_keeps_its_id(site, central_db):
+    relay_for(site, central_db, site="north")
+    with pytest.raises(ConfigError, match="forwards as site 'north'"):
+        relay_for(site, central_db, site="south")
+
+
+@pytest.mark.parametrize(
+    ("argv", "buffer", "target"),
+    [
+        (
+            [
+                "--db",
+                "data/site.db",
+                "--forward",
+                "postgresql://chairside@db.clinic/review",
+                "--site",
+                "north",
+            ],
+            "data/site.db",
+            "postgresql://chairside@db.clinic/review",
+        ),  # fmt: skip
+        (
+            ["--db", "postgresql://chairside@db.clinic/review", "--site", "north"],
+            "data/sites/north.db",
+            "postgresql://chairside@db.clinic/review",
+        ),  # fmt: skip
+        (
+            ["--db", "postgres://chairside@db/review", "--site", "s-2", "--buffer", "b.db"],
+            "b.db",
+            "postgres://chairside@db/review",
+        ),  # fmt: skip
+        (["--db", "data/site.db"], "data/site.db", None),
+    ],
+)
+def test_record_options_name_the_buffer_and_the_central_store(argv, buffer, target):
+    args = build_parser().parse_args(["record", "--config", "chairs.toml", *argv])
+    db, relay = site_store(args)
+    assert db == Path(buffer)
+    assert (relay.target if relay else None) == target
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--db", "postgresql://u@h/review"], "needs --site"),
+        (
+            ["--db", "x.db", "--forward", "postgresql://u:secret@h/review", "--site", "a"],
+            "PGPASSFILE",
+        ),  # fmt: skip
+        (["--db", "x.db", "--forward", "c.db", "--site", "north site"], "not a site id"),
+        (["--db", "x.db", "--site", "north"], "give --forward"),
+        (["--db", "x.db", "--buffer", "b.db"], "--buffer is for"),
+    ],
+)
+def test_record_options_that_cannot_work_are_refused_in_one_line(argv, message):
+    args = build_parser().parse_args(["record", "--config", "chairs.toml", *argv])
+    with pytest.raises(ConfigError, match=message):
+        site_store(args)
