@@ -30,7 +30,10 @@ from vitals.store.relay import relay_status
 from vitals.times import to_us
 
 T0 = utc_now().replace(microsecond=0) - timedelta(hours=2)
-CHAIRS = [Chair("chair-1", "Chair 1", "loop://", "ge-s5"), Chair("chair-2", "Chair 2", "loop://", "ge-s5")]  # fmt: skip
+CHAIRS = [
+    Chair("chair-1", "Chair 1", "loop://", "ge-s5"),
+    Chair("chair-2", "Chair 2", "loop://", "ge-s5"),
+]
 
 
 def readings(start: int, count: int, chair: str = "chair-1") -> list[Reading]:
@@ -79,9 +82,13 @@ def site_readings(writer: StoreWriter, site: str = "north") -> list[tuple]:
 def a_session_with_record(writer: StoreWriter) -> tuple[int, int]:
     """A nurse's session: start, dose, an alert and its acknowledgment; (session, episode)."""
     db = writer.path
-    session = commands.start_session(db, "chair-1", "PT-0042", "iv-ketamine", "Nurse Ada", at=T0, weight_kg=70)  # fmt: skip
+    session = commands.start_session(
+        db, "chair-1", "PT-0042", "iv-ketamine", "Nurse Ada", at=T0, weight_kg=70
+    )
     commands.add_event(db, session, "dose", "Nurse Ada", at=T0 + timedelta(minutes=1))
-    episode = Episode("sbp-high", CLINICAL, Level.WARNING, T0 + timedelta(minutes=5), Param.SBP, reason="SBP 171")  # fmt: skip
+    episode = Episode(
+        "sbp-high", CLINICAL, Level.WARNING, T0 + timedelta(minutes=5), Param.SBP, reason="SBP 171"
+    )
     writer.write_episodes("chair-1", session, [episode])
     (episode_id,) = query(db, "SELECT id FROM episodes")[0]
     commands.acknowledge(db, episode_id, "Nurse Ada", "seen", at=T0 + timedelta(minutes=6))
@@ -100,11 +107,17 @@ def test_readings_chairs_and_the_human_record_arrive_once_with_site_qualified_id
         ("north/chair-1", "Chair 1"),
         ("north/chair-2", "Chair 2"),
     ]
-    (central_session, chair, patient) = query(central_db, "SELECT id, chair, patient FROM sessions")[0]  # fmt: skip
+    (central_session, chair, patient) = query(
+        central_db, "SELECT id, chair, patient FROM sessions"
+    )[0]
     assert (chair, patient) == ("north/chair-1", "PT-0042")
-    assert query(central_db, "SELECT local_id, central_id FROM forwarded_ids WHERE kind = 'sessions'") == [(session, central_session)]  # fmt: skip
+    assert query(
+        central_db, "SELECT local_id, central_id FROM forwarded_ids WHERE kind = 'sessions'"
+    ) == [(session, central_session)]
     events = query(central_db, "SELECT session, chair, kind, by FROM events ORDER BY id")
-    assert [e[2] for e in events] == [e[0] for e in query(site.path, "SELECT kind FROM events ORDER BY id")]  # fmt: skip
+    assert [e[2] for e in events] == [
+        e[0] for e in query(site.path, "SELECT kind FROM events ORDER BY id")
+    ]
     assert {e[:2] for e in events} == {(central_session, "north/chair-1")}
     (ack,) = query(
         central_db,
@@ -147,7 +160,15 @@ def test_a_lost_acknowledgment_resends_and_nothing_is_stored_twice(site, central
     # the session ends and the chair's next patient starts: re-applying the first session's
     # links over the second would reopen it beside it (one open session per chair)
     commands.end_session(site.path, session, "Nurse Ada", "ready", at=T0 + timedelta(hours=1))
-    commands.start_session(site.path, "chair-1", "PT-0043", "iv-ketamine", "Nurse Bo", at=T0 + timedelta(hours=1, minutes=5), weight_kg=80)  # fmt: skip
+    commands.start_session(
+        site.path,
+        "chair-1",
+        "PT-0043",
+        "iv-ketamine",
+        "Nurse Bo",
+        at=T0 + timedelta(hours=1, minutes=5),
+        weight_kg=80,
+    )
     opened = []
 
     def opener(target: str):
@@ -169,7 +190,9 @@ def test_a_lost_acknowledgment_resends_and_nothing_is_stored_twice(site, central
         ("PT-0042", 0),
         ("PT-0043", 1),
     ]
-    assert len(query(central_db, "SELECT 1 FROM events")) == len(query(site.path, "SELECT 1 FROM events"))  # fmt: skip
+    assert len(query(central_db, "SELECT 1 FROM events")) == len(
+        query(site.path, "SELECT 1 FROM events")
+    )
     assert len(query(central_db, "SELECT 1 FROM acknowledgments")) == 1
     assert relay.failures == 2
 
@@ -177,7 +200,15 @@ def test_a_lost_acknowledgment_resends_and_nothing_is_stored_twice(site, central
 def test_a_lost_acknowledgment_of_the_record_is_not_applied_twice(site, central_db):
     session, _ = a_session_with_record(site)
     commands.end_session(site.path, session, "Nurse Ada", "ready", at=T0 + timedelta(hours=1))
-    commands.start_session(site.path, "chair-1", "PT-0043", "iv-ketamine", "Nurse Bo", at=T0 + timedelta(hours=1, minutes=5), weight_kg=80)  # fmt: skip
+    commands.start_session(
+        site.path,
+        "chair-1",
+        "PT-0043",
+        "iv-ketamine",
+        "Nurse Bo",
+        at=T0 + timedelta(hours=1, minutes=5),
+        weight_kg=80,
+    )
     relay = relay_for(site, central_db)
     relay.step()  # chairs and the record, all in one batch
     relay._close()
@@ -271,7 +302,9 @@ def test_two_sites_with_the_same_chair_ids_stay_apart_on_the_central_store(tmp_p
         writer = StoreWriter(tmp_path / f"{name}.db")
         writer.write_chairs(CHAIRS)
         writer.post_readings(readings(0, 20))
-        commands.start_session(writer.path, "chair-1", f"PT-{name}", "iv-ketamine", "Nurse Ada", at=T0, weight_kg=70)  # fmt: skip
+        commands.start_session(
+            writer.path, "chair-1", f"PT-{name}", "iv-ketamine", "Nurse Ada", at=T0, weight_kg=70
+        )
         drain(relay_for(writer, central_db, site=name))
         writer.close()
     assert query(central_db, "SELECT chair, count(*) FROM readings_full GROUP BY chair") == [
@@ -304,17 +337,17 @@ def test_a_site_keeps_its_id(site, central_db):
             ],
             "data/site.db",
             "postgresql://chairside@db.clinic/review",
-        ),  # fmt: skip
+        ),
         (
             ["--db", "postgresql://chairside@db.clinic/review", "--site", "north"],
             "data/sites/north.db",
             "postgresql://chairside@db.clinic/review",
-        ),  # fmt: skip
+        ),
         (
             ["--db", "postgres://chairside@db/review", "--site", "s-2", "--buffer", "b.db"],
             "b.db",
             "postgres://chairside@db/review",
-        ),  # fmt: skip
+        ),
         (["--db", "data/site.db"], "data/site.db", None),
     ],
 )
@@ -332,7 +365,7 @@ def test_record_options_name_the_buffer_and_the_central_store(argv, buffer, targ
         (
             ["--db", "x.db", "--forward", "postgresql://u:secret@h/review", "--site", "a"],
             "PGPASSFILE",
-        ),  # fmt: skip
+        ),
         (["--db", "x.db", "--forward", "c.db", "--site", "north site"], "not a site id"),
         (["--db", "x.db", "--site", "north"], "give --forward"),
         (["--db", "x.db", "--buffer", "b.db"], "--buffer is for"),
