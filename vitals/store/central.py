@@ -59,7 +59,7 @@ def qualified(site: str, chair: str | None) -> str | None:
     return None if chair is None else f"{site}/{chair}"
 
 
-def open_central(target: str, busy_s: float = 30.0) -> Any:
+def open_central(target: str, busy_s: float = 5.0) -> Any:
     """A write connection to the central store at ``target`` (a file path or a libpq URL)."""
     if target.startswith(("postgresql://", "postgres://")):
         raise StoreError(
