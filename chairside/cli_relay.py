@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from chairside.relay import RelayTarget
 from vitals.errors import ConfigError
 from vitals.store import relay
+from vitals.store.location import is_url, parse
 
-SERVER_SCHEMES = ("postgresql://", "postgres://")
 BUFFER_DIR = Path("data/sites")
-NO_PASSWORD = "put the password in PGPASSFILE or PGPASSWORD, never on the command line"
 
 
 def add_relay_options(p: argparse.ArgumentParser) -> None:
@@ -46,7 +44,7 @@ def add_relay_options(p: argparse.ArgumentParser) -> None:
 def site_store(args: argparse.Namespace) -> tuple[Path, RelayTarget | None]:
     """The site's own database and where it forwards (None: it does not)."""
     db = str(args.db)
-    to_server = db.startswith(SERVER_SCHEMES)
+    to_server = is_url(db)
     target = db if to_server else args.forward
     if to_server and args.forward:
         raise ConfigError("--db is already the central server: give --forward or a server --db")
@@ -59,7 +57,6 @@ def site_store(args: argparse.Namespace) -> tuple[Path, RelayTarget | None]:
     if not args.site:
         raise ConfigError("forwarding needs --site NAME: chairs are known centrally as SITE/CHAIR")
     site = relay.check_site(args.site)
-    if target.startswith(SERVER_SCHEMES) and urlsplit(target).password is not None:
-        raise ConfigError(f"the central store's URL holds a password: {NO_PASSWORD}")
+    parse(target)  # a URL with a password (or of a kind we do not know) is refused here
     buffer = (args.buffer or BUFFER_DIR / f"{site}.db") if to_server else Path(db)
     return buffer, RelayTarget(target, site)

@@ -28,6 +28,7 @@ from vitals.errors import ChairsideError, ConfigError, StoreError
 from vitals.reading import utc_now
 from vitals.store import StoreWriter, central, connect_readonly, relay
 from vitals.store.central import ForwardingError
+from vitals.store.location import describe
 from vitals.times import to_us
 
 READINGS_BATCH = 5_000  # readings per central transaction: one round trip's worth
@@ -46,8 +47,8 @@ class RelayTarget:
     site: str
 
     def describe(self) -> str:
-        """What logs and pages may show: a URL's password is refused before it gets here."""
-        return self.target
+        """What logs and pages may show: never a secret."""
+        return describe(self.target)
 
 
 class CentralRelay:
@@ -194,7 +195,7 @@ class CentralRelay:
                 _close_quietly(remote)
                 raise
             self._central = remote
-            log.info("site %s: connected to the central store %s", self.site, self.target.target)
+            log.info("site %s: connected to %s", self.site, self.target.describe())
         return self._local, self._central
 
     def _close(self) -> None:

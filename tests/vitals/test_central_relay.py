@@ -52,15 +52,26 @@ def site(tmp_path: Path):
     writer.close()
 
 
-@pytest.fixture
-def central_db(tmp_path: Path) -> Path:
-    path = tmp_path / "central.db"
-    open_central(str(path)).close()  # migrated, as a server's schema would be
+@pytest.fixture(params=["sqlite", "postgresql"])
+def central(request, tmp_path: Path) -> str:
+    """The central store: another SQLite file, or a fresh database on a throw-away server."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    path = str(tmp_path / "central.db")
+    open_central(path).close()  # migrated, as a server's schema would be
     return path
 
 
-def relay_for(writer: StoreWriter, central_db: Path, site: str = "north", **kw) -> CentralRelay:
-    relay = CentralRelay(writer, RelayTarget(str(central_db), site), threading.Event(), **kw)
+def central_query(target: str, sql: str, params: tuple = ()) -> list[tuple]:
+    conn = connect_readonly(target)
+    try:
+        return [tuple(row) for row in conn.execute(sql, params).fetchall()]
+    finally:
+        conn.close()
+
+
+def relay_for(writer: StoreWriter, central: str, site: str = "north", **kw) -> CentralRelay:
+    relay = CentralRelay(writer, RelayTarget(str(central), site), threading.Event(), **kw)
     relay.enable()
     return relay
 
@@ -70,8 +81,10 @@ def drain(relay: CentralRelay) -> None:
         pass
 
 
-def central_readings(central_db: Path) -> list[tuple]:
-    return query(central_db, "SELECT chair, t_us, value, seq FROM readings_full ORDER BY 1, 2, 4")
+def central_readings(central: str) -> list[tuple]:
+    return central_query(
+        central, "SELECT chair, t_us, value, seq FROM readings_full ORDER BY 1, 2, 4"
+    )
 
 
 def site_readings(writer: StoreWriter, site: str = "north") -> list[tuple]:
@@ -95,33 +108,33 @@ def a_session_with_record(writer: StoreWriter) -> tuple[int, int]:
     return session, episode_id
 
 
-def test_readings_chairs_and_the_human_record_arrive_once_with_site_qualified_ids(site, central_db):
+def test_readings_chairs_and_the_human_record_arrive_once_with_site_qualified_ids(site, central):
     site.post_readings(readings(0, 50))
     session, _ = a_session_with_record(site)
-    relay = relay_for(site, central_db, readings_batch=7)
+    relay = relay_for(site, central, readings_batch=7)
     drain(relay)
     drain(relay)  # nothing left: a second pass sends nothing again
 
-    assert central_readings(central_db) == site_readings(site)
-    assert query(central_db, "SELECT chair, name FROM chairs ORDER BY position") == [
+    assert central_readings(central) == site_readings(site)
+    assert central_query(central, "SELECT chair, name FROM chairs ORDER BY position") == [
         ("north/chair-1", "Chair 1"),
         ("north/chair-2", "Chair 2"),
     ]
-    (central_session, chair, patient) = query(
-        central_db, "SELECT id, chair, patient FROM sessions"
+    (central_session, chair, patient) = central_query(
+        central, "SELECT id, chair, patient FROM sessions"
     )[0]
     assert (chair, patient) == ("north/chair-1", "PT-0042")
-    assert query(
-        central_db, "SELECT local_id, central_id FROM forwarded_ids WHERE kind = 'sessions'"
+    assert central_query(
+        central, "SELECT local_id, central_id FROM forwarded_ids WHERE kind = 'sessions'"
     ) == [(session, central_session)]
-    events = query(central_db, "SELECT session, chair, kind, by FROM events ORDER BY id")
+    events = central_query(central, 'SELECT session, chair, kind, "by" FROM events ORDER BY id')
     assert [e[2] for e in events] == [
         e[0] for e in query(site.path, "SELECT kind FROM events ORDER BY id")
     ]
     assert {e[:2] for e in events} == {(central_session, "north/chair-1")}
-    (ack,) = query(
-        central_db,
-        "SELECT e.session, e.rule, a.by, a.comment FROM acknowledgments a"
+    (ack,) = central_query(
+        central,
+        'SELECT e.session, e.rule, a."by", a.comment FROM acknowledgments a'
         " JOIN episodes e ON e.id = a.episode",
     )
     assert ack == (central_session, "sbp-high", "Nurse Ada", "seen")
@@ -154,7 +167,7 @@ def step_as_the_loop_does(relay: CentralRelay) -> bool | None:
         return None
 
 
-def test_a_lost_acknowledgment_resends_and_nothing_is_stored_twice(site, central_db):
+def test_a_lost_acknowledgment_resends_and_nothing_is_stored_twice(site, central):
     """The central store committed, the site never heard so: the next try sends it again."""
     session, _ = a_session_with_record(site)
     # the session ends and the chair's next patient starts: re-applying the first session's
@@ -175,7 +188,7 @@ def test_a_lost_acknowledgment_resends_and_nothing_is_stored_twice(site, central
         opened.append(LosingAcks(open_central(target), lose=2 if not opened else 0))
         return opened[-1]
 
-    relay = relay_for(site, central_db, opener=opener, readings_batch=10)
+    relay = relay_for(site, central, opener=opener, readings_batch=10)
     site.post_readings(readings(0, 30))  # through the outbox
     assert step_as_the_loop_does(relay) is None  # the chairs: committed, answer lost
     assert step_as_the_loop_does(relay) is True  # reconnected: chairs, then the record
@@ -185,19 +198,22 @@ def test_a_lost_acknowledgment_resends_and_nothing_is_stored_twice(site, central
     drain(relay)
 
     assert len(opened) == 3
-    assert central_readings(central_db) == site_readings(site)
-    assert query(central_db, "SELECT patient, ended_us IS NULL FROM sessions ORDER BY id") == [
+    assert central_readings(central) == site_readings(site)
+    assert central_query(
+        central,
+        "SELECT patient, CASE WHEN ended_us IS NULL THEN 1 ELSE 0 END FROM sessions ORDER BY id",
+    ) == [
         ("PT-0042", 0),
         ("PT-0043", 1),
     ]
-    assert len(query(central_db, "SELECT 1 FROM events")) == len(
+    assert len(central_query(central, "SELECT 1 FROM events")) == len(
         query(site.path, "SELECT 1 FROM events")
     )
-    assert len(query(central_db, "SELECT 1 FROM acknowledgments")) == 1
+    assert len(central_query(central, "SELECT 1 FROM acknowledgments")) == 1
     assert relay.failures == 2
 
 
-def test_a_lost_acknowledgment_of_the_record_is_not_applied_twice(site, central_db):
+def test_a_lost_acknowledgment_of_the_record_is_not_applied_twice(site, central):
     session, _ = a_session_with_record(site)
     commands.end_session(site.path, session, "Nurse Ada", "ready", at=T0 + timedelta(hours=1))
     commands.start_session(
@@ -209,23 +225,26 @@ def test_a_lost_acknowledgment_of_the_record_is_not_applied_twice(site, central_
         at=T0 + timedelta(hours=1, minutes=5),
         weight_kg=80,
     )
-    relay = relay_for(site, central_db)
+    relay = relay_for(site, central)
     relay.step()  # chairs and the record, all in one batch
     relay._close()
     relay._links_from = 0  # as if the watermark had never moved: everything is sent again
     drain(relay)
-    assert query(central_db, "SELECT patient, ended_us IS NULL FROM sessions ORDER BY id") == [
+    assert central_query(
+        central,
+        "SELECT patient, CASE WHEN ended_us IS NULL THEN 1 ELSE 0 END FROM sessions ORDER BY id",
+    ) == [
         ("PT-0042", 0),
         ("PT-0043", 1),
     ]
 
 
 def test_a_restart_in_the_middle_of_the_catch_up_continues_where_the_central_store_stands(
-    site, central_db, monkeypatch
+    site, central, monkeypatch
 ):
     site.post_readings(readings(0, 100))
     a_session_with_record(site)
-    first = relay_for(site, central_db, readings_batch=25)
+    first = relay_for(site, central, readings_batch=25)
     first.step()  # the record
     first.step()  # 25 readings confirmed
     monkeypatch.setattr(first, "_confirmed", lambda work: (_ for _ in ()).throw(SystemExit))
@@ -233,14 +252,14 @@ def test_a_restart_in_the_middle_of_the_catch_up_continues_where_the_central_sto
         first.step()
     first._close()
 
-    second = relay_for(site, central_db, readings_batch=25)  # the recorder started again
+    second = relay_for(site, central, readings_batch=25)  # the recorder started again
     drain(second)
-    assert central_readings(central_db) == site_readings(site)
-    assert len(query(central_db, "SELECT 1 FROM sessions")) == 1
+    assert central_readings(central) == site_readings(site)
+    assert len(central_query(central, "SELECT 1 FROM sessions")) == 1
 
 
 def test_an_outage_of_the_central_store_is_shown_then_caught_up_in_order(
-    site, central_db, monkeypatch
+    site, central, monkeypatch
 ):
     monkeypatch.setattr(relay_thread, "BACKOFF_FIRST_S", 0.05)
     monkeypatch.setattr(relay_thread, "BACKOFF_MAX_S", 0.2)
@@ -252,7 +271,7 @@ def test_an_outage_of_the_central_store_is_shown_then_caught_up_in_order(
             raise ConnectionRefusedError(111, "Connection refused")
         return open_central(target)
 
-    relay = relay_for(site, central_db, opener=opener, readings_batch=500, poll_s=0.05)
+    relay = relay_for(site, central, opener=opener, readings_batch=500, poll_s=0.05)
     relay.start()
     try:
         for start in range(0, 3000, 300):  # readings keep coming while the link is down
@@ -273,20 +292,20 @@ def test_an_outage_of_the_central_store_is_shown_then_caught_up_in_order(
     finally:
         relay._stop.set()
         relay.join(5)
-    assert central_readings(central_db) == site_readings(site)
+    assert central_readings(central) == site_readings(site)
     status = relay_status(connect_readonly(site.path))
     assert status.down_since_us is None and status.last_error == ""
     assert relay.failures >= 2
     assert status.describe(to_us(utc_now()), str) == (False, "Central review: up to date")
 
 
-def test_history_stored_before_forwarding_began_is_sent_too(site, central_db):
+def test_history_stored_before_forwarding_began_is_sent_too(site, central):
     site.post_readings(readings(0, 40) + readings(0, 23, chair="chair-2"))
-    relay = relay_for(site, central_db, readings_batch=9)
+    relay = relay_for(site, central, readings_batch=9)
     assert relay_status(connect_readonly(site.path)).history_pending
     site.post_readings(readings(40, 11))  # after enabling: through the outbox
     drain(relay)
-    assert central_readings(central_db) == site_readings(site)
+    assert central_readings(central) == site_readings(site)
     assert not relay_status(connect_readonly(site.path)).history_pending
 
 
@@ -297,7 +316,7 @@ def test_a_store_that_never_forwards_has_no_outbox_trigger(site):
     assert relay_status(connect_readonly(site.path)) is None
 
 
-def test_two_sites_with_the_same_chair_ids_stay_apart_on_the_central_store(tmp_path, central_db):
+def test_two_sites_with_the_same_chair_ids_stay_apart_on_the_central_store(tmp_path, central):
     for name in ("north", "south"):
         writer = StoreWriter(tmp_path / f"{name}.db")
         writer.write_chairs(CHAIRS)
@@ -305,22 +324,24 @@ def test_two_sites_with_the_same_chair_ids_stay_apart_on_the_central_store(tmp_p
         commands.start_session(
             writer.path, "chair-1", f"PT-{name}", "iv-ketamine", "Nurse Ada", at=T0, weight_kg=70
         )
-        drain(relay_for(writer, central_db, site=name))
+        drain(relay_for(writer, central, site=name))
         writer.close()
-    assert query(central_db, "SELECT chair, count(*) FROM readings_full GROUP BY chair") == [
+    assert central_query(
+        central, "SELECT chair, count(*) FROM readings_full GROUP BY chair ORDER BY chair"
+    ) == [
         ("north/chair-1", 20),
         ("south/chair-1", 20),
     ]
-    assert query(central_db, "SELECT chair, patient FROM sessions ORDER BY chair") == [
+    assert central_query(central, "SELECT chair, patient FROM sessions ORDER BY chair") == [
         ("north/chair-1", "PT-north"),
         ("south/chair-1", "PT-south"),
     ]
 
 
-def test_a_site_keeps_its_id(site, central_db):
-    relay_for(site, central_db, site="north")
+def test_a_site_keeps_its_id(site, central):
+    relay_for(site, central, site="north")
     with pytest.raises(ConfigError, match="forwards as site 'north'"):
-        relay_for(site, central_db, site="south")
+        relay_for(site, central, site="south")
 
 
 @pytest.mark.parametrize(

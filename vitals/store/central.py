@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from vitals.errors import StoreError
 from vitals.store import sql
 from vitals.store.chain import CHAINED
+from vitals.store.location import locate
+from vitals.store.pg import is_pg
+from vitals.store.upgrade import open_migrated
 
 LINK_MARK = "audit_chain"  # forwarded_ids kind whose central_id is the last link applied
 APPEND_ONLY = frozenset({"events", "acknowledgments"})
@@ -60,21 +61,16 @@ def qualified(site: str, chair: str | None) -> str | None:
 
 
 def open_central(target: str, busy_s: float = 5.0) -> Any:
-    """A write connection to the central store at ``target`` (a file path or a libpq URL)."""
-    if target.startswith(("postgresql://", "postgres://")):
-        raise StoreError(
-            "forwarding to a PostgreSQL server needs Chairside's PostgreSQL store, which this "
-            "build does not have yet: forward to a SQLite file instead"
-        )
-    from vitals.store.upgrade import open_migrated  # the central store is migrated like any
-
-    return open_migrated(Path(target), busy_s)
+    """A write connection to the migrated central store at ``target`` (a file path or a libpq
+    URL); ``busy_s``: how long a write waits for another site's lock before it counts as
+    refused (the relay then backs off and tries again)."""
+    return open_migrated(locate(target), busy_s)
 
 
 def begin(conn: Any) -> None:
     """SQLite takes the write lock at once (two sites never deadlock on an upgrade from a read
     lock); PostgreSQL's rows lock as they are written."""
-    conn.execute("BEGIN IMMEDIATE" if isinstance(conn, sqlite3.Connection) else "BEGIN")
+    conn.execute("BEGIN" if is_pg(conn) else "BEGIN IMMEDIATE")
 
 
 @contextmanager
