@@ -1,17 +1,17 @@
 """Two sites forward into one central store, as in production: `simulate` -> `record --forward`.
 
 Each site is a simulator on real ptys and a recorder process writing its own SQLite first;
-both forward into the same central store. In the middle the central store stops answering
-(the test holds its write lock, as a server that is down or a link that is cut): acquisition
-goes on, the sites show the outage, and once it answers again every reading of both sites is
-there exactly once, with the sessions and events under the site-qualified chair ids.
+both forward into the same central store: a PostgreSQL server reached over TCP through a link
+the test cuts (every connection dropped, new ones refused), or a SQLite file whose write lock
+the test holds. Acquisition goes on, the sites show the outage, and once the central store
+answers again every reading of both sites is there exactly once, with the sessions and events
+under the site-qualified chair ids.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import subprocess
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, chairside_command, child_env, query, wait_for
+from tests.pg_cluster import SUPERUSER
 from tests.service.conftest import stop
+from tests.service.link_cutter import LinkCutter
 from vitals.store import connect_readonly
 from vitals.store.relay import relay_status
 
@@ -27,7 +29,7 @@ pytestmark = pytest.mark.slow
 SITES = ("north", "south")
 
 
-def start_site(start, tmp: Path, site: str, central: Path, seed: int) -> tuple:
+def start_site(start, tmp: Path, site: str, central: str, seed: int) -> tuple:
     folder = tmp / site
     folder.mkdir()
     config, db = folder / "chairs.toml", folder / "site.db"
@@ -57,30 +59,73 @@ def status(db: Path):
         conn.close()
 
 
-def central_count(central: Path, site: str) -> int:
-    try:
-        rows = query(
-            central, "SELECT count(*) FROM readings_full WHERE chair LIKE ?", (f"{site}/%",)
-        )
-    except sqlite3.OperationalError:
-        return 0
-    return rows[0][0]
+class SqliteCentral:
+    """A central SQLite file; an outage is its write lock held by the test."""
+
+    error = "the central store is busy (another site is writing)"
+
+    def __init__(self, tmp: Path) -> None:
+        self.target = str(tmp / "central.db")
+        self._lock: sqlite3.Connection | None = None
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            return query(Path(self.target), sql, params)
+        except sqlite3.OperationalError:  # not created yet
+            return []
+
+    def cut(self) -> None:
+        self._lock = sqlite3.connect(self.target, isolation_level=None, timeout=30)
+        self._lock.execute("BEGIN EXCLUSIVE")
+
+    def restore(self) -> None:
+        self._lock.execute("ROLLBACK")
+        self._lock.close()
 
 
-def hold_the_central_store(central: Path, seconds: float, held: threading.Event) -> None:
-    """The central store stops answering writes for ``seconds``."""
-    conn = sqlite3.connect(central, isolation_level=None, timeout=30)
-    conn.execute("BEGIN EXCLUSIVE")
-    held.set()
-    time.sleep(seconds)
-    conn.execute("ROLLBACK")
-    conn.close()
+class ServerCentral:
+    """A PostgreSQL database reached over a TCP link that the test cuts."""
+
+    error = "the central store cannot be reached"
+
+    def __init__(self, server, socket_dir: Path) -> None:
+        self.server = server
+        self.link = LinkCutter(socket_dir / ".s.PGSQL.5432")
+        self.target = f"postgresql://{SUPERUSER}@127.0.0.1:{self.link.port}/{server.dbname}"
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        conn = connect_readonly(self.server)
+        try:
+            return [tuple(row) for row in conn.execute(sql, params).fetchall()]
+        finally:
+            conn.close()
+
+    def cut(self) -> None:
+        self.link.cut()
+
+    def restore(self) -> None:
+        self.link.restore()
 
 
-def test_two_sites_forward_every_reading_once_across_a_central_outage(processes, tmp_path):
-    central = tmp_path / "central.db"
+@pytest.fixture(params=["postgresql", "sqlite"])
+def central(request, tmp_path: Path):
+    if request.param == "sqlite":
+        yield SqliteCentral(tmp_path)
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    server = ServerCentral(request.getfixturevalue("pg_url"), cluster.socket_dir)
+    yield server
+    server.link.close()
+
+
+def central_count(central, site: str) -> int:
+    rows = central.query("SELECT count(*) FROM readings_full WHERE chair LIKE ?", (f"{site}/%",))
+    return rows[0][0] if rows else 0
+
+
+def test_two_sites_forward_every_reading_once_across_a_cut_link(processes, tmp_path, central):
     sites = {
-        name: start_site(processes, tmp_path, name, central, seed)
+        name: start_site(processes, tmp_path, name, central.target, seed)
         for name, seed in zip(SITES, (11, 12), strict=True)
     }
     for name in SITES:
@@ -88,29 +133,29 @@ def test_two_sites_forward_every_reading_once_across_a_central_outage(processes,
             lambda n=name: central_count(central, n) > 40, timeout=40, what=f"{name} forwarded"
         )
 
-    held = threading.Event()
-    outage = threading.Thread(target=hold_the_central_store, args=(central, 12.0, held))
-    outage.start()
-    held.wait(30)
-    before = {name: stored(sites[name][0]) for name in SITES}
-    for name in SITES:  # both sites see the outage, and keep recording meanwhile
-        wait_for(
-            lambda n=name: (s := status(sites[n][0])) and s.down_since_us is not None,
-            timeout=20,
-            what=f"{name} showing the outage",
-        )
-    down = status(sites["north"][0])
-    assert down.last_error == "the central store is busy (another site is writing)"
-    outage.join()
-    for name in SITES:
-        assert stored(sites[name][0]) > before[name]  # acquisition never waited
+    central.cut()
+    try:
+        before = {name: stored(sites[name][0]) for name in SITES}
+        for name in SITES:  # both sites see the outage, and keep recording meanwhile
+            wait_for(
+                lambda n=name: (s := status(sites[n][0])) and s.down_since_us is not None,
+                timeout=20,
+                what=f"{name} showing the outage",
+            )
+        assert status(sites["north"][0]).last_error == central.error
+        time.sleep(3)
+        for name in SITES:
+            assert stored(sites[name][0]) > before[name]  # acquisition never waited
+            assert status(sites[name][0]).readings_waiting > 0
+    finally:
+        central.restore()
 
     for name in SITES:
         stop(sites[name][1])  # the monitors stop; what was recorded is forwarded
     for name in SITES:
         wait_for(
             lambda n=name: (s := status(sites[n][0])) and s.up_to_date and s.down_since_us is None,
-            timeout=60,
+            timeout=90,
             what=f"{name} caught up",
         )
     doctor = subprocess.run(
@@ -122,6 +167,7 @@ def test_two_sites_forward_every_reading_once_across_a_central_outage(processes,
         check=False,
     )
     assert "OK    central review: up to date (site north to" in doctor.stdout, doctor.stdout
+    assert "password" not in doctor.stdout
     for name in SITES:
         stop(sites[name][2])
 
@@ -134,8 +180,7 @@ def test_two_sites_forward_every_reading_once_across_a_central_outage(processes,
             )
         )
         forwarded = Counter(
-            query(
-                central,
+            central.query(
                 "SELECT chair, param, t_us, seq, value FROM readings_full WHERE chair LIKE ?",
                 (f"{name}/%",),
             )
@@ -145,17 +190,15 @@ def test_two_sites_forward_every_reading_once_across_a_central_outage(processes,
         sessions = query(
             db, "SELECT chair, patient, started_us, ended_us FROM sessions ORDER BY id"
         )
-        assert query(
-            central,
+        assert central.query(
             "SELECT chair, patient, started_us, ended_us FROM sessions WHERE chair LIKE ?"
             " ORDER BY id",
             (f"{name}/%",),
         ) == [(f"{name}/{c}", *rest) for c, *rest in sessions]
-        events = query(db, "SELECT kind, t_us, by FROM events ORDER BY id")
+        events = query(db, 'SELECT kind, t_us, "by" FROM events ORDER BY id')
         assert (
-            query(
-                central,
-                "SELECT kind, t_us, by FROM events WHERE chair LIKE ? ORDER BY id",
+            central.query(
+                'SELECT kind, t_us, "by" FROM events WHERE chair LIKE ? ORDER BY id',
                 (f"{name}/%",),
             )
             == events
