@@ -105,7 +105,14 @@ class CentralRelay:
         return self._thread.is_alive()
 
     def restart(self) -> None:
+        """The recorder's supervision: a thread that ended unasked is started again, counted."""
         self.restarts += 1
+        self._close()
+        why = f"the relay stopped unexpectedly and was started again ({self.restarts} so far)"
+        try:
+            self.writer.apply(relay.failed(why, self._now()))
+        except ChairsideError as exc:
+            log.error("site %s: cannot record the relay's restart: %s", self.site, exc)
         self._thread = self._new_thread()
         self._thread.start()
 
