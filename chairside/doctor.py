@@ -25,6 +25,7 @@ from vitals.chairs import Chair, load_chairs
 from vitals.errors import ChairsideError
 from vitals.store import connect_readonly, queries
 from vitals.store.backup import backups
+from vitals.store.location import describe
 from vitals.store.migrations import MIGRATIONS, applied
 from vitals.store.relay import relay_status
 from vitals.times import from_us, to_us
@@ -297,7 +298,7 @@ def _central_review(conn: sqlite3.Connection | None, now: datetime) -> Iterator[
         return
     behind, line = status.describe(to_us(now), lambda us: _local(from_us(us)))
     said = line.removeprefix("Central review").lstrip(": ")
-    where = f"{said} (site {status.site} to {status.target})"
+    where = f"{said} (site {status.site} to {describe(status.target)})"
     if not behind:
         yield Finding(OK, "central review", where)
         return

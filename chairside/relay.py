@@ -87,7 +87,7 @@ class CentralRelay:
                 f"{self.writer.path} forwards as site {state['site']!r}, not {self.site!r}: a "
                 "site keeps its id (its chairs are known by it on the central store)"
             )
-        self.writer.apply(relay.enable(self.site, self.target.describe(), to_us(utc_now())))
+        self.writer.apply(relay.enable(self.site, self.target.target, to_us(utc_now())))
         state = self._read(relay.forwarding_state)
         self._backfill = state["backfill"] if state else None
 

@@ -396,3 +396,14 @@ def test_record_options_that_cannot_work_are_refused_in_one_line(argv, message):
     args = build_parser().parse_args(["record", "--config", "chairs.toml", *argv])
     with pytest.raises(ConfigError, match=message):
         site_store(args)
+
+
+def test_a_site_pointed_at_another_central_store_sends_it_everything(site, central, tmp_path):
+    site.post_readings(readings(0, 30))
+    a_session_with_record(site)
+    drain(relay_for(site, central))
+    site.post_readings(readings(30, 10))
+    other = str(tmp_path / "other-central.db")
+    drain(relay_for(site, other))
+    assert central_query(other, "SELECT count(*) FROM readings") == [(40,)]
+    assert central_query(other, "SELECT count(*) FROM acknowledgments") == [(1,)]

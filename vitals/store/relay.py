@@ -222,7 +222,7 @@ class RelayStatus:
     """How far the central store is behind this site, for the banner and ``doctor``."""
 
     site: str
-    target: str
+    target: str  # a path or a URL (never with a password): show it through location.describe
     readings_waiting: int
     links_waiting: int
     oldest_waiting_us: int | None  # the oldest reading not yet confirmed
