@@ -71,6 +71,7 @@ class CentralRelay:
         self.failures = 0  # cycles that failed (link down, central refused, a fault)
         self.restarts = 0  # times the recorder started the thread again
         self._local: sqlite3.Connection | None = None
+        self._generation = writer.generation  # the writer's file, reopened when it changes
         self._central: Any = None
         self._links_from = 0
         self._backfill: tuple | None = None
@@ -190,7 +191,11 @@ class CentralRelay:
     # -- connections -----------------------------------------------------------------------
 
     def _connect(self) -> tuple[sqlite3.Connection, Any]:
+        if self._local is not None and self._generation != self.writer.generation:
+            _close_quietly(self._local)  # the file was written back: read the new one
+            self._local = None
         if self._local is None:
+            self._generation = self.writer.generation
             self._local = connect_readonly(self.writer.path, check_same_thread=False)
         if self._central is None:
             remote = self.opener(self.target.target)
