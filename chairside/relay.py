@@ -138,15 +138,16 @@ class CentralRelay:
             self._close()
 
     def step(self) -> bool:
-        """One batch of the human record, else of new readings, else of the history; True
+        """One batch of the human record, else of new readings and of the history; True
         when something was sent (the caller loops at once to catch up)."""
         local, remote = self._connect()
         if self._send_links(local, remote):
             return True
-        if self._send_outbox(local, remote):
-            return True
-        if self._backfill is not None:
+        sent = self._send_outbox(local, remote)
+        if self._backfill is not None:  # beside the live readings, never starved by them
             self._send_history(local, remote)
+            return True
+        if sent:
             return True
         now = time.monotonic()
         if now - self._beat_at >= STATE_EVERY_S:  # nothing waits: say the link is up

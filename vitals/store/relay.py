@@ -194,14 +194,16 @@ def links_confirmed(upto: int, now_us: int) -> Work:
 
 def still_up(now_us: int) -> Work:
     """Nothing to send, and the central store answered: up to date, alive."""
-    return lambda conn: _success(conn, now_us, "links_sent = links_sent + ?", 0)
+    return lambda conn: _success(conn, now_us)
 
 
-def _success(conn: sqlite3.Connection, now_us: int, counter: str, value: object) -> None:
+def _success(conn: sqlite3.Connection, now_us: int, counter: str = "", value: object = 0) -> None:
+    """The central store took it: alive, and the link is up again. ``counter``: one of the
+    constant assignments above, moved in the same statement."""
     conn.execute(
-        f"UPDATE relay_state SET {counter}, beat_us = ?, last_success_us = ?,"  # noqa: S608
-        " down_since_us = NULL, last_error = ''",
-        (value, now_us, now_us),
+        f"UPDATE relay_state SET {counter + ', ' if counter else ''}beat_us = ?,"  # noqa: S608
+        " last_success_us = ?, down_since_us = NULL, last_error = ''",
+        (value, now_us, now_us) if counter else (now_us, now_us),
     )
 
 
