@@ -412,7 +412,7 @@ def test_a_site_pointed_at_another_central_store_sends_it_everything(site, centr
 def test_the_history_is_sent_while_live_readings_keep_coming(site, central):
     site.post_readings(readings(0, 50))
     relay = relay_for(site, central, readings_batch=5)
-    for i in range(12):  # one live reading before every step: the outbox is never empty
+    for i in range(20):  # one live reading before every step: the outbox is never empty
         site.post_readings(readings(1000 + i, 1))
         relay.step()
     assert not relay_status(connect_readonly(site.path)).history_pending
