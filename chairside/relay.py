@@ -257,9 +257,9 @@ def in_words(exc: BaseException) -> str:
         return "the central store's disk is full"
     if "password" in text or "authentication" in text or "permission" in text:
         return "the central store refused this site's sign-in (check its user and PGPASSFILE)"
-    if isinstance(exc, StoreError):
-        return "the central store cannot be opened (see the recorder's log)"
-    if type(exc).__module__.startswith("psycopg") or isinstance(exc, OSError | sqlite3.Error):
+    if isinstance(exc, StoreError) and "newer" in text:
+        return "the central store was upgraded by a newer Chairside: upgrade this site too"
+    if isinstance(exc, StoreError | OSError | sqlite3.Error):  # psycopg's come as sqlite3's
         return "the central store cannot be reached"
     return f"forwarding fault ({type(exc).__name__}); see the recorder's log"
 

@@ -8,6 +8,7 @@ middle of a batch (a restart), for a long while (an outage), before forwarding e
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -17,11 +18,11 @@ import pytest
 import chairside.relay as relay_thread
 from chairside.cli import build_parser
 from chairside.cli_relay import site_store
-from chairside.relay import CentralRelay, RelayTarget
+from chairside.relay import CentralRelay, RelayTarget, in_words
 from tests.conftest import query, wait_for
 from vitals.chairs import Chair
 from vitals.engine import CLINICAL, Episode
-from vitals.errors import ConfigError
+from vitals.errors import ConfigError, StoreError
 from vitals.reading import Param, Reading, utc_now
 from vitals.rules import Level
 from vitals.store import StoreWriter, commands, connect_readonly
@@ -418,3 +419,30 @@ def test_the_history_is_sent_while_live_readings_keep_coming(site, central):
     assert not relay_status(connect_readonly(site.path)).history_pending
     drain(relay)
     assert central_readings(central) == site_readings(site)
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), "the central store cannot be reached"),
+        (
+            StoreError("cannot open PostgreSQL database r on h for writing: timeout expired"),
+            "the central store cannot be reached",
+        ),
+        (
+            sqlite3.OperationalError("database is locked"),
+            "the central store is busy (another site is writing)",
+        ),
+        (
+            sqlite3.OperationalError("could not extend file: No space left on device"),
+            "the central store's disk is full",
+        ),
+        (
+            sqlite3.OperationalError('password authentication failed for user "x"'),
+            "the central store refused this site's sign-in (check its user and PGPASSFILE)",
+        ),
+        (KeyError("chair"), "forwarding fault (KeyError); see the recorder's log"),
+    ],
+)
+def test_why_the_copy_failed_is_told_in_words_not_as_the_exception(error, words):
+    assert in_words(error) == words
