@@ -23,6 +23,7 @@ from vitals.store import StoreWriter, commands, connect_readonly
 from vitals.store.chain import verify
 from vitals.store.connection import connect_writer
 from vitals.store.location import PostgresServer, SqliteFile, parse
+from vitals.store.notifications import Notification, station_seen
 from vitals.store.pg_migrations import PG_MIGRATIONS, ensure_partitions, migrate
 from vitals.store.verify import verify_file
 from vitals.times import to_us
@@ -384,3 +385,58 @@ def test_session_start_event_end_and_import_from_the_command_line(
     events = query(pg_url, "SELECT kind FROM events ORDER BY id")
     assert [k for (k,) in events] == ["session-start", "dose", "import", "session-end"]
     assert verify_file(pg_url).intact
+
+
+def test_alarm_forwarding_is_audited_on_a_server(
+    writer: StoreWriter, pg_url: PostgresServer
+) -> None:
+    """The notifier's writes: each send (append-only), its own state, a station watching, and
+    the chair-less "no station watching" episode ended by its own statement."""
+    now = utc_now()
+    station = Episode("no-station", "technical", Level.WARNING, now, reason="no station watching")
+    writer.write_episodes(None, None, [station])
+    (episode,) = query(pg_url, "SELECT id FROM episodes")[0]
+    sent = Notification(episode, None, "phone", "ntfy", "ward", 1, now, now, True, "", "no station")
+    writer.write_notification(sent)
+    writer.write_notifier_state(to_us(now), to_us(now), "", {"ntfy": "ok"})
+    writer.end_chairless_episode("no-station", to_us(now), to_us(now) + 5, "a station opened")
+    station_seen(pg_url, "station-1", "Nurse Ada", at=now)
+    assert query(pg_url, "SELECT step, channel, delivered FROM notifications") == [
+        ("phone", "ntfy", 1)
+    ]
+    assert query(pg_url, "SELECT problem, channels_json FROM notifier") == [("", '{"ntfy": "ok"}')]
+    assert query(pg_url, "SELECT ended_us, reason FROM episodes") == [
+        (to_us(now) + 5, "no station watching (ended: a station opened)")
+    ]
+    assert query(pg_url, "SELECT station, by FROM stations") == [("station-1", "Nurse Ada")]
+    conn = outside_writer(pg_url)
+    with pytest.raises(sqlite3.IntegrityError, match="notifications are an audit trail"):
+        conn.execute("UPDATE notifications SET delivered = 0")
+    conn.close()
+
+
+def test_readings_wait_in_the_spool_while_the_server_holds_a_lock(
+    pg_url: PostgresServer, tmp_path: Path
+) -> None:
+    """Another session (a DBA's maintenance) locks the readings: nothing waits, nothing lost."""
+    writer = StoreWriter(pg_url, tmp_path / "spool", busy_s=0.2)
+    t0 = utc_now()
+    try:
+        holder = outside_writer(pg_url)
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE readings IN ACCESS EXCLUSIVE MODE")
+        tickets = [
+            writer.post_readings([reading(Param.HR, float(i), t0 + timedelta(seconds=i))])
+            for i in range(3)
+        ]
+        assert writer.fault is not None and "lock" in writer.fault.reason
+        assert (tmp_path / "spool" / "readings.spool").stat().st_size > 0
+        holder.execute("COMMIT")
+        holder.close()
+        wait_for(
+            lambda: all(t.committed for t in tickets) and writer.fault is None,
+            what="the spool drained",
+        )
+        assert query(pg_url, "SELECT value FROM readings ORDER BY t_us") == [(0.0,), (1.0,), (2.0,)]
+    finally:
+        writer.close()
