@@ -37,6 +37,9 @@ DIALECT = "postgresql"
 CONNECT_TIMEOUT_S = 10
 # Serialises every writer of the audit chain (the triggers take it too): one head at a time.
 CHAIN_LOCK = 7_310_001
+# Fewer rows than this go one statement each (psycopg prepares a statement it sees often):
+# measured on a Unix socket, a pipeline costs more than it saves for a chair's few readings.
+PIPELINE_FROM = 32
 
 
 class NumericLoader(Loader):
@@ -140,7 +143,11 @@ class PgCursor:
             return self
         query, numbered = translate(statement, True)
         try:
-            self._cursor.executemany(query, [_bind(r, numbered) for r in rows])
+            if len(rows) <= PIPELINE_FROM:
+                for row in rows:
+                    self._cursor.execute(query, _bind(row, numbered))
+            else:
+                self._cursor.executemany(query, [_bind(r, numbered) for r in rows])
         except psycopg.Error as exc:
             raise as_sqlite_error(exc) from exc
         return self
