@@ -36,6 +36,8 @@ from vitals.errors import ChairsideError
 from vitals.logs import configure_logging, log_dir_for
 from vitals.notify_config import load_notify_config
 from vitals.store import DEFAULT_DB
+from vitals.store.connection import DB_HELP
+from vitals.store.location import db_argument
 from vitals.users import DEFAULT_USERS, add_user
 
 Command = Callable[[argparse.Namespace], int]
@@ -96,7 +98,7 @@ def _simulate_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _session_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.add_argument("--db", type=db_argument, default=DEFAULT_DB, help=DB_HELP)
     p.add_argument(
         "--no-sessions",
         action="store_true",
@@ -146,9 +148,10 @@ def _record_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, required=True, help="chair config (TOML)")
     p.add_argument(
         "--db",
+        type=db_argument,
         default=DEFAULT_DB,
-        help=f"database (default {DEFAULT_DB}); postgresql://… writes a local buffer first and "
-        "forwards it (needs --site)",
+        help=f"{DB_HELP}; a postgresql:// server is written through a local buffer first "
+        "(needs --site)",
     )
     add_relay_options(p)
     notify_option(p)
@@ -173,7 +176,7 @@ def _dashboard_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _dashboard_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.add_argument("--db", type=db_argument, default=DEFAULT_DB, help=DB_HELP)
     p.add_argument("--port", type=int, default=8501, help="HTTP port (default 8501)")
     p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument(

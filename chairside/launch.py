@@ -91,7 +91,7 @@ def serve_dashboard(args: argparse.Namespace) -> int:
 
 def start_store_from(db: Path, source: Path | None) -> None:
     """A new database starts as a copy of ``source``, so there is history to review at once."""
-    if source is None or Path(db).exists():
+    if source is None or (isinstance(db, Path) and db.exists()):
         return
     copy_store(source, db)
     print(f"{db} starts as a copy of {source}", flush=True)

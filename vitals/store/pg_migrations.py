@@ -24,10 +24,9 @@ Like the SQLite migrations: never edit one that has shipped, add a new one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
-from vitals.errors import StoreError
 from vitals.store import chain
+from vitals.store.migrations import apply_each, still_to_apply
 from vitals.store.pg import PgConnection
 
 PgMigration = Callable[[PgConnection], None]
@@ -437,43 +436,23 @@ def ensure_partitions(conn: PgConnection, months_before: int = 0) -> list[str]:
 
 
 def applied(conn: PgConnection) -> list[str]:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_utc TEXT NOT NULL)"
-    )
+    # created only when missing: an account that may write rows but not create tables (the
+    # recorder's, once IT has set the schema up) still opens a migrated store
+    if conn.execute("SELECT to_regclass('migrations') IS NULL").fetchone()[0]:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations"
+            " (name TEXT PRIMARY KEY, applied_utc TEXT NOT NULL)"
+        )
     return [row[0] for row in conn.execute("SELECT name FROM migrations ORDER BY applied_utc")]
 
 
 def pending(conn: PgConnection) -> list[PgMigration]:
     """What ``migrate`` would apply; refuses a database written by a newer Chairside."""
-    done = applied(conn)
-    known = [m.__name__ for m in PG_MIGRATIONS]
-    unknown = [name for name in done if name not in known]
-    if unknown:
-        raise StoreError(
-            f"database has migrations this Chairside does not know: {unknown}; it was written "
-            "by a newer version: install that version (or newer) again"
-        )
-    return [m for m in PG_MIGRATIONS if m.__name__ not in done]
+    return still_to_apply(applied(conn), PG_MIGRATIONS)
 
 
 def migrate(conn: PgConnection) -> list[str]:
-    """Apply what is missing, each migration in one transaction with its record."""
-    newly = []
-    for migration in pending(conn):
-        conn.execute("BEGIN")
-        try:
-            conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
-            if migration.__name__ in applied(conn):  # another process was quicker
-                conn.execute("COMMIT")
-                continue
-            migration(conn)
-            conn.execute(
-                "INSERT INTO migrations (name, applied_utc) VALUES (?, ?)",
-                (migration.__name__, datetime.now(UTC).isoformat()),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        newly.append(migration.__name__)
-    return newly
+    """Apply what is missing, each migration in one transaction with its record; one process
+    at a time (an advisory lock held to each transaction's end)."""
+    begin = (("BEGIN", ()), ("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,)))
+    return apply_each(conn, pending(conn), applied, begin)
