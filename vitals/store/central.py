@@ -23,12 +23,11 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from vitals.errors import StoreError
 from vitals.store import sql
 from vitals.store.chain import CHAINED
-from vitals.store.location import PostgresServer, locate
+from vitals.store.location import locate
 from vitals.store.pg import is_pg
 from vitals.store.upgrade import open_migrated
 
@@ -65,29 +64,7 @@ def open_central(target: str, busy_s: float = 5.0) -> Any:
     """A write connection to the migrated central store at ``target`` (a file path or a libpq
     URL); ``busy_s``: how long a write waits for another site's lock before it counts as
     refused (the relay then backs off and tries again)."""
-    where = locate(target)
-    if isinstance(where, PostgresServer):
-        where = PostgresServer(_watched(where.url))
-    return open_migrated(where, busy_s)
-
-
-# A WAN link that dies without a reset (a router gone) would leave a query waiting for
-# the kernel's retransmissions (a quarter of an hour); libpq gives up on it within about
-# half a minute instead, and the relay reconnects. A URL that sets them keeps its own.
-LINK_WATCH = {
-    "keepalives": "1",
-    "keepalives_idle": "10",
-    "keepalives_interval": "5",
-    "keepalives_count": "3",
-    "tcp_user_timeout": "30000",
-}
-
-
-def _watched(url: str) -> str:
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    query = {**LINK_WATCH, **query}
-    return urlunsplit(parts._replace(query=urlencode(query, safe="/")))
+    return open_migrated(locate(target), busy_s)  # a server's link is watched (pg.py)
 
 
 def begin(conn: Any) -> None:
