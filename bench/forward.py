@@ -3,9 +3,10 @@
 The site's store holds the hour the central store missed (in its outbox, filled by the
 forwarding trigger as the recorder stored it); the link comes back and the relay catches up
 in batches while the chairs go on sending in real time. Printed per central store (a SQLite
-file; PostgreSQL on ``--server URL`` or, when PostgreSQL is installed, a throw-away cluster):
+file; PostgreSQL on ``--server URL`` or, when PostgreSQL is installed, a throw-away server
+with fsync and synchronous commits as in production):
 readings sent per second, time until nothing waits, the site's CPU (relay + the live writes)
-and the server's (its backend), and the site process's memory before and after. A second
+and the server's (all its processes), and the site process's memory before and after. A second
 site catching up into the same central store shows how the rate holds as the central store
 grows. First, what forwarding costs acquisition: storing the hour with and without the
 outbox trigger.
@@ -101,7 +102,7 @@ def rss_mib() -> float:
 
 
 def catch_up(
-    tmp: Path, target: str, site: str, count: int, seconds: int, interval: int
+    tmp: Path, target: str, server_pids, site: str, count: int, seconds: int, interval: int
 ) -> dict[str, Any]:
     """One site: an hour stored while the link was down, then the relay catches up while
     the chairs go on in real time."""
@@ -125,15 +126,15 @@ def catch_up(
             second += 1
 
     relay._connect()  # the link is back: the connection is made before the clock starts
-    backend = _backend_pid(relay._central)
+    pids = server_pids() if server_pids else []
     rss_before = rss_mib()
     chairs_thread = threading.Thread(target=live, daemon=True)
     chairs_thread.start()
-    cpu0, server0, began = time.process_time(), _cpu(backend), time.perf_counter()
+    cpu0, server0, began = time.process_time(), _cpu(pids), time.perf_counter()
     while relay.step():
         pass
     wall = time.perf_counter() - began
-    cpu, server = time.process_time() - cpu0, _cpu(backend) - server0
+    cpu, server = time.process_time() - cpu0, _cpu(pids) - server0
     rss_after = rss_mib()
     stop.set()
     chairs_thread.join()
@@ -151,43 +152,41 @@ def catch_up(
         "seconds": wall,
         "rate": sent / wall,
         "site_cpu": 100 * cpu / wall,
-        "server_cpu": (100 * server / wall) if backend else None,
+        "server_cpu": (100 * server / wall) if pids else None,
         "rss": (rss_before, rss_after),
         "left": status.readings_waiting,
     }
 
 
-def _backend_pid(conn: Any) -> int | None:
-    """The server process serving the relay (PostgreSQL on this machine), for its CPU."""
-    if not hasattr(conn, "dialect"):
-        return None
-    (pid,) = conn.execute("SELECT pg_backend_pid()").fetchone()
-    return pid if Path(f"/proc/{pid}").exists() else None
-
-
-def _cpu(pid: int | None) -> float:
-    return cpu_of(pid) if pid else 0.0
+def _cpu(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_of(pid)
+        except OSError:  # a process that ended meanwhile
+            continue
+    return total
 
 
 def servers(tmp: Path, url: str | None):
-    """(name, target) for each central store to measure."""
+    """(name, target, the server's processes or None) for each central store to measure."""
     central = tmp / "central.db"
     open_central(str(central)).close()
-    yield "SQLite file", str(central)
+    yield "SQLite file", str(central), None
     if url:
-        yield "PostgreSQL", url
+        yield "PostgreSQL", url, None
         return
     try:
         from tests.pg_cluster import start_cluster, stop_cluster
     except ImportError:
         return
     try:
-        cluster = start_cluster()
+        cluster = start_cluster(durable=True)  # fsync and synchronous commits, as in production
     except BaseException as exc:  # pytest's skip when PostgreSQL is absent
         print(f"(PostgreSQL not measured: {exc})")
         return
     try:
-        yield "PostgreSQL (local)", cluster.url(cluster.fresh_database())
+        yield "PostgreSQL (local)", cluster.url(cluster.fresh_database()), cluster.server_pids
     finally:
         stop_cluster(cluster)
 
@@ -218,11 +217,11 @@ def main() -> None:
             f"{'readings/s':>12}{'site CPU':>10}{'server CPU':>12}{'RSS MiB':>15}"
         )
         print(header)
-        for name, target in servers(tmp, args.server):
+        for name, target, pids in servers(tmp, args.server):
             sites = tmp / name.split()[0]
             sites.mkdir()
             for site in ("site-1", "site-2"):
-                r = catch_up(sites, target, site, args.chairs, seconds, args.interval)
+                r = catch_up(sites, target, pids, site, args.chairs, seconds, args.interval)
                 server = f"{r['server_cpu']:.0f} %" if r["server_cpu"] is not None else "-"
                 print(
                     f"  {name:<20}{site:<7}{r['readings']:>9,}{r['live']:>8,}"

@@ -39,9 +39,7 @@ REFERENCES = {"session": "sessions", "episode": "episodes"}
 STORE_READING = """
     INSERT INTO readings
         (chair_key, param_key, t_us, seq, value, quality_key, source_key, device_offset_us)
-    SELECT c.key, p.key, ?, ?, ?, q.key, s.key, ?
-    FROM chair_keys c, params p, qualities q, sources s
-    WHERE c.chair = ? AND p.param = ? AND p.unit = ? AND q.quality = ? AND s.source = ?
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT DO NOTHING
 """
 MAP_LOOKUP = "SELECT central_id FROM forwarded_ids WHERE site = ? AND kind = ? AND local_id = ?"
@@ -93,18 +91,36 @@ def store_chairs(conn: Any, site: str, rows: Sequence[tuple]) -> None:
 
 def store_readings(conn: Any, site: str, rows: Sequence[tuple]) -> None:
     """Rows of (chair, param, unit, t_us, seq, value, quality, source, device offset); a
-    reading the central store already holds is left as it is."""
+    reading the central store already holds is left as it is. The batch's few names are
+    turned into the central store's keys once, so each reading is a plain row to insert."""
     if not rows:
         return
-    named = [(qualified(site, r[0]), *r[1:]) for r in rows]
-    conn.executemany(sql.NEW_CHAIR_KEY, sorted({(r[0],) for r in named}))
-    conn.executemany(sql.NEW_PARAM_KEY, sorted({(r[1], r[2]) for r in named}))
-    conn.executemany(sql.NEW_SOURCE_KEY, sorted({(r[7],) for r in named}))
+    chairs = sorted({qualified(site, r[0]) for r in rows})
+    params = sorted({(r[1], r[2]) for r in rows})
+    sources = sorted({r[7] for r in rows})
+    conn.executemany(sql.NEW_CHAIR_KEY, [(c,) for c in chairs])
+    conn.executemany(sql.NEW_PARAM_KEY, params)
+    conn.executemany(sql.NEW_SOURCE_KEY, [(s,) for s in sources])
+    chair_key = _keys(conn, "SELECT key FROM chair_keys WHERE chair = ?", chairs)
+    param_key = _keys(conn, "SELECT key FROM params WHERE param = ? AND unit = ?", params)
+    source_key = _keys(conn, "SELECT key FROM sources WHERE source = ?", sources)
+    quality_key = dict((q, k) for k, q in conn.execute("SELECT key, quality FROM qualities"))
     conn.executemany(
         STORE_READING,
-        [(t, seq, value, offset, chair, param, unit, quality, source)
-         for chair, param, unit, t, seq, value, quality, source, offset in named],
+        [
+            (chair_key[qualified(site, chair)], param_key[(param, unit)], t, seq, value,
+             quality_key[quality], source_key[source], offset)
+            for chair, param, unit, t, seq, value, quality, source, offset in rows
+        ],
     )  # fmt: skip
+
+
+def _keys(conn: Any, query: str, names: Sequence[Any]) -> dict[Any, int]:
+    """Each name's key (a name is a value or a tuple of the query's parameters)."""
+    keys = {}
+    for name in names:
+        (keys[name],) = conn.execute(query, name if isinstance(name, tuple) else (name,)).fetchone()
+    return keys
 
 
 def last_link(conn: Any, site: str) -> int:
