@@ -75,6 +75,7 @@ class CentralRelay:
         self._central: Any = None
         self._links_from = 0
         self._backfill: tuple | None = None
+        self._store_id = 0  # this store's claim on the site id (set by ``enable``)
         self._beat_at = 0.0
         self._thread = self._new_thread()
 
@@ -90,7 +91,7 @@ class CentralRelay:
             )
         self.writer.apply(relay.enable(self.site, self.target.target, to_us(utc_now())))
         state = self._read(relay.forwarding_state)
-        self._backfill = state["backfill"] if state else None
+        self._backfill, self._store_id = state["backfill"], state["store_id"]
 
     def _new_thread(self) -> threading.Thread:
         return threading.Thread(target=self.run, name="central-relay", daemon=True)
@@ -202,6 +203,7 @@ class CentralRelay:
             remote = self.opener(self.target.target)
             try:
                 with central.transaction(remote):
+                    central.claim_site(remote, self.site, self._store_id)
                     central.store_chairs(remote, self.site, relay.chair_rows(self._local))
                 self._links_from = central.last_link(remote, self.site)
             except BaseException:

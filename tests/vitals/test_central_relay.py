@@ -26,7 +26,7 @@ from vitals.errors import ConfigError, StoreError
 from vitals.reading import Param, Reading, utc_now
 from vitals.rules import Level
 from vitals.store import StoreWriter, commands, connect_readonly
-from vitals.store.central import open_central
+from vitals.store.central import ForwardingError, open_central
 from vitals.store.relay import relay_status
 from vitals.times import to_us
 
@@ -446,3 +446,22 @@ def test_the_history_is_sent_while_live_readings_keep_coming(site, central):
 )
 def test_why_the_copy_failed_is_told_in_words_not_as_the_exception(error, words):
     assert in_words(error) == words
+
+
+def test_a_second_store_claiming_a_site_id_in_use_is_refused(tmp_path, central):
+    first = StoreWriter(tmp_path / "north.db")
+    first.write_chairs(CHAIRS)
+    first.post_readings(readings(0, 5))
+    drain(relay_for(first, central, site="north"))
+    impostor = StoreWriter(tmp_path / "new-north.db")  # a new machine, same --site
+    impostor.write_chairs(CHAIRS)
+    impostor.post_readings(readings(100, 5))
+    relay = relay_for(impostor, central, site="north")
+    with pytest.raises(ForwardingError, match="already forwarded by another site store"):
+        relay.step()
+    assert in_words(ForwardingError("x")) == "x"  # the station shows our own sentence
+    first.post_readings(readings(5, 5))
+    drain(relay_for(first, central, site="north"))  # the site's own store goes on
+    assert central_query(central, "SELECT count(*) FROM readings") == [(10,)]
+    first.close()
+    impostor.close()

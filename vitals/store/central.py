@@ -32,6 +32,7 @@ from vitals.store.pg import is_pg
 from vitals.store.upgrade import open_migrated
 
 LINK_MARK = "audit_chain"  # forwarded_ids kind whose central_id is the last link applied
+SITE_STORE = "site store"  # forwarded_ids kind whose central_id names the store of the site
 APPEND_ONLY = frozenset({"events", "acknowledgments"})
 # Columns holding another chained row's id: mapped to the central row's id.
 REFERENCES = {"session": "sessions", "episode": "episodes"}
@@ -121,6 +122,19 @@ def _keys(conn: Any, query: str, names: Sequence[Any]) -> dict[Any, int]:
     for name in names:
         (keys[name],) = conn.execute(query, name if isinstance(name, tuple) else (name,)).fetchone()
     return keys
+
+
+def claim_site(conn: Any, site: str, store_id: int) -> None:
+    """The first store to forward as ``site`` owns the id; another store claiming it would
+    mix two sites' records under one map of ids, and is refused."""
+    row = conn.execute(MAP_LOOKUP, (site, SITE_STORE, 0)).fetchone()
+    if row is None:
+        conn.execute(MAP_ADD, (site, SITE_STORE, 0, store_id))
+    elif row[0] != store_id:
+        raise ForwardingError(
+            f"site {site} is already forwarded by another site store: give this one its own "
+            "--site (two stores under one site id would mix their records)"
+        )
 
 
 def last_link(conn: Any, site: str) -> int:

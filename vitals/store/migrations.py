@@ -497,6 +497,7 @@ def m012_central_relay(conn: sqlite3.Connection) -> None:
         CREATE TABLE relay_state (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             site TEXT NOT NULL,
+            store_id INTEGER NOT NULL,  -- this store among those that may claim the site
             target TEXT NOT NULL,
             enabled_us INTEGER NOT NULL,
             links_sent INTEGER NOT NULL DEFAULT 0,

@@ -23,10 +23,12 @@ overview's banner and ``doctor``.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vitals.chairs import CHAIR_ID
 from vitals.errors import ConfigError
 
 Work = Callable[[sqlite3.Connection], None]
@@ -81,9 +83,7 @@ class Batch:
 
 def check_site(site: str) -> str:
     """A site id qualifies every chair id on the central store: the chair ids' rule."""
-    if not site or len(site) > 40 or not all(ch.isalnum() or ch in "-_" for ch in site):
-        raise ConfigError(f"--site {site!r} is not a site id: use {SITE_RULE}")
-    if not site.isascii():
+    if not CHAIR_ID.fullmatch(site):
         raise ConfigError(f"--site {site!r} is not a site id: use {SITE_RULE}")
     return site
 
@@ -96,7 +96,7 @@ def forwarding_state(conn: sqlite3.Connection) -> dict | None:
     try:
         row = conn.execute(
             "SELECT site, target, enabled_us, links_sent, readings_sent, backfill_json, beat_us,"
-            " last_success_us, down_since_us, last_error, failures FROM relay_state"
+            " last_success_us, down_since_us, last_error, failures, store_id FROM relay_state"
         ).fetchone()
     except sqlite3.OperationalError:  # a store from before m012_central_relay
         return None
@@ -114,6 +114,7 @@ def forwarding_state(conn: sqlite3.Connection) -> dict | None:
         "down_since_us",
         "last_error",
         "failures",
+        "store_id",
     ]
     state = dict(zip(keys, row, strict=True))
     state["backfill"] = tuple(json.loads(row[5])) if row[5] is not None else None
@@ -159,12 +160,12 @@ def enable(site: str, target: str, now_us: int) -> Work:
     def work(conn: sqlite3.Connection) -> None:
         conn.execute(INSTALL_OUTBOX)
         conn.execute(
-            "INSERT INTO relay_state (id, site, target, enabled_us, backfill_json)"
-            " VALUES (1, ?, ?, ?, ?)"
+            "INSERT INTO relay_state (id, site, store_id, target, enabled_us, backfill_json)"
+            " VALUES (1, ?, ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET site = excluded.site, target = excluded.target,"
             " enabled_us = excluded.enabled_us, links_sent = 0,"
             " backfill_json = excluded.backfill_json WHERE target IS NOT excluded.target",
-            (site, target, now_us, json.dumps(START)),
+            (site, secrets.randbits(62), target, now_us, json.dumps(START)),
         )
 
     return work
