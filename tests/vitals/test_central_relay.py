@@ -109,6 +109,22 @@ def a_session_with_record(writer: StoreWriter) -> tuple[int, int]:
     return session, episode_id
 
 
+def the_next_patient(writer: StoreWriter, session: int) -> None:
+    """The session ends and the chair's next patient starts."""
+    commands.end_session(writer.path, session, "Nurse Ada", "ready", at=T0 + timedelta(hours=1))
+    later = T0 + timedelta(hours=1, minutes=5)
+    commands.start_session(
+        writer.path, "chair-1", "PT-0043", "iv-ketamine", "Nurse Bo", at=later, weight_kg=80
+    )
+
+
+def sessions_and_whether_open(central: str) -> list[tuple]:
+    return central_query(
+        central,
+        "SELECT patient, CASE WHEN ended_us IS NULL THEN 1 ELSE 0 END FROM sessions ORDER BY id",
+    )
+
+
 def test_readings_chairs_and_the_human_record_arrive_once_with_site_qualified_ids(site, central):
     site.post_readings(readings(0, 50))
     session, _ = a_session_with_record(site)
@@ -173,16 +189,7 @@ def test_a_lost_acknowledgment_resends_and_nothing_is_stored_twice(site, central
     session, _ = a_session_with_record(site)
     # the session ends and the chair's next patient starts: re-applying the first session's
     # links over the second would reopen it beside it (one open session per chair)
-    commands.end_session(site.path, session, "Nurse Ada", "ready", at=T0 + timedelta(hours=1))
-    commands.start_session(
-        site.path,
-        "chair-1",
-        "PT-0043",
-        "iv-ketamine",
-        "Nurse Bo",
-        at=T0 + timedelta(hours=1, minutes=5),
-        weight_kg=80,
-    )
+    the_next_patient(site, session)
     opened = []
 
     def opener(target: str):
@@ -200,13 +207,7 @@ def test_a_lost_acknowledgment_resends_and_nothing_is_stored_twice(site, central
 
     assert len(opened) == 3
     assert central_readings(central) == site_readings(site)
-    assert central_query(
-        central,
-        "SELECT patient, CASE WHEN ended_us IS NULL THEN 1 ELSE 0 END FROM sessions ORDER BY id",
-    ) == [
-        ("PT-0042", 0),
-        ("PT-0043", 1),
-    ]
+    assert sessions_and_whether_open(central) == [("PT-0042", 0), ("PT-0043", 1)]
     assert len(central_query(central, "SELECT 1 FROM events")) == len(
         query(site.path, "SELECT 1 FROM events")
     )
@@ -216,28 +217,13 @@ def test_a_lost_acknowledgment_resends_and_nothing_is_stored_twice(site, central
 
 def test_a_lost_acknowledgment_of_the_record_is_not_applied_twice(site, central):
     session, _ = a_session_with_record(site)
-    commands.end_session(site.path, session, "Nurse Ada", "ready", at=T0 + timedelta(hours=1))
-    commands.start_session(
-        site.path,
-        "chair-1",
-        "PT-0043",
-        "iv-ketamine",
-        "Nurse Bo",
-        at=T0 + timedelta(hours=1, minutes=5),
-        weight_kg=80,
-    )
+    the_next_patient(site, session)
     relay = relay_for(site, central)
     relay.step()  # chairs and the record, all in one batch
     relay._close()
     relay._links_from = 0  # as if the watermark had never moved: everything is sent again
     drain(relay)
-    assert central_query(
-        central,
-        "SELECT patient, CASE WHEN ended_us IS NULL THEN 1 ELSE 0 END FROM sessions ORDER BY id",
-    ) == [
-        ("PT-0042", 0),
-        ("PT-0043", 1),
-    ]
+    assert sessions_and_whether_open(central) == [("PT-0042", 0), ("PT-0043", 1)]
 
 
 def test_a_restart_in_the_middle_of_the_catch_up_continues_where_the_central_store_stands(
