@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chairside.supervised import Supervised
 from vitals.errors import ChairsideError, ConfigError, StoreError
 from vitals.reading import utc_now
 from vitals.store import StoreWriter, central, connect_readonly, relay
@@ -51,7 +52,7 @@ class RelayTarget:
         return describe(self.target)
 
 
-class CentralRelay:
+class CentralRelay(Supervised):
     """One thread; ``step`` sends one batch of whichever stream has work, record first."""
 
     def __init__(
@@ -96,16 +97,6 @@ class CentralRelay:
     def _new_thread(self) -> threading.Thread:
         return threading.Thread(target=self.run, name="central-relay", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     def restart(self) -> None:
         """The recorder's supervision: a thread that ended unasked is started again, counted."""
         self.restarts += 1
@@ -115,8 +106,7 @@ class CentralRelay:
             self.writer.apply(relay.failed(why, self._now()))
         except ChairsideError as exc:
             log.error("site %s: cannot record the relay's restart: %s", self.site, exc)
-        self._thread = self._new_thread()
-        self._thread.start()
+        super().restart()
 
     # -- the loop --------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ import serial
 from chairside.alerts import REFRESH_S, ChairAlerts
 from chairside.device_clock import DeviceClock
 from chairside.outage import LinkWatch
+from chairside.supervised import Supervised
 from devices.base import DeviceAdapter
 from devices.ports import open_port
 from devices.registry import new_adapter
@@ -53,7 +54,7 @@ ACK_PATIENCE_S = 3.0  # a sender waiting for its ACK waits this long for a busy 
 BAD_LINKS = (LinkState.DISCONNECTED, LinkState.NO_DATA, LinkState.FAILED)
 
 
-class ChairWorker:
+class ChairWorker(Supervised):
     """Acquires from one device of one chair; the chair's devices share its ``alerts``."""
 
     def __init__(
@@ -94,21 +95,6 @@ class ChairWorker:
         name = f"chair-{self.chair.id}-{self.device.label}"
         run = with_chair(self.chair.id, self.run)  # the chair on every line its thread logs
         return threading.Thread(target=run, name=name, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def restart(self) -> None:
-        """A new thread for a worker whose thread ended although it was not told to stop."""
-        self._thread = self._new_thread()
-        self._thread.start()
 
     # -- supervision -----------------------------------------------------------------------
 
