@@ -82,7 +82,7 @@ def examine(setup: Setup, now: datetime | None = None) -> list[Finding]:
         found += _store(conn, setup, problem)
         found += _chairs_and_ports(conn, setup, running=recorder.status == OK)
         found.append(recorder)
-        found += _central_review(conn, now)
+        found += _relay_lag(conn, now)
     finally:
         if conn is not None:
             conn.close()
@@ -328,7 +328,7 @@ def _recorder(conn: sqlite3.Connection | None, now: datetime, setup: Setup) -> F
     )
 
 
-def _central_review(conn: sqlite3.Connection | None, now: datetime) -> Iterator[Finding]:
+def _relay_lag(conn: sqlite3.Connection | None, now: datetime) -> Iterator[Finding]:
     """Only for a site that forwards: how far the central store is behind, and why."""
     status = relay_status(conn) if conn is not None else None
     if status is None:

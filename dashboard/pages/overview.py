@@ -10,12 +10,12 @@ from streamlit.delta_generator import DeltaGenerator
 
 from dashboard.actions import open_dialog, show_open_dialog
 from dashboard.auth import current_user
-from dashboard.central_review import central_review_banner
 from dashboard.chrome import play_alarm
 from dashboard.forwarding import forwarding_banner, station_heartbeat
 from dashboard.navigation import open_chair
 from dashboard.overview_model import Tile, build_tiles
 from dashboard.plain import md
+from dashboard.relay_line import relay_line
 from dashboard.source import read_store, recorder_status
 from dashboard.tile_html import CSS, tile_html
 from dashboard.tiles import recorder_banner, recorder_line, store_banner
@@ -59,7 +59,7 @@ def overview() -> None:
     if forwarding:
         st.warning(md(forwarding), icon=":material/phonelink_erase:")
     if central is not None:
-        behind, line = central_review_banner(central, now)
+        behind, line = relay_line(central, now)
         if behind:
             st.warning(md(line), icon=":material/cloud_sync:")
         else:

@@ -14,7 +14,7 @@ from dashboard.tiles import clinic_time
 from vitals.store.relay import RelayStatus
 
 
-def central_review_banner(status: RelayStatus, now: pd.Timestamp) -> tuple[bool, str]:
+def relay_line(status: RelayStatus, now: pd.Timestamp) -> tuple[bool, str]:
     """Whether it needs a look, and the sentence (a forwarding site always shows one)."""
     return status.describe(
         now.value // 1000, lambda us: clinic_time(pd.Timestamp(us, unit="us", tz="UTC"))
