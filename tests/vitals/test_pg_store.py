@@ -142,6 +142,19 @@ def test_the_migrations_are_named_transactional_and_refuse_a_newer_schema(
     conn.close()
 
 
+def test_text_sorts_byte_by_byte_as_on_sqlite_whatever_the_servers_locale(
+    pg_url: PostgresServer,
+) -> None:
+    other = query(
+        pg_url,
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND data_type = 'text'"
+        " AND table_name NOT IN ('migrations') AND table_name NOT LIKE '%\\_v' ESCAPE '\\'"
+        " AND table_name <> 'readings_full' AND collation_name IS DISTINCT FROM 'C'",
+    )
+    assert other == []
+
+
 def test_views_have_the_columns_outside_tools_know(
     writer: StoreWriter, pg_url: PostgresServer
 ) -> None:
