@@ -142,6 +142,19 @@ def test_the_migrations_are_named_transactional_and_refuse_a_newer_schema(
     conn.close()
 
 
+def test_text_sorts_byte_by_byte_as_on_sqlite_whatever_the_servers_locale(
+    pg_url: PostgresServer,
+) -> None:
+    other = query(
+        pg_url,
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND data_type = 'text'"
+        " AND table_name NOT IN ('migrations') AND table_name NOT LIKE '%\\_v' ESCAPE '\\'"
+        " AND table_name <> 'readings_full' AND collation_name IS DISTINCT FROM 'C'",
+    )
+    assert other == []
+
+
 def test_views_have_the_columns_outside_tools_know(
     writer: StoreWriter, pg_url: PostgresServer
 ) -> None:
@@ -440,3 +453,47 @@ def test_readings_wait_in_the_spool_while_the_server_holds_a_lock(
         assert query(pg_url, "SELECT value FROM readings ORDER BY t_us") == [(0.0,), (1.0,), (2.0,)]
     finally:
         writer.close()
+
+
+def test_accounts_with_only_the_rights_they_need(
+    pg_url: PostgresServer, pg_cluster: Cluster, tmp_path: Path
+) -> None:
+    """IT gives the site's writer rows, not DDL, and the dashboard SELECT alone."""
+    StoreWriter(pg_url).close()  # the schema, made by its owner
+    site, station = f"site_{pg_url.dbname}", f"station_{pg_url.dbname}"  # roles span the cluster
+    admin = outside_writer(pg_url)
+    for statement in (
+        f"CREATE ROLE {site} LOGIN",
+        f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {site}",
+        f"CREATE ROLE {station} LOGIN",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {station}",
+    ):
+        admin.execute(statement)
+    admin.close()
+    as_writer = PostgresServer(pg_url.url.replace("chairside_test@", f"{site}@"))
+    writer = StoreWriter(as_writer)
+    try:
+        writer.write_chairs([Chair("c1", "Chair 1", "loop://", "ge-s5")])
+        writer.write_readings([reading(Param.HR, 70.0, utc_now())])
+        session = commands.start_session(
+            as_writer, "c1", "P-0042", "iv-ketamine", "Nurse Ada", weight_kg=70
+        )
+        commands.end_session(as_writer, session, "Nurse Ada", "ready")
+    finally:
+        writer.close()
+    as_station = PostgresServer(pg_url.url.replace("chairside_test@", f"{station}@"))
+    assert verify_file(as_station).intact
+    conn = outside_writer(as_station)
+    with pytest.raises(sqlite3.OperationalError, match="permission denied"):
+        conn.execute("INSERT INTO stations VALUES ('s', 'x', 1)")
+    conn.close()
+
+
+def test_doctor_checks_a_server_it_is_pointed_at(
+    pg_url: PostgresServer, capsys: pytest.CaptureFixture
+) -> None:
+    StoreWriter(pg_url).close()
+    main(["doctor", "--db", str(pg_url)])
+    out = capsys.readouterr().out
+    assert f"database: {pg_url.describe()} answers" in out
+    assert f"schema: up to date ({PG_MIGRATIONS[-1].__name__})" in out
