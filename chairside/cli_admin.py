@@ -58,6 +58,10 @@ def _service_parser(commands: argparse._SubParsersAction) -> None:
         "--backup-at", default="03:15", help="time of the nightly backup, HH:MM (default 03:15)"
     )
     install.add_argument(
+        "--forward", metavar="STORE", help="the recorder also copies to this central store"
+    )
+    install.add_argument("--site", help="this site's id on the central store (with --forward)")
+    install.add_argument(
         "--unit-dir",
         type=Path,
         default=service.UNIT_DIR,
@@ -83,6 +87,8 @@ def run_service_install(args: argparse.Namespace) -> int:
             address=args.address,
             keep=args.keep,
             backup_at=args.backup_at,
+            forward=args.forward,
+            site=args.site,
         )
     )
     spec.check()

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vitals.errors import ConfigError
+from vitals.store import relay
+from vitals.store.location import parse
 
 UNIT_DIR = Path("/etc/systemd/system")
 RECORDER, DASHBOARD, BACKUP = "chairside-recorder", "chairside-dashboard", "chairside-backup"
@@ -52,6 +54,8 @@ class ServiceSpec:
     keep: int = 14
     backup_at: str = "03:15"
     python: str = sys.executable
+    forward: str | None = None  # a central store the recorder copies to (with ``site``)
+    site: str | None = None
 
     def check(self) -> None:
         if not BACKUP_TIME.match(self.backup_at):
@@ -62,6 +66,11 @@ class ServiceSpec:
             raise ConfigError(f"--port must be 1-65535, got {self.port}")
         if not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", self.user):
             raise ConfigError(f"--user {self.user!r} is not a valid account name")
+        if self.forward or self.site:
+            if not (self.forward and self.site):
+                raise ConfigError("--forward and --site go together: where, and as which site")
+            relay.check_site(self.site)
+            parse(self.forward)  # a URL with a password is refused here, not in a unit file
 
 
 def resolved(spec: ServiceSpec) -> ServiceSpec:
@@ -77,6 +86,8 @@ def render_units(spec: ServiceSpec, serial_group: str | None) -> dict[str, str]:
     """File name → text of every unit."""
     me = [spec.python, "-m", "chairside"]
     record = [*me, "record", "--config", spec.config, "--db", spec.db]
+    if spec.forward:
+        record += ["--forward", spec.forward, "--site", spec.site]
     dashboard = [*me, "dashboard", "--db", spec.db, "--users", spec.users]
     dashboard += ["--port", str(spec.port), "--address", spec.address]
     backup = [*me, "backup", "--db", spec.db, "--out", spec.backup_dir, "--keep", str(spec.keep)]
