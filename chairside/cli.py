@@ -19,7 +19,7 @@ from chairside.cli_admin import add_admin_parsers
 from chairside.cli_exchange import add_exchange_parsers
 from chairside.cli_identity import add_token_action
 from chairside.cli_notify import add_notify_parser, notify_option
-from chairside.cli_relay import add_relay_options, site_store
+from chairside.cli_relay import add_relay_options, add_resend_parser, site_store
 from chairside.cli_session import add_session_parser
 from chairside.cli_verify import add_verify_parser
 from chairside.field_capture import add_capture_parsers
@@ -71,6 +71,7 @@ def build_parser(prog: str = "python -m chairside") -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     _simulate_parser(commands)
     _record_parser(commands)
+    add_resend_parser(commands)
     _dashboard_parser(commands)
     _demo_parser(commands)
     add_session_parser(commands)

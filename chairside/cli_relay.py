@@ -15,9 +15,31 @@ from pathlib import Path
 from chairside.relay import RelayTarget
 from vitals.errors import ConfigError
 from vitals.store import relay
-from vitals.store.location import is_url, parse
+from vitals.store.location import describe, is_url, parse
 
 BUFFER_DIR = Path("data/sites")
+
+
+def add_resend_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "resend",
+        help="send a forwarding site's whole history to the central store again",
+        description="After the central store was restored from a backup older than what it "
+        "had confirmed: the site's recorder sends every reading again, in order; the central "
+        "store keeps each once (the record follows from the central store's own watermark).",
+    )
+    p.add_argument("--db", type=Path, required=True, help="the site's own store (its buffer)")
+    p.set_defaults(run=run_resend)
+
+
+def run_resend(args: argparse.Namespace) -> int:
+    state = relay.send_history_again(args.db)
+    print(
+        f"site {state['site']}: every reading of {args.db} goes to {describe(state['target'])} "
+        "again (the running recorder starts within seconds; readings already there are kept "
+        "once)"
+    )
+    return 0
 
 
 def add_relay_options(p: argparse.ArgumentParser) -> None:

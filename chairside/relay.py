@@ -145,6 +145,7 @@ class CentralRelay(Supervised):
             remote.execute("SELECT 1").fetchone()
             self.writer.apply(relay.still_up(to_us(utc_now())))
             self._beat_at = now
+            self._backfill = relay.forwarding_state(local)["backfill"]  # `resend` asked?
         return False
 
     def _send_links(self, local: sqlite3.Connection, remote: Any) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import chairside.relay as relay_thread
-from chairside.cli import build_parser
+from chairside.cli import build_parser, main
 from chairside.cli_relay import site_store
 from chairside.relay import CentralRelay, RelayTarget, in_words
 from tests.conftest import query, wait_for
@@ -451,3 +451,20 @@ def test_a_second_store_claiming_a_site_id_in_use_is_refused(tmp_path, central):
     assert central_query(central, "SELECT count(*) FROM readings") == [(10,)]
     first.close()
     impostor.close()
+
+
+def test_resend_gives_a_restored_central_store_the_readings_it_lost(site, central, capsys):
+    relay = relay_for(site, central, readings_batch=20)
+    site.post_readings(readings(0, 50))
+    drain(relay)
+    lost = open_central(central)  # restored from a backup taken before the last 30 readings
+    lost.execute("DELETE FROM readings WHERE t_us >= ?", (to_us(T0 + timedelta(seconds=20)),))
+    lost.close()
+    assert central_query(central, "SELECT count(*) FROM readings") == [(20,)]
+
+    assert main(["resend", "--db", str(site.path)]) == 0
+    assert "site north: every reading of" in capsys.readouterr().out
+    relay._beat_at = 0  # the idle relay looks at its state now rather than in 5 s
+    relay.step()
+    drain(relay)
+    assert central_readings(central) == site_readings(site)

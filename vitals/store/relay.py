@@ -27,9 +27,11 @@ import secrets
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from vitals.chairs import CHAIR_ID
 from vitals.errors import ConfigError
+from vitals.store.upgrade import open_migrated
 
 Work = Callable[[sqlite3.Connection], None]
 SITE_RULE = "letters, digits, - and _ (at most 40)"
@@ -169,6 +171,21 @@ def enable(site: str, target: str, now_us: int) -> Work:
         )
 
     return work
+
+
+def send_history_again(db: Path) -> dict:
+    """Walk the site's whole history once more (after the central store was restored from a
+    backup that predates what it had confirmed); the central store keeps each reading once.
+    The running relay takes it up within seconds. Returns the relay's state."""
+    conn = open_migrated(db)
+    try:
+        state = forwarding_state(conn)
+        if state is None:
+            raise ConfigError(f"{db} does not forward: start its recorder with --forward first")
+        conn.execute("UPDATE relay_state SET backfill_json = ?", (json.dumps(START),))
+    finally:
+        conn.close()
+    return state
 
 
 def readings_confirmed(upto: int, count: int, now_us: int) -> Work:
