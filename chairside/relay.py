@@ -171,7 +171,8 @@ class CentralRelay(Supervised):
         batch = relay.backfill_batch(local, self._backfill, self.readings_batch)
         with central.transaction(remote):
             central.store_readings(remote, self.site, batch.rows)
-        self._confirmed(relay.backfill_confirmed(batch.upto, len(batch.rows), self._now()))
+        was = self._backfill
+        self._confirmed(relay.backfill_confirmed(was, batch.upto, len(batch.rows), self._now()))
         self._backfill = batch.upto
         if batch.upto is None:
             log.info("site %s: the history stored before forwarding began is all sent", self.site)

@@ -37,7 +37,9 @@ def test_a_site_that_does_not_forward_says_nothing_of_it(signed_in) -> None:
 
 def test_a_current_central_copy_is_one_quiet_line(signed_in, sample_store, tmp_path) -> None:
     writer = forwarding(sample_store, tmp_path)
-    writer.apply(relay.backfill_confirmed(None, 0, to_us(utc_now())))  # history all sent
+    writer.apply(
+        relay.backfill_confirmed(relay.START, None, 0, to_us(utc_now()))
+    )  # history all sent
     writer.close()
     at = signed_in(page("overview", "overview_page"))
     assert "Central review: up to date" in shown(at.caption)
@@ -49,7 +51,7 @@ def test_a_cut_link_shows_the_lag_what_waits_and_since_when(
 ) -> None:
     writer = forwarding(sample_store, tmp_path)
     now = utc_now()
-    writer.apply(relay.backfill_confirmed(None, 0, to_us(now)))
+    writer.apply(relay.backfill_confirmed(relay.START, None, 0, to_us(now)))
     waiting = [
         Reading(Param.SPO2, 97, time=now - timedelta(minutes=12, seconds=-i), chair="chair-3")
         for i in range(2345)

@@ -196,11 +196,16 @@ def readings_confirmed(upto: int, count: int, now_us: int) -> Work:
     return work
 
 
-def backfill_confirmed(cursor: tuple | None, count: int, now_us: int) -> Work:
+def backfill_confirmed(was: tuple, cursor: tuple | None, count: int, now_us: int) -> Work:
+    """The walk moves from ``was`` to ``cursor`` (None: done), unless ``resend`` restarted it
+    meanwhile: then the restart stands and the relay finds it when idle."""
     text = json.dumps(cursor) if cursor is not None else None
 
     def work(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE relay_state SET backfill_json = ?", (text,))
+        conn.execute(
+            "UPDATE relay_state SET backfill_json = ? WHERE backfill_json = ?",
+            (text, json.dumps(was)),
+        )
         _success(conn, now_us, "readings_sent = readings_sent + ?", count)
 
     return work
