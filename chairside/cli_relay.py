@@ -76,6 +76,11 @@ def site_store(args: argparse.Namespace) -> tuple[Path, RelayTarget | None]:
         if args.site:
             raise ConfigError("--site names this site on a central store: give --forward too")
         return Path(db), None
+    if not args.site and to_server:
+        raise ConfigError(
+            f"record writes to a local SQLite file first and forwards it to {describe(db)}: "
+            "give --site NAME (chairs are known there as SITE/CHAIR)"
+        )
     if not args.site:
         raise ConfigError("forwarding needs --site NAME: chairs are known centrally as SITE/CHAIR")
     site = relay.check_site(args.site)

@@ -15,6 +15,7 @@ SUBCOMMANDS += ["service", "doctor", "backup"]  # what a clinic's IT person runs
 SUBCOMMANDS += ["verify"]  # is the record as it was written?
 SUBCOMMANDS += ["capture", "replay"]  # a monitor's line, recorded and decoded
 SUBCOMMANDS += ["notify"]  # alarms forwarded to phones and mail
+SUBCOMMANDS += ["resend"]  # a site's history to the central store again
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
