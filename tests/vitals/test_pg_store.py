@@ -25,6 +25,7 @@ from vitals.store.chain import verify
 from vitals.store.connection import connect_writer
 from vitals.store.location import PostgresServer, SqliteFile, parse
 from vitals.store.notifications import Notification, station_seen
+from vitals.store.pg import translate
 from vitals.store.pg_migrations import PG_MIGRATIONS, ensure_partitions, migrate
 from vitals.store.verify import verify_file
 from vitals.times import to_us
@@ -460,3 +461,46 @@ def test_doctor_checks_a_server_it_is_pointed_at(
     out = capsys.readouterr().out
     assert f"database: {pg_url.describe()} answers" in out
     assert f"schema: up to date ({PG_MIGRATIONS[-1].__name__})" in out
+
+
+# -- the adapter: sqlite3's API on psycopg -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "sent", "numbered"),
+    [
+        ("SELECT ? , ?", "SELECT %s , %s", False),
+        ("SELECT ?1, ?2, ?1", "SELECT %(p1)s, %(p2)s, %(p1)s", True),
+        (
+            "SELECT 'it''s ?', \"a?b\", ? -- why? 50%\n",
+            "SELECT 'it''s ?', \"a?b\", %s -- why? 50%%\n",
+            False,
+        ),
+        ("WHERE rule LIKE 'invalid-%' AND x = ?", "WHERE rule LIKE 'invalid-%%' AND x = %s", False),
+        ("BEGIN IMMEDIATE", "BEGIN", False),
+    ],
+)
+def test_placeholders_become_psycopgs_outside_literals_and_comments(
+    written: str, sent: str, numbered: bool
+) -> None:
+    assert translate(written, True) == (sent, numbered)
+
+
+def test_the_adapter_answers_as_sqlite3_does(pg_url: PostgresServer) -> None:
+    conn = connect_writer(pg_url)
+    conn.execute("CREATE TEMP TABLE t (k INTEGER PRIMARY KEY, v DOUBLE PRECISION)")
+    assert conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, 0.5), (2, 1.5)]).rowcount == 2
+    many = [(k, 1.0) for k in range(3, 103)]  # a forwarded batch: psycopg's pipeline
+    assert conn.executemany("INSERT INTO t VALUES (?, ?)", many).rowcount == 100
+    assert conn.execute("SELECT sum(k), avg(v), count(*) FROM t").fetchone() == (5253, 1.0, 102)
+    cursor = conn.execute("SELECT k AS key FROM t WHERE k < ?", (3,))
+    assert [c[0] for c in cursor.description] == ["key"] and list(cursor) == [(1,), (2,)]
+    with pytest.raises(sqlite3.IntegrityError, match="duplicate key"):
+        conn.execute("INSERT INTO t VALUES (1, 0)")
+    conn.execute("BEGIN IMMEDIATE")
+    assert conn.in_transaction
+    conn.execute("INSERT INTO t VALUES (200, 0)")
+    conn.execute("ROLLBACK")
+    assert not conn.in_transaction
+    assert conn.execute("SELECT count(*) FROM t WHERE k = 200").fetchone() == (0,)
+    conn.close()
