@@ -22,17 +22,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from vitals.clinical import load_protocol
 from vitals.engine import evaluate
 from vitals.errors import StoreError
+from vitals.lazy import lazy
 from vitals.reading import Param, Quality, Reading
 from vitals.rules import Direction, RuleSet
 from vitals.sessions import Session
 from vitals.store import commands, connect_readonly, listing, queries
 from vitals.store.listing import SessionFilter
 from vitals.verdict import discharge_verdict, engine_inputs, session_baselines
+
+pd = lazy("pandas")
 
 PEAKS = (Param.SBP, Param.DBP, Param.HR)
 IDENTITY = ("session", "chair", "patient", "protocol", "started")  # from the sessions table

@@ -11,18 +11,19 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import pandas as pd
-
 from vitals.baseline import STAND_INS, Baseline, compute_baselines
 from vitals.clinical import load_protocol
 from vitals.discharge import Alarm, BloodPressure, Verdict, readiness
 from vitals.engine import Dose
 from vitals.errors import ConfigError
 from vitals.heart_rate import HeartRateSources
+from vitals.lazy import lazy
 from vitals.reading import Param, Quality, Reading
 from vitals.sessions import Session
 from vitals.store import queries
 from vitals.wording import alert_name
+
+pd = lazy("pandas")
 
 
 @dataclass(frozen=True)
