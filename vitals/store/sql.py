@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -189,7 +190,10 @@ def rules_json(rules: RuleSet) -> str:
     return json.dumps([r.to_dict() for r in rules.rules])
 
 
+@functools.lru_cache(maxsize=256)
 def rules_from_json(text: str) -> RuleSet:
+    """Rules are immutable: the recorder asks every chair's open session once a second, and
+    parses its rules again only when their text changed."""
     return RuleSet(tuple(Rule.from_dict(r) for r in json.loads(text)))
 
 
