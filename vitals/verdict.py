@@ -35,7 +35,13 @@ class EngineInputs:
     heart_rate: HeartRateSources
 
 
-def discharge_verdict(conn: sqlite3.Connection, session_id: int, now: datetime) -> Verdict:
+def discharge_verdict(
+    conn: sqlite3.Connection,
+    session_id: int,
+    now: datetime,
+    baselines: dict[Param, Baseline] | None = None,
+) -> Verdict:
+    """``baselines``: the session's, when the caller has just computed them (the summary)."""
     session = queries.session_by_id(conn, session_id)
     if session is None:
         raise ConfigError(f"no session {session_id}")
@@ -49,7 +55,7 @@ def discharge_verdict(conn: sqlite3.Connection, session_id: int, now: datetime) 
         session.dose_time,
         now,
         blood_pressures(after),
-        session_baselines(conn, session),
+        session_baselines(conn, session) if baselines is None else baselines,
         session_alarms(conn, session),
     )
 
