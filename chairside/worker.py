@@ -120,6 +120,8 @@ class ChairWorker:
         """Acquire until stopped; an unexpected error restarts acquisition after a back-off."""
         backoff = BACKOFF_FIRST_S
         self._publish(force=True)
+        # the chair's open session is replayed beside acquisition, not before it
+        self._judged(lambda: self.alerts.build_in_background(self.clock()))
         while not self._stop.is_set():
             began = time.monotonic()
             try:
