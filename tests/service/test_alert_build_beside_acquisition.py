@@ -11,17 +11,11 @@ import pytest
 import chairside.alerts
 from chairside.alerts import ChairAlerts
 from tests.conftest import wait_for
+from tests.service.test_alerts import sbp
 from vitals.chairs import Chair
 from vitals.engine import AlertEngine
-from vitals.reading import Param, Reading, utc_now
+from vitals.reading import Reading, utc_now
 from vitals.store import StoreWriter, commands
-
-
-def sbp(value: float, at) -> list[Reading]:
-    return [
-        Reading(p, v).stamped("c1", at, "ge-s5")
-        for p, v in ((Param.SBP, value), (Param.DBP, 80.0), (Param.MAP, 100.0))
-    ]
 
 
 def test_what_is_stored_while_the_session_is_replayed_is_judged_once_in_order(
