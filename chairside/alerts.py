@@ -7,18 +7,28 @@ session, and at start, the engine is rebuilt from the session's own readings (th
 as review) and every alarm still open is re-judged: one that still holds under the new rules
 continues without a gap, one that no longer holds ends and says why. No change of settings
 ever silently ends an alarm.
+
+A rebuild reads the store while the chair's workers go on reading their ports and storing:
+at the recorder's start it runs on a thread of its own (``build_in_background``), so the
+ports open and readings are committed while the open sessions are replayed. What is
+committed meanwhile waits, in order, and is judged once the new engine stands: the readings
+the replay already read are recognised and not judged twice, the others are fed as live.
+No reading is ever judged by an engine not yet built, or twice, or not at all.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from vitals.clinical import NO_SESSION, load_protocol
 from vitals.engine import TECHNICAL, AlertEngine, Episode
+from vitals.errors import ChairsideError
 from vitals.reading import Param, Quality, Reading
 from vitals.rules import Level
 from vitals.schedule import Overdue, overdue_checks
@@ -34,6 +44,7 @@ RESTARTED, DOSED = "the recorder restarted", "the dose was logged"
 # Causes that leave the rules as they were: an alarm the replay ended, it ended when and as
 # the replay says (a pre-dose alert at the dose, naming who dosed).
 SAME_RULES = (RESTARTED, DOSED)
+log = logging.getLogger("chairside.alerts")
 
 
 class ChairAlerts:
@@ -41,7 +52,12 @@ class ChairAlerts:
 
     def __init__(self, chair: str, writer: StoreWriter) -> None:
         self.chair, self.writer = chair, writer
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # the engine and what waits for it: held briefly
+        self._refreshing = threading.Lock()  # one refresh (or rebuild) of the chair at a time
+        # Committed readings waiting for a rebuild to finish (None: fed to the engine at once).
+        # Waiting from the start: no reading is judged by an engine not yet built.
+        self._waiting: list[Reading] | None = []
+        self._build_failed: Exception | None = None
         self._reader: sqlite3.Connection | None = None
         self._reader_generation = writer.generation
         self._stale: list[sqlite3.Connection] = []
@@ -64,19 +80,53 @@ class ChairAlerts:
         return self._reader
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        building = self._refreshing.acquire(timeout=5)  # a build under way finishes first
+        try:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+        finally:
+            if building:
+                self._refreshing.release()
 
     def invalidate(self) -> None:
         """After a failed evaluation: rebuild from the stored readings at the next refresh."""
         with self.lock:
             self._signature = ("invalidated",)
 
-    def refresh(self, now: datetime) -> None:
-        """Pick up session and rule changes; pass the dose; raise or end overdue BP checks."""
-        with self.lock:
+    def build_in_background(self, now: datetime) -> None:
+        """The first build (the replay of the chair's open session), on a thread of its own:
+        the workers open their ports and store meanwhile. Returns at once."""
+        if not self._refreshing.acquire(blocking=False):
+            return
+        if self._signature != UNBUILT:
+            self._refreshing.release()
+            return
+        name = f"alerts-{self.chair}"
+        threading.Thread(target=self._build, args=(now,), name=name, daemon=True).start()
+
+    def _build(self, now: datetime) -> None:
+        try:
             self._refresh(now)
+        except Exception as exc:  # told by the next refresh, on a worker, as alerting failed
+            log.error("chair %s: building the alerting failed", self.chair, exc_info=exc)
+            self._build_failed = exc
+            self.invalidate()
+        finally:
+            self._refreshing.release()
+
+    def refresh(self, now: datetime) -> None:
+        """Pick up session and rule changes; pass the dose; raise or end overdue BP checks.
+        Skipped while the chair is being built or refreshed by another of its workers."""
+        if not self._refreshing.acquire(blocking=False):
+            return
+        try:
+            failed, self._build_failed = self._build_failed, None
+            if failed is not None:
+                raise ChairsideError(f"building the chair's alerting failed: {failed}") from failed
+            self._refresh(now)
+        finally:
+            self._refreshing.release()
 
     def _refresh(self, now: datetime) -> None:
         session = queries.active_session(self._conn, self.chair)
@@ -85,14 +135,22 @@ class ChairAlerts:
             cause = _cause(self._signature, signature)
             self._rebuild(session, now, cause)
             self._signature = signature
-        self._write(self.engine.tick(now))
-        self._check_schedule(now)
+        with self.lock:
+            self._write(self.engine.tick(now))
+            self._check_schedule(now)
 
     def feed(self, readings: list[Reading]) -> None:
-        """Judge committed readings; every changed episode is written before this returns."""
+        """Judge committed readings; every changed episode is written before this returns
+        (during a rebuild they wait, and are judged by the new engine when it stands)."""
         with self.lock:
-            self._write(self.engine.feed_many(readings))
-            self._nibp_checks += [r.time for r in readings if _is_check(r)]
+            if self._waiting is not None:
+                self._waiting += readings
+                return
+            self._judge(readings)
+
+    def _judge(self, readings: list[Reading]) -> None:
+        self._write(self.engine.feed_many(readings))
+        self._nibp_checks += [r.time for r in readings if _is_check(r)]
 
     @property
     def session_id(self) -> int | None:
@@ -103,18 +161,37 @@ class ChairAlerts:
             self.writer.write_episodes(self.chair, self.session_id, episodes)
 
     def _rebuild(self, session: Session | None, now: datetime, cause: str) -> None:
-        """A new engine over the session's readings; open alarms continued or ended, with why."""
-        self.session = session
+        """A new engine over the session's readings; open alarms continued or ended, with why;
+        then what was committed during the rebuild and not replayed, as live."""
+        with self.lock:
+            # from now on committed readings wait; those before are in the store, replayed
+            self._waiting = []
+        # the replay, without the lock: the chair's workers store meanwhile
         history = queries.stored_readings(self._conn, self.chair, self._replay_start(session, now))
         inputs = engine_inputs(self._conn, session, self.chair)
         rules = session.rules if session else load_protocol(NO_SESSION).rules
-        self.engine = AlertEngine(rules, inputs.baselines, inputs.dose, inputs.heart_rate)
-        replayed = {e.key: e for e in self.engine.feed_many(history) + self.engine.tick(now)}
-        self._nibp_checks = [r.time for r in history if _is_check(r)]
-        self._overdue_written.clear()
+        engine = AlertEngine(rules, inputs.baselines, inputs.dose, inputs.heart_rate)
+        replayed = {e.key: e for e in engine.feed_many(history) + engine.tick(now)}
+        stored_open = queries.open_engine_episodes(self._conn, self.chair)
+        with self.lock:
+            self.session, self.engine = session, engine
+            self._nibp_checks = [r.time for r in history if _is_check(r)]
+            self._overdue_written.clear()
+            self._reconcile(stored_open, replayed, now, cause)
+            waiting, self._waiting = self._waiting, None
+            self._judge(_not_replayed(waiting, history))
+
+    def _reconcile(
+        self,
+        stored_open: list[tuple[int | None, Episode]],
+        replayed: dict[tuple, Episode],
+        now: datetime,
+        cause: str,
+    ) -> None:
+        """Every stored open alarm continued by the new engine, or ended saying why."""
         overdue = {o.started: o for o in self._overdue(now)}
         written: list[Episode] = []
-        for stored_session, stored in queries.open_engine_episodes(self._conn, self.chair):
+        for stored_session, stored in stored_open:
             continued = None
             if stored_session == self.session_id:
                 continued = (
@@ -161,6 +238,27 @@ class ChairAlerts:
             self._overdue_written[overdue.started] = overdue.ended
             changed.append(_overdue_episode(overdue, self.session))
         self._write(changed)
+
+
+def _not_replayed(waiting: list[Reading], history: list[Reading]) -> list[Reading]:
+    """The waiting readings the replay did not read, in the order they were committed. A
+    reading is recognised in the replayed history by everything stored of it (a repeat at the
+    same moment is another reading, counted apart)."""
+    if not waiting:
+        return []
+    first = min(r.time for r in waiting)
+    replayed = Counter(_identity(r) for r in history if r.time >= first)
+    fresh = []
+    for reading in waiting:
+        if replayed[_identity(reading)]:
+            replayed[_identity(reading)] -= 1
+        else:
+            fresh.append(reading)
+    return fresh
+
+
+def _identity(r: Reading) -> tuple:
+    return (r.param, r.time, r.value, r.quality, r.source, r.device_time)
 
 
 def _signature(session: Session | None) -> tuple | None:

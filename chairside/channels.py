@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 
-import apprise
-
 from vitals.errors import ConfigError
+from vitals.lazy import lazy
 from vitals.notify_config import NotifyConfig
+
+apprise = lazy("apprise")
 
 
 class _PerThreadLog(logging.Handler):

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pandas as pd
-
 from chairside import __version__, doctor_host, doctor_ports
 from devices.registry import new_adapter
 from vitals.chairs import Chair, load_chairs
 from vitals.errors import ChairsideError
+from vitals.lazy import lazy
 from vitals.store import connect_readonly, queries
 from vitals.store.backup import backups
 from vitals.store.location import PostgresServer, describe
@@ -31,6 +30,8 @@ from vitals.store.pg_migrations import PG_MIGRATIONS
 from vitals.store.relay import relay_status
 from vitals.times import from_us, to_us
 from vitals.users import load_users
+
+pd = lazy("pandas")
 
 FAIL, WARN, OK = "FAIL", "WARN", "OK"
 BEAT_FRESH_S = 5.0  # the recorder beats every second
@@ -221,8 +222,10 @@ def _backups(setup: Setup, db: Path) -> Finding:
     return Finding(OK, "backups", found)
 
 
-# What a query for today's schema raises on a store of an older one (read-only: not migrated)
-OLDER_SCHEMA = (sqlite3.OperationalError, pd.errors.DatabaseError)
+def _older_schema() -> tuple[type[Exception], ...]:
+    """What a query for today's schema raises on a store of an older one (read-only: not
+    migrated). Asked only when a query failed: pandas is imported only when used."""
+    return (sqlite3.OperationalError, pd.errors.DatabaseError)
 
 
 def _chairs_and_ports(
@@ -267,7 +270,7 @@ def _chairs(conn: sqlite3.Connection | None, setup: Setup) -> list[Chair] | Find
         )
     try:
         frame = queries.chairs(conn)
-    except OLDER_SCHEMA:
+    except _older_schema():
         return Finding(WARN, "chair config", "not given (--config); the database's schema is older")
     return [
         Chair(row.chair, row.name, port, protocol)
@@ -288,7 +291,7 @@ def checked_chairs(config: Path) -> list[Chair]:
 def _device_states(conn: sqlite3.Connection) -> dict[tuple[str, str], dict]:
     try:
         frame = queries.device_states(conn)
-    except OLDER_SCHEMA:  # nothing to say until the recorder has migrated it
+    except _older_schema():  # nothing to say until the recorder has migrated it
         return {}
     return {(r["chair"], r["device"]): r for r in frame.to_dict("records")}
 
@@ -298,7 +301,7 @@ def _recorder(conn: sqlite3.Connection | None, now: datetime, setup: Setup) -> F
         return Finding(WARN, "recorder", "cannot tell without a readable database")
     try:
         beat = queries.heartbeat(conn)
-    except OLDER_SCHEMA:  # the recorder migrates it at start
+    except _older_schema():  # the recorder migrates it at start
         return Finding(WARN, "recorder", "cannot tell: the database has an older schema")
     if beat is None:
         return Finding(

@@ -52,6 +52,10 @@ RESTART_CALM_S = 60.0  # acquisition that ran this long restarts with the first 
 STATE_EVERY_S = 2.0  # counters are rewritten at most this often; state changes at once
 ACK_PATIENCE_S = 3.0  # a sender waiting for its ACK waits this long for a busy store
 BAD_LINKS = (LinkState.DISCONNECTED, LinkState.NO_DATA, LinkState.FAILED)
+# A read returns as soon as bytes arrive; on a quiet port it waits this long, so the loop's
+# housekeeping (the alert refresh due once a second, silence, device state) runs once a
+# second there rather than ten times: at 32 chairs the empty turns were half the CPU.
+READ_WAIT_S = REFRESH_S
 
 
 class ChairWorker(Supervised):
@@ -102,6 +106,8 @@ class ChairWorker(Supervised):
         """Acquire until stopped; an unexpected error restarts acquisition after a back-off."""
         backoff = BACKOFF_FIRST_S
         self._publish(force=True)
+        # the chair's open session is replayed beside acquisition, not before it
+        self._judged(lambda: self.alerts.build_in_background(self.clock()))
         while not self._stop.is_set():
             began = time.monotonic()
             try:
@@ -140,7 +146,9 @@ class ChairWorker(Supervised):
         backoff = BACKOFF_FIRST_S
         while not self._stop.is_set():
             try:
-                port = open_port(self.device.port, self.adapter.serial, counts=self.adapter.counts)
+                port = open_port(
+                    self.device.port, self.adapter.serial, READ_WAIT_S, counts=self.adapter.counts
+                )
             except PortUnavailable as exc:
                 self._set(LinkState.DISCONNECTED, str(exc))
                 self._write_link(self.link.attempted(self.clock()))
@@ -346,7 +354,8 @@ class ChairWorker(Supervised):
         if counts.last_error != self._frame_error:
             self._frame_error = counts.last_error
             changes["last_error"] = counts.last_error
-        self.state = replace(self.state, **changes)
+        if any(getattr(self.state, name) != value for name, value in changes.items()):
+            self.state = replace(self.state, **changes)
         if force or time.monotonic() - self._state_written_at >= STATE_EVERY_S:
             self._state_written_at = time.monotonic()
             # A failed state write is retried by the next publish; readings matter more.

@@ -13,7 +13,6 @@ from dashboard.tiles import (
     Shown,
     blind_label,
     blind_since,
-    by_param,
     format_age,
     link_banner,
     recorder_alive,
@@ -60,7 +59,9 @@ class Tile:
 def build_tiles(conn: sqlite3.Connection, now: pd.Timestamp) -> list[Tile]:
     """Every chair's tile from a handful of queries; per-chair work is dictionary lookups."""
     chairs = queries.chairs(conn)
-    latest = {c: by_param(f) for c, f in queries.latest_readings(conn).groupby("chair")}
+    latest: dict[str, dict] = {}  # chair -> parameter -> its latest row (one pass, no groupby)
+    for row in queries.latest_readings(conn).itertuples(index=False):
+        latest.setdefault(row.chair, {})[row.param] = row
     states: dict[str, list] = {}
     for row in queries.device_states(conn).itertuples(index=False):
         states.setdefault(row.chair, []).append(row)

@@ -8,6 +8,7 @@ oversize frame, counting every discarded frame instead of raising.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 ESCAPE_XOR = 0x20
@@ -31,13 +32,20 @@ class EscapedFramer:
         self._in_frame = False
         self._escaped = False
         self._bad_told = 0
+        self._specials = re.compile(b"[" + re.escape(bytes({start, end, escape})) + b"]")
 
     def feed(self, chunk: bytes) -> list[bytes]:
+        """Flags and escapes are judged one by one; the ordinary bytes between them (nearly
+        all of a frame) are taken as one run: a recorder with 32 chairs feeds ~10 kB/s."""
         frames = []
-        for byte in chunk:
-            frame = self._byte(byte)
+        position = 0
+        for special in self._specials.finditer(chunk):
+            self._run(chunk[position : special.start()])
+            frame = self._special(chunk[special.start()])
             if frame is not None:
                 frames.append(frame)
+            position = special.end()
+        self._run(chunk[position:])
         return frames
 
     def take_bad(self) -> int:
@@ -51,7 +59,8 @@ class EscapedFramer:
         self._buffer.clear()
         self._in_frame = self._escaped = False
 
-    def _byte(self, byte: int) -> bytes | None:
+    def _special(self, byte: int) -> bytes | None:
+        """A flag or the escape byte."""
         if byte == self.end and self._in_frame and (self._buffer or self.start != self.end):
             return self._close()
         if byte == self.start:
@@ -59,20 +68,29 @@ class EscapedFramer:
                 self._discard()
             self._in_frame, self._escaped = True, False
             return None
-        if not self._in_frame:
+        if not self._in_frame:  # an end flag or an escape outside any frame
             self.counts.discarded_bytes += 1
             return None
-        if byte == self.escape:
-            self._escaped = True
-            return None
+        self._escaped = True  # the escape byte: the next ordinary byte is XORed
+        return None
+
+    def _run(self, run: bytes) -> None:
+        """Ordinary bytes (no flag, no escape): kept inside a frame (the first one unescaped
+        after an escape), discarded outside; a frame growing past ``max_frame`` is discarded."""
+        if not run:
+            return
+        if not self._in_frame:
+            self.counts.discarded_bytes += len(run)
+            return
         if self._escaped:
-            byte ^= ESCAPE_XOR
+            self._buffer.append(run[0] ^ ESCAPE_XOR)
             self._escaped = False
-        self._buffer.append(byte)
+            run = run[1:]
+        self._buffer += run
         if len(self._buffer) > self.max_frame:
+            # byte by byte: discarded when one byte too many arrived, the rest out of frame
             self._discard()
             self._in_frame = False
-        return None
 
     def _close(self) -> bytes | None:
         frame = bytes(self._buffer)

@@ -24,18 +24,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import pandas as pd
-
 from vitals.baseline import Baseline
 from vitals.clinical import DischargeCriteria, load_protocol
 from vitals.discharge import Alarm, BloodPressure, Verdict
 from vitals.errors import ConfigError
+from vitals.lazy import lazy
 from vitals.reading import Param, Quality, Reading
 from vitals.scales import RespiratoryDepression, Scale, protocol_scales, respiratory_depression_rule
 from vitals.sessions import Session
 from vitals.store import queries
 from vitals.store.measures import param_readings
 from vitals.verdict import blood_pressures, discharge_verdict, session_alarms, session_baselines
+
+pd = lazy("pandas")
 
 PEAK_CHECK_MIN = 40  # the form's "40 mins post-administration"
 FOR_NURSE = "for the nurse"

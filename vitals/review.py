@@ -22,17 +22,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from vitals.clinical import load_protocol
 from vitals.engine import evaluate
 from vitals.errors import StoreError
-from vitals.reading import Param, Quality, Reading
+from vitals.lazy import lazy
+from vitals.reading import Param, Quality
 from vitals.rules import Direction, RuleSet
 from vitals.sessions import Session
-from vitals.store import commands, connect_readonly, listing, queries
+from vitals.store import commands, connect_readonly, listing, queries, session_figures
 from vitals.store.listing import SessionFilter
 from vitals.verdict import discharge_verdict, engine_inputs, session_baselines
+
+pd = lazy("pandas")
 
 PEAKS = (Param.SBP, Param.DBP, Param.HR)
 IDENTITY = ("session", "chair", "patient", "protocol", "started")  # from the sessions table
@@ -51,13 +52,6 @@ def _summary(conn: sqlite3.Connection, session_id: int, now: datetime) -> dict[s
     if session is None:
         raise ValueError(f"no session {session_id}")
     end = session.ended or now
-    readings = [
-        r
-        for r in queries.stored_readings(
-            conn, session.chair, session.started, end, _summarised_params(session)
-        )
-        if r.quality is Quality.OK and r.value is not None
-    ]
     row: dict[str, Any] = {
         "session": session.id,
         "chair": session.chair,
@@ -70,26 +64,17 @@ def _summary(conn: sqlite3.Connection, session_id: int, now: datetime) -> dict[s
     for param in PEAKS:
         base = baselines.get(param)
         row[f"baseline_{param.value}"] = base.value if base else None
-    row |= _peaks(readings, session)
+    row |= _peaks(conn, session, end)
     for param in (Param.SBP, Param.DBP):
         base, peak = row[f"baseline_{param.value}"], row[f"peak_{param.value}"]
         row[f"rise_{param.value}"] = None if base is None or peak is None else peak - base
-    back, still_raised = _back_to_baseline(readings, session, row["baseline_sbp"])
+    back, still_raised = _back_to_baseline(conn, session, end, row["baseline_sbp"])
     row["back_to_baseline_min"], row["still_raised_at_end"] = back, still_raised
-    row |= _time_above(readings, session, end)
+    row |= _time_above(conn, session, end)
     row |= _alerts(conn, session)
     row |= _scores(queries.events(conn, session.id))
-    row["discharge"] = str(discharge_verdict(conn, session.id, end))
+    row["discharge"] = str(discharge_verdict(conn, session.id, end, baselines))
     return row
-
-
-def _summarised_params(session: Session) -> set[Param]:
-    """The parameters the figures are made of: peaks, time above each absolute high threshold,
-    the return of SBP to baseline. Pulse and SpO2 at 1 Hz are most of a session's readings."""
-    above = {
-        r.param for r in session.rules.rules if not r.relative and r.direction is Direction.HIGH
-    }
-    return {*PEAKS, *above}
 
 
 @functools.cache
@@ -209,21 +194,20 @@ def course(
     return rows.reset_index(drop=True)
 
 
-def _peaks(readings: list[Reading], session: Session) -> dict[str, Any]:
+def _peaks(conn: sqlite3.Connection, session: Session, end: datetime) -> dict[str, Any]:
     anchor = session.dose_time or session.started
     out: dict[str, Any] = {}
     for param in PEAKS:
-        values = [r for r in readings if r.param is param]
-        top = max(values, key=lambda r: (r.value, -r.time.timestamp())) if values else None
-        out[f"peak_{param.value}"] = top.value if top else None
+        top = session_figures.peak(conn, session.chair, param, session.started, end)
+        out[f"peak_{param.value}"] = top[0] if top else None
         out[f"peak_{param.value}_min"] = (
-            round((top.time - anchor).total_seconds() / 60, 1) if top else None
+            round((top[1] - anchor).total_seconds() / 60, 1) if top else None
         )
     return out
 
 
 def _back_to_baseline(
-    readings: list[Reading], session: Session, baseline_sbp: float | None
+    conn: sqlite3.Connection, session: Session, end: datetime, baseline_sbp: float | None
 ) -> tuple[float | None, bool]:
     """Minutes after the dose from which SBP stayed within the protocol's discharge margin of
     its baseline (0 if it never left it), and whether it was still above at the last reading.
@@ -234,7 +218,12 @@ def _back_to_baseline(
     if baseline_sbp is None or session.dose_time is None or protocol.discharge is None:
         return None, False
     limit = baseline_sbp * (1 + protocol.discharge.within_baseline_pct / 100)
-    after = [r for r in readings if r.param is Param.SBP and r.time >= session.dose_time]
+    since = max(session.started, session.dose_time)
+    after = [
+        r
+        for r in queries.stored_readings(conn, session.chair, since, end, (Param.SBP,))
+        if r.quality is Quality.OK and r.value is not None
+    ]
     above = [i for i, r in enumerate(after) if r.value > limit]
     if not above:
         return 0.0, False
@@ -259,41 +248,34 @@ def _scores(events: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _time_above(readings: list[Reading], session: Session, end: datetime) -> dict[str, float]:
+def _time_above(conn: sqlite3.Connection, session: Session, end: datetime) -> dict[str, float]:
     """Minutes each absolute high threshold was exceeded, a value holding until the next one."""
     out = {}
     for rule in session.rules.rules:
         if rule.relative or rule.direction is not Direction.HIGH:
             continue
-        series = [r for r in readings if r.param is rule.param]
-        held_until = [s.time for s in series[1:]] + [end] if series else []
-        for level, threshold in rule.tiers:
-            seconds = sum(
-                (until - r.time).total_seconds()
-                for r, until in zip(series, held_until, strict=True)
-                if r.value >= threshold
-            )
-            out[f"min_above_{rule.name}_{level.label}"] = round(seconds / 60, 1)
+        seconds = session_figures.seconds_at_or_above(
+            conn, session.chair, rule.param, session.started, end, [t for _, t in rule.tiers]
+        )
+        for (level, _), held in zip(rule.tiers, seconds, strict=True):
+            out[f"min_above_{rule.name}_{level.label}"] = round(held / 60, 1)
     return out
 
 
 def _alerts(conn: sqlite3.Connection, session: Session) -> dict[str, Any]:
-    episodes = queries.episodes(conn, session=session.id)
-    clinical = episodes[episodes.kind == "clinical"]
+    clinical = session_figures.clinical_alerts(conn, session.id)
     out: dict[str, Any] = {
-        f"alerts_{level}": int((clinical.level == level).sum())
+        f"alerts_{level}": sum(1 for a in clinical if a.level == level)
         for level in ("advisory", "warning", "critical")
     }
     waits = [
-        (e.acked - e.started).total_seconds() / 60
-        for e in clinical.itertuples()
-        if e.level in ("warning", "critical") and not pd.isna(e.acked)
+        (a.acked_us - a.started_us) / 1e6 / 60
+        for a in clinical
+        if a.level in ("warning", "critical") and a.acked_us is not None
     ]
     out["ack_median_min"] = round(statistics.median(waits), 1) if waits else None
     out["ack_max_min"] = round(max(waits), 1) if waits else None
-    out["unacknowledged"] = int(
-        sum(1 for e in clinical.itertuples() if e.level != "advisory" and pd.isna(e.acked))
-    )
+    out["unacknowledged"] = sum(1 for a in clinical if a.level != "advisory" and a.acked_us is None)
     return out
 
 

@@ -7,8 +7,10 @@ keeps the shape and, through its min/max preselection, the one-sample spike a nu
 
 from __future__ import annotations
 
-import numpy as np
-from tsdownsample import MinMaxLTTBDownsampler
+from vitals.lazy import lazy
+
+np = lazy("numpy")
+tsdownsample = lazy("tsdownsample")
 
 
 def keep_indices(x: np.ndarray, y: np.ndarray, most: int) -> np.ndarray:
@@ -18,4 +20,4 @@ def keep_indices(x: np.ndarray, y: np.ndarray, most: int) -> np.ndarray:
     """
     if len(x) <= most:
         return np.arange(len(x))
-    return np.sort(MinMaxLTTBDownsampler().downsample(x, y, n_out=most))
+    return np.sort(tsdownsample.MinMaxLTTBDownsampler().downsample(x, y, n_out=most))

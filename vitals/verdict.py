@@ -11,18 +11,19 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import pandas as pd
-
 from vitals.baseline import STAND_INS, Baseline, compute_baselines
 from vitals.clinical import load_protocol
 from vitals.discharge import Alarm, BloodPressure, Verdict, readiness
 from vitals.engine import Dose
 from vitals.errors import ConfigError
 from vitals.heart_rate import HeartRateSources
+from vitals.lazy import lazy
 from vitals.reading import Param, Quality, Reading
 from vitals.sessions import Session
 from vitals.store import queries
 from vitals.wording import alert_name
+
+pd = lazy("pandas")
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,13 @@ class EngineInputs:
     heart_rate: HeartRateSources
 
 
-def discharge_verdict(conn: sqlite3.Connection, session_id: int, now: datetime) -> Verdict:
+def discharge_verdict(
+    conn: sqlite3.Connection,
+    session_id: int,
+    now: datetime,
+    baselines: dict[Param, Baseline] | None = None,
+) -> Verdict:
+    """``baselines``: the session's, when the caller has just computed them (the summary)."""
     session = queries.session_by_id(conn, session_id)
     if session is None:
         raise ConfigError(f"no session {session_id}")
@@ -48,7 +55,7 @@ def discharge_verdict(conn: sqlite3.Connection, session_id: int, now: datetime) 
         session.dose_time,
         now,
         blood_pressures(after),
-        session_baselines(conn, session),
+        session_baselines(conn, session) if baselines is None else baselines,
         session_alarms(conn, session),
     )
 

@@ -24,15 +24,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from vitals.chairs import CHAIR_ID, Chair
 from vitals.errors import ConfigError
 from vitals.exchange.progress import Progress, tracked
+from vitals.lazy import lazy
 from vitals.plausibility import judge_by_moment
 from vitals.reading import UNITS, Param, Quality, Reading
 from vitals.store import StoreWriter, connect_readonly, queries
 from vitals.times import from_us, iso_utc, to_us
+
+pd = lazy("pandas")
 
 READING_COLUMNS = [
     "chair",

@@ -16,12 +16,10 @@ import sqlite3
 from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
-from fpdf import FPDF
+from typing import TYPE_CHECKING
 
 from vitals.clinic_time import clinic_zone, clock, date_and_clock, local, span, zone_name
+from vitals.lazy import lazy
 from vitals.reading import Param, Quality
 from vitals.store import queries
 from vitals.store.chain import verify
@@ -36,6 +34,12 @@ from vitals.wording import (
     protocol_label,
     with_unit,
 )
+
+np = lazy("numpy")
+pd = lazy("pandas")
+fpdf = lazy("fpdf")
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 SPELLED = {"≥": ">=", "≤": "<=", "—": "-", "–": "-", "₂": "2", "·": "-", "→": "->", "−": "-"}
 CHART_W, CHART_H = 180, 60
@@ -54,7 +58,7 @@ def session_report(
         raise ValueError(f"no session {session_id}")
     end = session.ended or datetime.now(session.started.tzinfo)
     readings = queries.stored_readings(conn, session.chair, session.started, end)
-    pdf = FPDF(format="A4")
+    pdf = fpdf.FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_page()
     _title(pdf, conn, session, zone)

@@ -11,12 +11,16 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-
-from fpdf import FPDF
+from typing import TYPE_CHECKING
 
 from vitals.exchange.pdf_report import _text
+from vitals.lazy import lazy
 from vitals.rems import FOR_NURSE, Answer, MonitoringRecord
 from vitals.times import iso_utc
+
+fpdf = lazy("fpdf")
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 CSV_COLUMNS = (
     "section",
@@ -70,7 +74,7 @@ def write_pdf(record: MonitoringRecord, out: Path) -> int:
 
 
 def _render(record: MonitoringRecord, size: float) -> FPDF:
-    pdf = FPDF(format="A4")
+    pdf = fpdf.FPDF(format="A4")
     pdf.set_margins(10, 10, 10)
     pdf.set_auto_page_break(auto=True, margin=10)
     pdf.add_page()

@@ -11,10 +11,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-import pandas as pd
-
+from vitals.lazy import lazy
 from vitals.store.queries import SESSION_COLUMNS, SESSION_TIMES, read_frame
 from vitals.times import from_us, to_us
+
+pd = lazy("pandas")
 
 
 @dataclass(frozen=True)

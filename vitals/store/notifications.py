@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
-
 from vitals.engine import TECHNICAL, Episode
 from vitals.escalation import Attempt
+from vitals.lazy import lazy
 from vitals.reading import utc_now
 from vitals.rules import Level
 from vitals.sessions import check_person
 from vitals.store.commands import transaction
 from vitals.store.queries import CURRENT
 from vitals.times import from_us, to_us
+
+pd = lazy("pandas")
 
 INSERT_NOTIFICATION = """
     INSERT INTO notifications (episode, chair, step, channel, target, attempt, sent_us, done_us,

@@ -13,15 +13,16 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-import pandas as pd
-
 from vitals.engine import Episode
 from vitals.heart_rate import HeartRateSources
+from vitals.lazy import lazy
 from vitals.reading import UNITS, Param, Quality, Reading
 from vitals.rules import Level
 from vitals.sessions import Session
 from vitals.store.sql import rules_from_json
 from vitals.times import from_us, to_us
+
+pd = lazy("pandas")
 
 READING_COLUMNS = ["chair", "time", "device_time", "param", "value", "unit", "quality", "source"]
 READING_TIMES = {"time": "t_us", "device_time": "device_us"}

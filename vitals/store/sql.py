@@ -7,6 +7,7 @@ than ``GLOB``, ``CASE`` rather than SQLite's two-argument ``max``, ``RETURNING``
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -206,7 +207,10 @@ def rules_json(rules: RuleSet) -> str:
     return json.dumps([r.to_dict() for r in rules.rules])
 
 
+@functools.lru_cache(maxsize=256)
 def rules_from_json(text: str) -> RuleSet:
+    """Rules are immutable: the recorder asks every chair's open session once a second, and
+    parses its rules again only when their text changed."""
     return RuleSet(tuple(Rule.from_dict(r) for r in json.loads(text)))
 
 
