@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.tables import DAY_AND_TIME, Columns, local_datetimes, vital
-from vitals.wording import param_label, protocol_label
+from vitals.wording import chair_label, param_label, protocol_label
 
 LEVELS = ("critical", "warning", "advisory")
 
@@ -51,7 +51,7 @@ def session_rows(sessions: pd.DataFrame, chair_names: dict, zone: tzinfo) -> pd.
             "Not acknowledged": sessions.unacknowledged,
             "Started": local_datetimes(sessions.started, zone),
             "Patient": sessions.patient,
-            "Chair": sessions.chair.map(lambda c: chair_names.get(c, c)),
+            "Chair": sessions.chair.map(lambda c: chair_names.get(c) or chair_label(c)),
             "Protocol": sessions.protocol.map(protocol_label),
             **peaks,
             "To acknowledge": sessions.ack_median_min,

@@ -22,6 +22,7 @@ from vitals.rules import Level
 from vitals.sessions import Session
 from vitals.store.sql import rules_from_json
 from vitals.times import from_us, to_us
+from vitals.wording import chair_label
 
 READING_COLUMNS = ["chair", "time", "device_time", "param", "value", "unit", "quality", "source"]
 READING_TIMES = {"time": "t_us", "device_time": "device_us"}
@@ -59,6 +60,14 @@ def chairs(conn: sqlite3.Connection) -> pd.DataFrame:
         conn,
         "SELECT chair, name, port, protocol, no_data_after_s FROM chairs ORDER BY position, chair",
     )
+
+
+def chair_names(conn: sqlite3.Connection) -> dict[str, str]:
+    """Every configured chair's label for the pages (``wording.chair_label``), by id."""
+    return {
+        chair: chair_label(chair, name)
+        for chair, name in conn.execute("SELECT chair, name FROM chairs")
+    }
 
 
 def latest_readings(conn: sqlite3.Connection) -> pd.DataFrame:
