@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: demo review test lint format bench clean chromium
+.PHONY: demo review test lint format bench clean chromium postgresql
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Chairside needs Python 3.11 or newer (PYTHON=$(PYTHON))")'
@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
-test: lint chromium
+test: lint chromium postgresql
 	$(PY) -m pytest -q
 
 # The browser test drives Debian's Chromium; install it where we may (root with apt-get).
@@ -38,6 +38,13 @@ chromium:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium is missing and cannot be installed here: the browser test will skip"; fi; }
+
+# The store tests start a throw-away PostgreSQL server from Debian's binaries (initdb, pg_ctl).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "PostgreSQL is missing and cannot be installed here: its store tests will skip"; fi; }
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

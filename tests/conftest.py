@@ -18,6 +18,8 @@ import pytest
 from simulators.fleet import Fleet, FleetSpec
 from vitals.store import StoreWriter
 
+pytest_plugins = ["tests.pg_cluster"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_VECTORS = ROOT.parent / "shared" / "vectors"
 

@@ -26,6 +26,8 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from vitals.store.pg import CHAIN_LOCK, is_pg
+
 HASH_FUNCTION = "chairside_chain_hash"
 
 # Every column of each chained table, in the order they are hashed. A migration that adds a
@@ -137,6 +139,79 @@ def _append(conn: sqlite3.Connection, table: str, row_id: int, op: str, content:
     )
 
 
+# The same chain on PostgreSQL (vitals/store/pg_migrations.py): plpgsql triggers, the
+# database's sha256 over the same text as link_hash.
+PG_HASH_FUNCTION = """
+    CREATE FUNCTION chairside_chain_hash(prev TEXT, tbl TEXT, row_id BIGINT, op TEXT,
+                                         content TEXT, t_us BIGINT) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT encode(sha256(convert_to(
+            concat_ws(chr(31), prev, tbl, row_id::TEXT, op, content, t_us::TEXT), 'UTF8')), 'hex')
+    $$
+"""
+
+
+def pg_content_sql(table: str, row: str) -> str:
+    """The chained content of a row (``row`` NEW, OLD, or a table alias) as JSON text."""
+    pairs = ", ".join(f"'{c}', {row}.\"{c}\"" for c in CHAINED[table])
+    return f"json_build_object({pairs})::TEXT"
+
+
+def pg_function_name(table: str) -> str:
+    return f"audit_chain_{table}"
+
+
+def pg_function_body(table: str) -> str:
+    """The plpgsql that appends one link for a change to ``table`` (``verify`` compares the
+    installed function with this text, as it compares the SQLite triggers' SQL)."""
+    # table and column names come from CHAINED, never from input
+    return f"""
+    DECLARE
+        row_id BIGINT;
+        c TEXT;
+        p TEXT;
+        t BIGINT;
+        op TEXT := lower(TG_OP);
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            row_id := OLD.id;
+            c := {pg_content_sql(table, "OLD")};
+        ELSE
+            row_id := NEW.id;
+            c := {pg_content_sql(table, "NEW")};
+        END IF;
+        IF TG_OP = 'UPDATE' AND c = {pg_content_sql(table, "OLD")} THEN
+            RETURN NULL;  -- the recorder re-writes unchanged episodes: chain only real changes
+        END IF;
+        PERFORM pg_advisory_xact_lock({CHAIN_LOCK});
+        p := coalesce((SELECT hash FROM audit_chain ORDER BY id DESC LIMIT 1), '');
+        t := (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT;
+        INSERT INTO audit_chain (tbl, row_id, op, content, t_us, prev, hash)
+            VALUES ('{table}', row_id, op, c, t, p,
+                    chairside_chain_hash(p, '{table}', row_id, op, c, t));
+        RETURN NULL;
+    END
+    """  # noqa: S608
+
+
+def pg_statements() -> list[str]:
+    """The chain on PostgreSQL: the hash function, one trigger function a table, and the
+    triggers named as on SQLite."""
+    statements = [PG_HASH_FUNCTION]
+    for table in CHAINED:
+        function = pg_function_name(table)
+        statements.append(
+            f"CREATE FUNCTION {function}() RETURNS TRIGGER LANGUAGE plpgsql"
+            f" AS $body${pg_function_body(table)}$body$"
+        )
+        for op in CHANGES:
+            statements.append(
+                f"CREATE TRIGGER {trigger_name(table, op)} AFTER {op.upper()} ON {table}"
+                f" FOR EACH ROW EXECUTE FUNCTION {function}()"
+            )
+    return statements
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What ``verify`` found: intact, or the first broken link in words an auditor reads."""
@@ -154,7 +229,7 @@ class Verdict:
 
 def verify(conn: sqlite3.Connection) -> Verdict:
     """Recompute the chain, then compare every chained row with its last chained content."""
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_chain'").fetchone():
+    if not _has_chain(conn):
         return Verdict(False, 0, "", "this store has no audit chain (written before it existed)")
     latest: dict[tuple[str, int], tuple[str, str]] = {}
     links, head, previous = 0, "", 0
@@ -175,7 +250,16 @@ def _links(conn: sqlite3.Connection) -> Iterator[tuple]:
     )
 
 
+def _has_chain(conn: sqlite3.Connection) -> bool:
+    if is_pg(conn):
+        return conn.execute("SELECT to_regclass('audit_chain') IS NOT NULL").fetchone()[0]
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_chain'").fetchone()
+    return found is not None
+
+
 def _missing_trigger(conn: sqlite3.Connection) -> str:
+    if is_pg(conn):
+        return _missing_pg_trigger(conn)
     present = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
     for table in CHAINED:
         for op in CHANGES:
@@ -188,10 +272,36 @@ def _missing_trigger(conn: sqlite3.Connection) -> str:
     return ""
 
 
+# Every enabled trigger on PostgreSQL with its table and the source of its function.
+PG_TRIGGERS = """
+    SELECT t.tgname, c.relname, p.proname, p.prosrc FROM pg_trigger t
+    JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+    WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'
+"""
+
+
+def _missing_pg_trigger(conn: sqlite3.Connection) -> str:
+    """The same judgement on PostgreSQL: each trigger there, enabled, on its table, calling
+    its function, whose source is still what Chairside installed."""
+    present = {name: (table, function, source) for name, table, function, source in
+               conn.execute(PG_TRIGGERS)}  # fmt: skip
+    for table in CHAINED:
+        wanted = (table, pg_function_name(table), pg_function_body(table))
+        for op in CHANGES:
+            name = trigger_name(table, op)
+            if present.get(name) != wanted:
+                return f"trigger {name} was dropped or altered: changes to {table} went unchained"
+    for name in APPEND_ONLY:
+        if name not in present:
+            return f"trigger {name} was dropped: the chain could be rewritten"
+    return ""
+
+
 def _unchained_change(conn: sqlite3.Connection, latest: dict[tuple[str, int], tuple]) -> str:
     for table in CHAINED:
         seen = set()
-        current = f"SELECT id, {content_sql(table)} FROM {table}"  # noqa: S608
+        content = pg_content_sql(table, table) if is_pg(conn) else content_sql(table)
+        current = f"SELECT id, {content} FROM {table}"  # noqa: S608
         for row_id, content in conn.execute(current):
             seen.add(row_id)
             op, chained = latest.get((table, row_id), ("", None))

@@ -20,6 +20,8 @@ from vitals.errors import AlertChanged, ConfigError, StoreError
 from vitals.reading import Param, utc_now
 from vitals.rules import Level
 from vitals.sessions import DOSE_KINDS, check_event_kind, check_patient_ref, check_person
+from vitals.store.connection import Store
+from vitals.store.location import describe
 from vitals.store.sql import UPSERT_CHAIR, chair_row, rules_from_json, rules_json
 from vitals.store.upgrade import open_migrated
 from vitals.times import to_us
@@ -28,7 +30,7 @@ Override = tuple[str, Level, float]  # rule name, level, new threshold
 
 
 @contextlib.contextmanager
-def transaction(db: Path) -> Iterator[sqlite3.Connection]:
+def transaction(db: Store) -> Iterator[sqlite3.Connection]:
     conn = open_migrated(db)
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -39,7 +41,7 @@ def transaction(db: Path) -> Iterator[sqlite3.Connection]:
             conn.execute("ROLLBACK")
             raise
     except sqlite3.Error as exc:
-        raise StoreError(f"{db}: {exc}") from None
+        raise StoreError(f"{describe(db)}: {exc}") from None
     finally:
         conn.close()
 
@@ -73,7 +75,8 @@ def start_session(
             raise ConfigError(f"chair {chair!r} already has an open session: end it first")
         cursor = conn.execute(
             "INSERT INTO sessions (chair, patient, protocol, started_us, started_by, weight_kg,"
-            " dose_mg, rules_json, rules_changed_us, baseline_json) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " dose_mg, rules_json, rules_changed_us, baseline_json) VALUES (?,?,?,?,?,?,?,?,?,?)"
+            " RETURNING id",
             (
                 chair,
                 patient,
@@ -87,7 +90,7 @@ def start_session(
                 json.dumps({p.value: v for p, v in (baseline or {}).items()}),
             ),
         )
-        session = cursor.lastrowid
+        (session,) = cursor.fetchone()
         _event(
             conn, session, chair, at, "session-start", by, f"{protocol.title}; patient {patient}"
         )
@@ -250,9 +253,11 @@ def end_session(db: Path, session: int, by: str, verdict: str, at: datetime | No
 # The alert engine's episodes (clinical, invalid readings, overdue checks) end with their
 # session; link episodes belong to the chair and end when the link recovers.
 END_SESSION_EPISODES = """
-    UPDATE episodes SET ended_us = max(started_us, ?), reason = reason || ' (ended: session ended)'
-    WHERE session = ? AND ended_us IS NULL
-      AND (kind = 'clinical' OR rule GLOB 'invalid-*' OR rule = 'nibp-overdue')
+    UPDATE episodes
+    SET ended_us = CASE WHEN ?1 > started_us THEN ?1 ELSE started_us END,
+        reason = reason || ' (ended: session ended)'
+    WHERE session = ?2 AND ended_us IS NULL
+      AND (kind = 'clinical' OR rule LIKE 'invalid-%' OR rule = 'nibp-overdue')
 """
 
 

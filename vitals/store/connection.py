@@ -1,4 +1,8 @@
-"""Opening the database: one read-write connection for the writer, read-only ones for readers."""
+"""Opening the database: one read-write connection for the writer, read-only ones for readers.
+
+``db`` is a SQLite file (a Path) or any store location (``vitals.store.location``): a
+PostgreSQL server gives a ``PgConnection`` with the same API (``vitals.store.pg``).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,14 @@ from pathlib import Path
 
 from vitals.errors import StoreError
 from vitals.store import chain
+from vitals.store.location import PostgresServer, StoreLocation, locate, needs_file
+from vitals.store.pg import PgConnection
 
 DEFAULT_DB = Path("data/chairside.db")
+Store = StoreLocation | Path | str  # what every store function accepts as ``db``
 
 
-def connect_writer(path: Path, busy_s: float = 10.0) -> sqlite3.Connection:
+def connect_writer(path: Store, busy_s: float = 10.0) -> sqlite3.Connection:
     """The write connection: WAL so readers never block acquisition, FULL sync for durability.
 
     ``synchronous=FULL`` makes every commit survive a power cut, not just a process crash;
@@ -22,8 +29,14 @@ def connect_writer(path: Path, busy_s: float = 10.0) -> sqlite3.Connection:
 
     A new file is created readable by its owner only (SQLite gives its -wal and -shm files
     the same mode), and the connection can compute the audit chain's hashes.
+
+    On PostgreSQL: a session that waits ``busy_s`` for a lock (the server computes the
+    chain's hashes itself; durability is the server's ``synchronous_commit``).
     """
-    path = Path(path)
+    where = locate(path)
+    if isinstance(where, PostgresServer):
+        return _connect_server(where, readonly=False, busy_s=busy_s)
+    path = where.path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         create_private(path)
@@ -44,12 +57,17 @@ def create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
-def connect_readonly(path: Path, check_same_thread: bool = True) -> sqlite3.Connection:
+def connect_readonly(path: Store, check_same_thread: bool = True) -> sqlite3.Connection:
     """A reader that can never write, so the dashboard cannot corrupt what the recorder stores.
 
-    ``check_same_thread=False`` is for a reader its owner shares under a lock.
+    ``check_same_thread=False`` is for a reader its owner shares under a lock. On PostgreSQL
+    the session's transactions are read-only (``default_transaction_read_only``); a server
+    account with SELECT rights only is the stronger guard, for the clinic's IT to give.
     """
-    path = Path(path)
+    where = locate(path)
+    if isinstance(where, PostgresServer):
+        return _connect_server(where, readonly=True, busy_s=10.0)
+    path = where.path
     if not path.exists():
         raise StoreError(f"database {path} does not exist yet: start the recorder first")
     try:
@@ -65,13 +83,21 @@ def connect_readonly(path: Path, check_same_thread: bool = True) -> sqlite3.Conn
     return conn
 
 
+def _connect_server(where: PostgresServer, readonly: bool, busy_s: float) -> PgConnection:
+    try:
+        return PgConnection(where.url, readonly=readonly, lock_timeout_s=busy_s)
+    except sqlite3.Error as exc:
+        use = "reading" if readonly else "writing"
+        raise StoreError(f"cannot open {where.describe()} for {use}: {exc}") from None
+
+
 def copy_store(source: Path, target: Path) -> None:
     """Start ``target`` as a copy of the recorded database ``source`` (the sample, a colleague's
     recording), through SQLite's backup so the copy is consistent even while ``source`` is read.
 
     Refuses to overwrite: a clinic's recordings are never replaced by a sample.
     """
-    target = Path(target)
+    target = needs_file(target, "starting a store as a copy of another (--start-from)")
     if target.exists():
         raise StoreError(f"database {target} already exists: it is never overwritten")
     if not Path(source).is_file():

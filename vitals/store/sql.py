@@ -1,4 +1,9 @@
-"""SQL statements and row shapes shared by the writer and the queries."""
+"""SQL statements and row shapes shared by the writer and the queries.
+
+Written once for both engines (SQLite and PostgreSQL, ``vitals.store.pg``): upserts with
+``ON CONFLICT``, ``IS NOT DISTINCT FROM`` for a comparison that matches NULL, ``LIKE`` rather
+than ``GLOB``, ``CASE`` rather than SQLite's two-argument ``max``, ``RETURNING`` for new ids.
+"""
 
 from __future__ import annotations
 
@@ -33,9 +38,20 @@ INSERT_READING = """
         (SELECT key FROM sources WHERE source = ?7),
         ?8)
 """
-NEW_CHAIR_KEY = "INSERT INTO chair_keys (chair) VALUES (?) ON CONFLICT (chair) DO NOTHING"
-NEW_PARAM_KEY = "INSERT INTO params (param, unit) VALUES (?, ?) ON CONFLICT (param) DO NOTHING"
-NEW_SOURCE_KEY = "INSERT INTO sources (source) VALUES (?) ON CONFLICT (source) DO NOTHING"
+# A name gets a key only when it has none: an insert that conflicts would still use up a
+# number of PostgreSQL's key sequence, once a batch, until the integer keys run out.
+NEW_CHAIR_KEY = """
+    INSERT INTO chair_keys (chair) SELECT ?1
+    WHERE NOT EXISTS (SELECT 1 FROM chair_keys WHERE chair = ?1) ON CONFLICT (chair) DO NOTHING
+"""
+NEW_PARAM_KEY = """
+    INSERT INTO params (param, unit) SELECT ?1, ?2
+    WHERE NOT EXISTS (SELECT 1 FROM params WHERE param = ?1) ON CONFLICT (param) DO NOTHING
+"""
+NEW_SOURCE_KEY = """
+    INSERT INTO sources (source) SELECT ?1
+    WHERE NOT EXISTS (SELECT 1 FROM sources WHERE source = ?1) ON CONFLICT (source) DO NOTHING
+"""
 
 # A reading left in the spool by a recorder that died may already be in the store (it died
 # between the commit and emptying the spool): it is inserted only when the store does not
@@ -52,8 +68,8 @@ INSERT_READING_IF_ABSENT = """
     WHERE c.chair = ?1 AND p.param = ?2 AND p.unit = ?3 AND s.source = ?7
       AND NOT EXISTS (SELECT 1 FROM readings r
                       WHERE r.chair_key = c.key AND r.param_key = p.key AND r.t_us = ?4
-                        AND r.source_key = s.key AND r.device_offset_us IS ?8
-                        AND r.value IS ?5)
+                        AND r.source_key = s.key AND r.device_offset_us IS NOT DISTINCT FROM ?8
+                        AND r.value IS NOT DISTINCT FROM ?5)
 """
 
 UPSERT_DEVICE_STATE = """
@@ -158,12 +174,13 @@ UPSERT_EPISODE = """
 # saying so; the restarted engine's replay continues, under the same start, what still holds.
 CLOSE_ENGINE_EPISODES = """
     UPDATE episodes SET ended_us = ?, reason = reason || ?
-    WHERE chair IS ? AND ended_us IS NULL
-      AND (kind = 'clinical' OR rule GLOB 'invalid-*' OR rule = 'nibp-overdue')
+    WHERE chair IS NOT DISTINCT FROM ? AND ended_us IS NULL
+      AND (kind = 'clinical' OR rule LIKE 'invalid-%' OR rule = 'nibp-overdue')
 """
 CLOSE_LINK_EPISODES = """
     UPDATE episodes SET ended_us = ?, reason = reason || ?
-    WHERE chair IS ? AND ended_us IS NULL AND rule IN ('device-disconnected', 'no-data')
+    WHERE chair IS NOT DISTINCT FROM ? AND ended_us IS NULL
+      AND rule IN ('device-disconnected', 'no-data')
 """
 
 

@@ -7,6 +7,9 @@ data, a consistent copy goes to the backup folder, named for the migration it pr
 (``chairside-20261005T083000Z-before-m004_x.db``). These copies are not pruned with the
 daily generations. A new, empty store has nothing to keep and is migrated at once; a store
 written by a newer Chairside is refused before anything is copied or changed.
+
+On PostgreSQL the server's own backups keep the clinic's history (a file copy is not ours to
+make there); each migration is one transaction, so a failed one leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ import sqlite3
 from pathlib import Path
 
 from vitals.errors import StoreError
+from vitals.store import pg_migrations
 from vitals.store.backup import backup_store
-from vitals.store.connection import connect_writer
+from vitals.store.connection import Store, connect_writer
+from vitals.store.location import locate
 from vitals.store.migrations import applied, migrate, pending
+from vitals.store.pg import is_pg
 
 BACKUP_DIR_ENV = "CHAIRSIDE_BACKUP_DIR"
 log = logging.getLogger("chairside.store")
@@ -32,14 +38,17 @@ def backup_dir(db: Path) -> Path:
     return Path(configured) if configured else Path(db).resolve().parent / "backups"
 
 
-def open_migrated(db: Path, busy_s: float | None = None) -> sqlite3.Connection:
+def open_migrated(db: Store, busy_s: float | None = None) -> sqlite3.Connection:
     """The write connection of an up-to-date store (backed up first if it had to change)."""
     conn = connect_writer(db) if busy_s is None else connect_writer(db, busy_s)
     try:
-        upgrade(conn, db)
+        if is_pg(conn):
+            pg_migrations.migrate(conn)
+        else:
+            upgrade(conn, db)
     except sqlite3.Error as exc:
         conn.close()
-        raise StoreError(f"cannot bring database {db} up to date: {exc}") from None
+        raise StoreError(f"cannot bring {locate(db).describe()} up to date: {exc}") from None
     except BaseException:
         conn.close()
         raise

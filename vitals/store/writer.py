@@ -12,6 +12,10 @@ and chair lists in memory. Everything else (device states, heartbeats, an HL7 me
 sender waits for its acknowledgment) fails at once with a StoreError, so nothing is
 acknowledged that is not committed. ``fault`` says what is wrong and since when; the recorder
 turns it into a technical alert on every chair.
+
+The store may be a PostgreSQL server (``vitals.store.location``): the same work, the same
+faults (a server that is down or refuses is a store that refuses; the connection is opened
+again once it answers), no file to watch, and next months' reading partitions kept ready.
 """
 
 from __future__ import annotations
@@ -36,8 +40,9 @@ from vitals.device_state import DeviceState
 from vitals.engine import Episode
 from vitals.errors import StoreError
 from vitals.reading import Reading, utc_now
-from vitals.store import notifications, sql
-from vitals.store.connection import connect_writer
+from vitals.store import notifications, pg_migrations, sql
+from vitals.store.connection import Store, connect_writer
+from vitals.store.location import PostgresServer, SqliteFile, locate
 from vitals.store.notifications import Notification
 from vitals.store.spool import Spool
 from vitals.store.upgrade import open_migrated
@@ -50,12 +55,14 @@ MAX_HELD_READINGS = 1_000_000  # in memory when even the spool refuses: ~3 h of 
 DRAIN_CHUNK = 20_000  # readings per transaction while the spool drains
 RETRY_S = 1.0  # how often a refusing store is tried again
 WATCH_S = 1.0  # how often the database file is checked for deletion or replacement
+PARTITIONS_S = 3600.0  # how often a server's reading partitions for the months ahead are made
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Errors that belong to one piece of work (its content), not to the store as a whole.
 CONTENT_ERRORS = (
     sqlite3.IntegrityError,
     sqlite3.ProgrammingError,
     sqlite3.InterfaceError,
+    sqlite3.DataError,
     ValueError,
     TypeError,
 )
@@ -105,12 +112,15 @@ class StoreWriter:
     """Owns the write connection; thread-safe ``write_*`` methods return once committed
     (durable ones also once the store is known to refuse: their work is kept)."""
 
-    def __init__(self, path: Path, spool_dir: Path | None = None, busy_s: float = 10.0) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Store, spool_dir: Path | None = None, busy_s: float = 10.0) -> None:
+        where = locate(path)
+        self.server = where if isinstance(where, PostgresServer) else None
+        self.path: Path | PostgresServer = self.server or Path(where.path)
         self.busy_s = busy_s
         self._conn = open_migrated(self.path, busy_s)
-        self._identity = _identity(self.path)
-        self._watch_fd = _watch_descriptor(self.path)
+        self._identity = _identity(self.path) if isinstance(where, SqliteFile) else None
+        self._watch_fd = _watch_descriptor(self.path) if isinstance(where, SqliteFile) else None
+        self._partitions_due = time.monotonic()  # a server's next months, at once then hourly
         self.generation = 0  # bumped when the file is reopened; readers reopen too
         self._orphans: list[sqlite3.Connection] = []  # connections to a deleted file
         self.fault: StoreFault | None = None
@@ -327,6 +337,7 @@ class StoreWriter:
             self._query(ticket)
         group = [t for t in group if not t.read]
         self._watch_file()
+        self._keep_partitions()
         refusing = self.fault is not None
         if refusing and (self.fault.permanent or time.monotonic() < self._next_try):
             for ticket in group:
@@ -481,8 +492,23 @@ class StoreWriter:
 
     # -- the database file ---------------------------------------------------------------
 
+    def _keep_partitions(self) -> None:
+        """On a server, this month's and the next months' reading partitions exist before
+        their readings arrive (they would land in the DEFAULT partition otherwise)."""
+        if self.server is None or time.monotonic() < self._partitions_due:
+            return
+        try:
+            pg_migrations.ensure_partitions(self._conn)
+        except sqlite3.Error as exc:  # the server refuses: the commit that follows says so
+            log.warning("%s: cannot prepare the next months' partitions: %s", self.path, exc)
+            self._partitions_due = time.monotonic() + RETRY_S
+            return
+        self._partitions_due = time.monotonic() + PARTITIONS_S
+
     def _watch_file(self) -> None:
         """Deleted, replaced or overwritten under us? Checked at most once a second."""
+        if self.server is not None:
+            return  # no file of ours: the server keeps its own
         if time.monotonic() - self._watched < WATCH_S or (self.fault and self.fault.permanent):
             return
         self._watched = time.monotonic()
