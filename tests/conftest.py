@@ -18,7 +18,7 @@ import pytest
 from simulators.fleet import Fleet, FleetSpec
 from vitals.store import StoreWriter
 
-pytest_plugins = ["tests.pg_cluster"]
+pytest_plugins = ["tests.pg_cluster", "tests.central_sample"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_VECTORS = ROOT.parent / "shared" / "vectors"

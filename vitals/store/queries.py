@@ -20,6 +20,7 @@ from vitals.heart_rate import HeartRateSources
 from vitals.reading import UNITS, Param, Quality, Reading
 from vitals.rules import Level
 from vitals.sessions import Session
+from vitals.store.pg import is_pg
 from vitals.store.sql import rules_from_json
 from vitals.times import from_us, to_us
 from vitals.wording import chair_label
@@ -320,7 +321,9 @@ def snapshot(conn: sqlite3.Connection) -> Iterator[None]:
     if conn.in_transaction:
         yield
         return
-    conn.execute("BEGIN")
+    # PostgreSQL's default (READ COMMITTED) sees each statement's own moment; SQLite's
+    # deferred BEGIN keeps the first read's moment to the end, and takes no ISOLATION words
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" if is_pg(conn) else "BEGIN")
     try:
         yield
     finally:
