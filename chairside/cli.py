@@ -35,6 +35,7 @@ from vitals.errors import ChairsideError
 from vitals.logs import configure_logging, log_dir_for
 from vitals.notify_config import load_notify_config
 from vitals.store import DEFAULT_DB
+from vitals.store.location import db_argument
 from vitals.users import DEFAULT_USERS, add_user
 
 Command = Callable[[argparse.Namespace], int]
@@ -166,7 +167,14 @@ def _dashboard_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _dashboard_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.add_argument(
+        "--db",
+        type=db_argument,
+        default=DEFAULT_DB,
+        help=f"database (default {DEFAULT_DB}), or a group's central PostgreSQL store as "
+        "postgresql://user@host/dbname (password from PGPASSFILE or PGPASSWORD): the central "
+        "review of every site",
+    )
     p.add_argument("--port", type=int, default=8501, help="HTTP port (default 8501)")
     p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument(

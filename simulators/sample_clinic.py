@@ -13,6 +13,7 @@ is what this module makes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import sqlite3
 from dataclasses import dataclass
@@ -103,18 +104,21 @@ def build_sample(db: Path) -> int:
     return len(PLAN)
 
 
-def record_sample(db: Store) -> None:
+def record_sample(db: Store, site: str = "") -> None:
     """Record the sample's sessions into the store ``db`` (a new SQLite file, or an empty
-    PostgreSQL database: the central review's tests read the same sample from both)."""
+    PostgreSQL database: the central review's tests read the same sample from both). With a
+    ``site`` the chairs have a central store's ids, ``"{site}/{chair}"``: the sample recorded
+    for two sites is a group of clinics whose patients are seen at both."""
     rng = random.Random(7)
+    central = (lambda chair: f"{site}/{chair}") if site else (lambda chair: chair)
     writer = StoreWriter(db)
-    writer.write_chairs(CHAIRS)
+    writer.write_chairs([dataclasses.replace(c, id=central(c.id)) for c in CHAIRS])
     writer.close()
     for seed, planned in enumerate(PLAN, start=1):
-        _record(db, planned, seed, rng)
+        _record(db, planned, central(planned.chair), seed, rng)
 
 
-def _record(db: Store, planned: Planned, seed: int, rng: random.Random) -> None:
+def _record(db: Store, planned: Planned, chair: str, seed: int, rng: random.Random) -> None:
     patient, nurse = planned.patient, NURSES[seed % 2]
     route = scenario(planned.scenario).route
     start = FIRST_DAY + timedelta(days=planned.day, hours=planned.hour)
@@ -123,7 +127,7 @@ def _record(db: Store, planned: Planned, seed: int, rng: random.Random) -> None:
     if route == "iv":
         end += timedelta(seconds=IV_INFUSION_S)
     readings = recorded_session(
-        planned.chair,
+        chair,
         planned.scenario,
         seed,
         start,
@@ -136,7 +140,7 @@ def _record(db: Store, planned: Planned, seed: int, rng: random.Random) -> None:
     writer.close()
     session = commands.start_session(
         db,
-        planned.chair,
+        chair,
         patient.ref,
         patient.protocol,
         nurse,

@@ -24,3 +24,18 @@ def pg_sample(pg_cluster: Cluster) -> Iterator[PostgresServer]:
     record_sample(where)
     yield where
     pg_cluster.drop(name)
+
+
+SITES = ("riverside", "hillside")
+
+
+@pytest.fixture(scope="session")
+def central_sample(pg_cluster: Cluster) -> Iterator[PostgresServer]:
+    """A central database holding the sample as two sites recorded it: chair ids qualified
+    by their sites, the same patients' courses spanning both."""
+    name = pg_cluster.fresh_database()
+    where = PostgresServer(pg_cluster.url(name))
+    for site in SITES:
+        record_sample(where, site)
+    yield where
+    pg_cluster.drop(name)
