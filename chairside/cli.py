@@ -31,11 +31,12 @@ from simulators.links import default_transport
 from simulators.sample_clinic import SAMPLE_DB
 from simulators.scenarios import SCENARIOS
 from vitals.chairs import dump_chairs, load_chairs
-from vitals.errors import ChairsideError
+from vitals.errors import ChairsideError, ConfigError
 from vitals.logs import configure_logging, log_dir_for
 from vitals.notify_config import load_notify_config
 from vitals.store import DEFAULT_DB
-from vitals.store.location import db_argument
+from vitals.store.connection import DB_HELP
+from vitals.store.location import db_argument, describe, is_postgres
 from vitals.users import DEFAULT_USERS, add_user
 
 Command = Callable[[argparse.Namespace], int]
@@ -96,7 +97,7 @@ def _simulate_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _session_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.add_argument("--db", type=db_argument, default=DEFAULT_DB, help=DB_HELP)
     p.add_argument(
         "--no-sessions",
         action="store_true",
@@ -144,7 +145,7 @@ def _record_parser(commands: argparse._SubParsersAction) -> None:
         "stops cleanly on SIGINT/SIGTERM.",
     )
     p.add_argument("--config", type=Path, required=True, help="chair config (TOML)")
-    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.add_argument("--db", type=db_argument, default=DEFAULT_DB, help=DB_HELP)
     notify_option(p)
     p.add_argument(
         "--spool",
@@ -167,14 +168,7 @@ def _dashboard_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _dashboard_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--db",
-        type=db_argument,
-        default=DEFAULT_DB,
-        help=f"database (default {DEFAULT_DB}), or a group's central PostgreSQL store as "
-        "postgresql://user@host/dbname (password from PGPASSFILE or PGPASSWORD): the central "
-        "review of every site",
-    )
+    p.add_argument("--db", type=db_argument, default=DEFAULT_DB, help=DB_HELP)
     p.add_argument("--port", type=int, default=8501, help="HTTP port (default 8501)")
     p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument(
@@ -290,6 +284,11 @@ def transport_of(args: argparse.Namespace) -> str:
 
 
 def run_record(args: argparse.Namespace) -> int:
+    if is_postgres(args.db):
+        raise ConfigError(
+            "record writes to a local SQLite file first, so acquisition never waits for the "
+            f"network: give --db a file path, not {describe(args.db)}"
+        )
     configure_logging("recorder", log_dir_for(args.db))
     notify = load_notify_config(args.notify) if args.notify else None
     stop = threading.Event()  # a stop asked for while starting up is a clean stop, too

@@ -13,6 +13,8 @@ from chairside.service import ServiceSpec, installed_options
 from vitals.logs import log_dir_for
 from vitals.store import DEFAULT_DB
 from vitals.store.backup import backup_store
+from vitals.store.connection import DB_HELP
+from vitals.store.location import db_argument, needs_file
 from vitals.store.upgrade import backup_dir
 from vitals.users import DEFAULT_USERS
 
@@ -108,7 +110,12 @@ def _doctor_parser(commands: argparse._SubParsersAction) -> None:
         "installed service uses (else the defaults). Safe while the recorder runs.",
     )
     p.add_argument("--config", type=Path, help="chair config (default: the service's)")
-    p.add_argument("--db", type=Path, help=f"database (default: the service's, else {DEFAULT_DB})")
+    p.add_argument(
+        "--db",
+        type=db_argument,
+        help=f"database, a file or postgresql://user@host/dbname (default: the service's, "
+        f"else {DEFAULT_DB})",
+    )
     p.add_argument("--users", type=Path, help="users file (default: the service's)")
     p.add_argument("--address", help="dashboard address (default: the service's, else 127.0.0.1)")
     p.add_argument("--port", type=int, help="dashboard port (default: the service's, else 8501)")
@@ -125,7 +132,7 @@ def _doctor_parser(commands: argparse._SubParsersAction) -> None:
 def doctor_setup(args: argparse.Namespace) -> Setup:
     """Options given win; then the installed service's; then the defaults."""
     unit = installed_options()
-    db = Path(args.db or unit.get("db") or DEFAULT_DB)
+    db = args.db or db_argument(str(unit.get("db") or DEFAULT_DB))
     config = args.config or unit.get("config")
     return Setup(
         db=db,
@@ -157,7 +164,7 @@ def _backup_parser(commands: argparse._SubParsersAction) -> None:
         description="Copy the database into --out through SQLite's online backup (safe while "
         "the recorder writes) as <name>-<UTC time>.db; keep the newest --keep copies.",
     )
-    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.add_argument("--db", type=db_argument, default=DEFAULT_DB, help=DB_HELP)
     p.add_argument("--out", type=Path, required=True, help="folder the backups are kept in")
     p.add_argument(
         "--keep", type=int, default=DEFAULT_KEEP, help=f"copies kept (default {DEFAULT_KEEP})"
@@ -166,7 +173,8 @@ def _backup_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run_backup(args: argparse.Namespace) -> int:
-    taken = backup_store(args.db, args.out, keep=args.keep)
+    db = needs_file(args.db, "backup")
+    taken = backup_store(db, args.out, keep=args.keep)
     print(f"backup {taken.path} ({taken.size / 1_048_576:.1f} MB)")
     for old in taken.removed:
         print(f"removed {old} (more than {args.keep} kept)", file=sys.stderr)

@@ -14,7 +14,9 @@ from vitals.exchange.export import FORMATS, chair_window, export, session_window
 from vitals.exchange.progress import percent_printer
 from vitals.exchange.vital_import import read_vital
 from vitals.store import DEFAULT_DB, StoreWriter, connect_readonly
+from vitals.store.connection import DB_HELP
 from vitals.store.imports import check_ended, record_import, sessions_touched
+from vitals.store.location import db_argument
 
 
 def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
@@ -28,9 +30,7 @@ def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
         "SPRAVATO REMS monitoring record, prepared for the clinic to check and submit; "
         "never submitted).",
     )
-    export.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})"
-    )
+    export.add_argument("--db", type=db_argument, default=DEFAULT_DB, help=DB_HELP)
     export.add_argument("--session", type=int, help="session id")
     export.add_argument("--chair", help="chair id, with --from and --to")
     export.add_argument("--from", dest="start", type=_utc_time, help="ISO-8601 UTC start")
@@ -53,9 +53,7 @@ def add_exchange_parsers(commands: argparse._SubParsersAction) -> None:
         "implausible values are stored flagged invalid, rows repeated in the file once, and "
         "readings already stored are skipped.",
     )
-    imported.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})"
-    )
+    imported.add_argument("--db", type=db_argument, default=DEFAULT_DB, help=DB_HELP)
     imported.add_argument(
         "--format", choices=["csv", "vital"], default="csv", help="csv, or a VitalDB .vital file"
     )

@@ -7,7 +7,6 @@ each one is written to the audit trail at once.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from chairside.cli_identity import add_identity_options, signed
 from vitals.errors import ConfigError
@@ -16,6 +15,8 @@ from vitals.review import keep_summaries
 from vitals.rules import Level
 from vitals.sessions import EVENT_KINDS
 from vitals.store import DEFAULT_DB, commands, connect_readonly
+from vitals.store.connection import DB_HELP
+from vitals.store.location import db_argument
 from vitals.store.measures import SCALE_KINDS, log_measure
 from vitals.verdict import discharge_verdict
 
@@ -90,7 +91,7 @@ def _action(
 ) -> argparse.ArgumentParser:
     p = actions.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
     add_identity_options(p)
-    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.add_argument("--db", type=db_argument, default=DEFAULT_DB, help=DB_HELP)
     p.set_defaults(run=signed(run))
     return p
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from vitals.store import DEFAULT_DB
+from vitals.store.location import db_argument, describe
 from vitals.store.verify import verify_file
 
 
@@ -18,11 +18,15 @@ def add_verify_parser(commands: argparse._SubParsersAction) -> None:
         "broken link.",
     )
     p.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"database or backup (default {DEFAULT_DB})"
+        "--db",
+        type=db_argument,
+        default=DEFAULT_DB,
+        help=f"database or backup: a SQLite file (default {DEFAULT_DB}) or "
+        "postgresql://user@host/dbname",
     )
     p.add_argument(
         "--against",
-        type=Path,
+        type=db_argument,
         metavar="LIVE_DB",
         help="also check that the chain of --db (a backup) is the start of LIVE_DB's chain",
     )
@@ -31,5 +35,5 @@ def add_verify_parser(commands: argparse._SubParsersAction) -> None:
 
 def run_verify(args: argparse.Namespace) -> int:
     verdict = verify_file(args.db, args.against)
-    print(f"{args.db}: {verdict.summary()}")
+    print(f"{describe(args.db)}: {verdict.summary()}")
     return 0 if verdict.intact else 1

@@ -25,7 +25,9 @@ from vitals.chairs import Chair, load_chairs
 from vitals.errors import ChairsideError
 from vitals.store import connect_readonly, queries
 from vitals.store.backup import backups
+from vitals.store.location import PostgresServer
 from vitals.store.migrations import MIGRATIONS, applied
+from vitals.store.pg_migrations import PG_MIGRATIONS
 from vitals.users import load_users
 
 FAIL, WARN, OK = "FAIL", "WARN", "OK"
@@ -49,7 +51,7 @@ class Finding:
 class Setup:
     """What to check: the paths and address the recorder and dashboard were given."""
 
-    db: Path
+    db: Path | PostgresServer
     users: Path
     log_dir: Path
     backup_dir: Path
@@ -70,6 +72,8 @@ def examine(setup: Setup, now: datetime | None = None) -> list[Finding]:
             f"{platform.system()} {platform.release()}",
         )
     ]
+    if isinstance(setup.db, PostgresServer):
+        return [*found, *_server(setup.db), *_users(setup), *_host(setup)]
     conn, problem = _open(setup.db)
     try:
         recorder = _recorder(conn, now, setup)
@@ -82,6 +86,40 @@ def examine(setup: Setup, now: datetime | None = None) -> list[Finding]:
     found += _users(setup)
     found += _host(setup)
     return found
+
+
+def _server(db: PostgresServer) -> Iterator[Finding]:
+    """A central PostgreSQL store: does it answer, and is its schema this Chairside's? (Its
+    disk and its backups are the server's, kept by the clinic group's IT.)"""
+    try:
+        conn = connect_readonly(db)
+    except ChairsideError as exc:
+        yield Finding(
+            FAIL,
+            "database",
+            str(exc),
+            "check the server's address and that this account may connect (PGPASSFILE)",
+        )
+        return
+    try:
+        done = [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY applied_utc")]
+    except sqlite3.Error:
+        done = []
+    finally:
+        conn.close()
+    yield Finding(OK, "database", f"{db.describe()} answers")
+    known = [m.__name__ for m in PG_MIGRATIONS]
+    if [name for name in done if name not in known]:
+        yield Finding(FAIL, "schema", "written by a newer Chairside", "install that version again")
+    elif done == known:
+        yield Finding(OK, "schema", f"up to date ({known[-1]})")
+    else:
+        yield Finding(
+            WARN,
+            "schema",
+            f"{len(known) - len(done)} migration(s) to apply",
+            "the first Chairside that writes to it applies them; nothing to do",
+        )
 
 
 def _open(db: Path) -> tuple[sqlite3.Connection | None, str]:

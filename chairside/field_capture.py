@@ -46,6 +46,7 @@ from vitals.exchange.csv_io import import_readings
 from vitals.plausibility import assess
 from vitals.reading import Reading, utc_now
 from vitals.store import StoreWriter
+from vitals.store.location import db_argument
 
 SILENCE_S = 15.0  # as a chair's default no_data_after_s: then ask the monitor again
 RANDOM_CHUNK = 512
@@ -77,7 +78,9 @@ def add_capture_parsers(commands: argparse._SubParsersAction) -> None:
     )
     replay.add_argument("file", type=Path, help="a capture file, or raw bytes from a monitor")
     replay.add_argument("--protocol", required=True, help=f"one of {', '.join(protocols())}")
-    replay.add_argument("--db", type=Path, help="store the readings in this database")
+    replay.add_argument(
+        "--db", type=db_argument, help="store the readings in this database (file or URL)"
+    )
     replay.add_argument("--chair", help="the chair the readings belong to (with --db)")
     replay.add_argument(
         "--chunk",

@@ -20,7 +20,7 @@ from vitals.clinic_time import clinic_zone, machine_zone, zone_name
 from vitals.errors import ConfigError
 from vitals.logs import LOG_DIR_ENV, log_dir_for
 from vitals.store import copy_store
-from vitals.store.location import PostgresServer, describe, needs_file
+from vitals.store.location import PostgresServer, describe
 from vitals.users import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,10 +94,7 @@ def serve_dashboard(args: argparse.Namespace) -> int:
 
 def start_store_from(db: Path | PostgresServer, source: Path | None) -> None:
     """A new database starts as a copy of ``source``, so there is history to review at once."""
-    if source is None:
-        return
-    db = needs_file(db, "--start-from (a new store as a copy of a recorded one)")
-    if db.exists():
+    if source is None or (isinstance(db, Path) and db.exists()):
         return
     copy_store(source, db)
     print(f"{db} starts as a copy of {source}", flush=True)

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from simulators.fleet import Fleet, FleetSpec
-from vitals.store import StoreWriter
+from vitals.store import StoreWriter, chain, connect_readonly
+from vitals.store.location import PostgresServer
+from vitals.store.pg import PgConnection
 
 pytest_plugins = ["tests.pg_cluster", "tests.central_sample"]
 
@@ -32,6 +34,22 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def fresh_store(db_path: Path) -> Iterator[StoreWriter]:
     writer = StoreWriter(db_path)
+    yield writer
+    writer.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_db(request: pytest.FixtureRequest, db_path: Path) -> Path | PostgresServer:
+    """The store of a test that must hold on both engines: a SQLite file, then a fresh
+    database on the tests' own PostgreSQL server (tests/pg_cluster.py)."""
+    if request.param == "sqlite":
+        return db_path
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store_writer(store_db: Path | PostgresServer) -> Iterator[StoreWriter]:
+    writer = StoreWriter(store_db)
     yield writer
     writer.close()
 
@@ -68,12 +86,38 @@ def wait_for(condition: Callable[[], object], timeout: float = 15, what: str = "
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
-def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+def query(db: Path | PostgresServer, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read a store as an outside tool would, on either engine (a missing SQLite file is
+    sqlite3's own OperationalError, which tests waiting for a store to appear expect)."""
+    if isinstance(db, PostgresServer):
+        conn = connect_readonly(db)
+    else:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
     try:
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+def view_columns(db: Path | PostgresServer, relation: str) -> list[str]:
+    """The column names of a table or view, as an outside tool sees them."""
+    conn = connect_readonly(db)
+    try:
+        cursor = conn.execute(f"SELECT * FROM {relation} LIMIT 0")
+        return [c[0] for c in cursor.description]
+    finally:
+        conn.close()
+
+
+def outside_writer(db: Path | PostgresServer) -> sqlite3.Connection:
+    """A write connection that is not Chairside's writer: what someone with the database's
+    own tools could do (on SQLite with the chain's hash function, as Chairside's connections
+    have it, so a refused change is refused by the audit rules, not for lack of it)."""
+    if isinstance(db, PostgresServer):
+        return PgConnection(db.url)
+    conn = sqlite3.connect(db)
+    chain.register(conn)
+    return conn
 
 
 def chairside_command(*args: str) -> list[str]:

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from vitals.store.location import PostgresServer
+
 LOG_DIR_ENV = "CHAIRSIDE_LOG_DIR"
 FILE_FORMAT = "%(asctime)s %(levelname)s chair=%(chair)s %(name)s: %(message)s"
 JOURNAL_FORMAT = "%(levelname)s chair=%(chair)s %(name)s: %(message)s"
@@ -34,10 +36,14 @@ _chair: contextvars.ContextVar[str] = contextvars.ContextVar("chair", default="-
 T = TypeVar("T")
 
 
-def log_dir_for(db: Path) -> Path:
-    """$CHAIRSIDE_LOG_DIR (the service sets it), else ``logs/`` beside the database."""
+def log_dir_for(db: Path | PostgresServer) -> Path:
+    """$CHAIRSIDE_LOG_DIR (the service sets it), else ``logs/`` beside the database (for a
+    database on a server, ``data/logs``)."""
     configured = os.environ.get(LOG_DIR_ENV)
-    return Path(configured) if configured else Path(db).resolve().parent / "logs"
+    if configured:
+        return Path(configured)
+    folder = Path("data") if isinstance(db, PostgresServer) else Path(db).resolve().parent
+    return folder / "logs"
 
 
 def with_chair(chair: str, target: Callable[[], T]) -> Callable[[], T]:

@@ -17,6 +17,7 @@ from vitals.reading import Param, Reading
 from vitals.review import course, session_page
 from vitals.store import StoreWriter, connect_readonly, listing, notifications, queries, sql
 from vitals.store.listing import SessionFilter
+from vitals.store.location import PostgresServer
 from vitals.store.migrations import MIGRATIONS, applied, m007_compact_readings, migrate
 from vitals.times import to_us
 from vitals.verdict import discharge_verdict
@@ -133,17 +134,17 @@ def test_a_reading_in_a_unit_chairside_does_not_use_stops_the_migration_cleanly(
 
 
 def test_a_repeated_reading_is_kept_beside_the_first(
-    fresh_store: StoreWriter, db_path: Path
+    store_writer: StoreWriter, store_db: Path | PostgresServer
 ) -> None:
     same = [Reading(Param.SBP, v).stamped("c1", T0, "ge-s5") for v in (120.0, 121.0, 120.0)]
-    fresh_store.write_readings(same[:2])
-    fresh_store.write_readings(same[2:])
-    assert query(db_path, "SELECT value, seq FROM readings_full ORDER BY seq") == [
+    store_writer.write_readings(same[:2])
+    store_writer.write_readings(same[2:])
+    assert query(store_db, "SELECT value, seq FROM readings_full ORDER BY seq") == [
         (120.0, 0),
         (121.0, 1),
         (120.0, 2),
     ]
-    conn = connect_readonly(db_path)
+    conn = connect_readonly(store_db)
     assert [r.value for r in queries.stored_readings(conn, "c1", T0)] == [120.0, 121.0, 120.0]
 
 

@@ -183,32 +183,23 @@ def test_postgresql_reads_readings_and_sessions_through_an_index(
         conn.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Path | PostgresServer:
-    if request.param == "sqlite":
-        db = tmp_path / "store.db"
-        StoreWriter(db).close()
-        return db
-    return request.getfixturevalue("pg_url")
-
-
 def test_a_snapshot_reads_one_moment_however_long_its_reads_take(
-    any_store: Path | PostgresServer,
+    store_db: Path | PostgresServer,
 ) -> None:
     """A summary counts the store's changes and reads the session inside one snapshot: an
     event written between its reads must not show in one and be missing from the other."""
-    writer = StoreWriter(any_store)
+    writer = StoreWriter(store_db)
     writer.write_chairs([Chair("c1", "Chair 1", "/dev/ttyUSB0", "ge-s5")])
     writer.close()
     at = datetime(2026, 3, 2, 9, tzinfo=UTC)
     session = commands.start_session(
-        any_store, "c1", "P-1", "iv-ketamine", "Nurse Ada", at=at, weight_kg=70
+        store_db, "c1", "P-1", "iv-ketamine", "Nurse Ada", at=at, weight_kg=70
     )
-    conn = connect_readonly(any_store)
+    conn = connect_readonly(store_db)
     try:
         with queries.snapshot(conn):
             before = len(queries.events(conn, session))
-            commands.add_event(any_store, session, "note", "Nurse Ben", "later", at=at)
+            commands.add_event(store_db, session, "note", "Nurse Ben", "later", at=at)
             assert len(queries.events(conn, session)) == before
         assert len(queries.events(conn, session)) == before + 1
     finally:

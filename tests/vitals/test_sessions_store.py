@@ -7,25 +7,36 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import query
+from tests.conftest import outside_writer, query, view_columns
 from vitals.chairs import Chair
 from vitals.engine import CLINICAL, Episode
 from vitals.errors import ConfigError, StoreError
 from vitals.reading import Param, utc_now
 from vitals.rules import Level
-from vitals.store import StoreWriter, chain, commands, connect_readonly, queries
+from vitals.store import StoreWriter, commands, connect_readonly, queries
+from vitals.store.location import PostgresServer
 from vitals.times import to_us
 
 
 @pytest.fixture
-def store(fresh_store: StoreWriter, db_path: Path) -> Path:
+def store(store_writer: StoreWriter, store_db: Path | PostgresServer) -> Path | PostgresServer:
+    """Two chairs in a store on each engine (SQLite file, PostgreSQL server)."""
+    store_writer.write_chairs(
+        [Chair("c1", "Chair 1", "loop://", "ge-s5"), Chair("c2", "Chair 2", "loop://", "ge-s5")]
+    )
+    return store_db
+
+
+@pytest.fixture
+def sqlite_store(fresh_store: StoreWriter, db_path: Path) -> Path:
+    """The same on SQLite only, for a test whose page queries are not yet ported."""
     fresh_store.write_chairs(
         [Chair("c1", "Chair 1", "loop://", "ge-s5"), Chair("c2", "Chair 2", "loop://", "ge-s5")]
     )
     return db_path
 
 
-def start(db: Path, **kw) -> int:
+def start(db: Path | PostgresServer, **kw) -> int:
     args = {
         "chair": "c1",
         "patient": "P-0042",
@@ -36,7 +47,7 @@ def start(db: Path, **kw) -> int:
     return commands.start_session(db, **(args | kw))
 
 
-def test_start_session_records_protocol_dose_rules_and_event(store: Path) -> None:
+def test_start_session_records_protocol_dose_rules_and_event(store: Path | PostgresServer) -> None:
     session = start(store, overrides=[("sbp-high", Level.WARNING, 170)], baseline={Param.SBP: 128})
     conn = connect_readonly(store)
     s = queries.active_session(conn, "c1")
@@ -70,20 +81,20 @@ def test_start_session_records_protocol_dose_rules_and_event(store: Path) -> Non
     ],
 )
 def test_bad_session_starts_are_refused_with_the_reason(
-    store: Path, kw: dict, message: str
+    store: Path | PostgresServer, kw: dict, message: str
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         start(store, **kw)
 
 
-def test_one_open_session_per_chair(store: Path) -> None:
+def test_one_open_session_per_chair(store: Path | PostgresServer) -> None:
     start(store)
     with pytest.raises(ConfigError, match="already has an open session"):
         start(store)
     start(store, chair="c2")
 
 
-def test_first_dose_event_sets_the_dose_time(store: Path) -> None:
+def test_first_dose_event_sets_the_dose_time(store: Path | PostgresServer) -> None:
     session = start(store)
     t = utc_now() - timedelta(minutes=5)
     commands.add_event(store, session, "infusion-start", "Nurse Ada", at=t)
@@ -95,7 +106,9 @@ def test_first_dose_event_sets_the_dose_time(store: Path) -> None:
         commands.add_event(store, session, "party", "Nurse Ada")
 
 
-def test_threshold_change_is_an_event_and_ended_sessions_are_frozen(store: Path) -> None:
+def test_threshold_change_is_an_event_and_ended_sessions_are_frozen(
+    store: Path | PostgresServer,
+) -> None:
     session = start(store)
     text = commands.change_threshold(store, session, "spo2-low", Level.WARNING, 92, "Dr Lee")
     assert text == "spo2-low warning 90 -> 92"
@@ -111,7 +124,9 @@ def test_threshold_change_is_an_event_and_ended_sessions_are_frozen(store: Path)
         commands.change_threshold(store, start(store), "sbp-hi", Level.WARNING, 1, "Dr Lee")
 
 
-def test_acknowledgment_is_audited_and_never_changed(store: Path, fresh_store: StoreWriter) -> None:
+def test_acknowledgment_is_audited_and_never_changed(
+    store: Path | PostgresServer, store_writer: StoreWriter
+) -> None:
     start(store)
     now = utc_now()
     episode = Episode(
@@ -124,7 +139,7 @@ def test_acknowledgment_is_audited_and_never_changed(store: Path, fresh_store: S
         peak_time=now,
         reason="SBP 184 ≥ 180 for 1 reading (critical)",
     )
-    fresh_store.write_episodes("c1", None, [episode])
+    store_writer.write_episodes("c1", None, [episode])
     (episode_id,) = query(store, "SELECT id FROM episodes")[0]
     commands.acknowledge(store, episode_id, "Nurse Ada", "called the doctor")
     commands.acknowledge(store, episode_id, "Nurse Ben")
@@ -139,8 +154,7 @@ def test_acknowledgment_is_audited_and_never_changed(store: Path, fresh_store: S
     )
     acks = queries.acknowledgments(connect_readonly(store), episode_id)
     assert acks.by.tolist() == ["Nurse Ada", "Nurse Ben"]
-    conn = sqlite3.connect(store)
-    chain.register(conn)  # as Chairside's own connections: without it any change fails earlier
+    conn = outside_writer(store)
     with pytest.raises(sqlite3.IntegrityError, match="audit trail"):
         conn.execute("DELETE FROM acknowledgments")
     with pytest.raises(sqlite3.IntegrityError, match="audit trail"):
@@ -151,8 +165,8 @@ def test_acknowledgment_is_audited_and_never_changed(store: Path, fresh_store: S
         commands.acknowledge(store, 999, "Nurse Ada")
 
 
-def test_episode_views_columns_are_stable(store: Path) -> None:
-    columns = [c[1] for c in query(store, "PRAGMA table_info(episodes_v)")]
+def test_episode_views_columns_are_stable(store: Path | PostgresServer) -> None:
+    columns = view_columns(store, "episodes_v")
     assert columns == [
         "chair",
         "session",
@@ -168,12 +182,12 @@ def test_episode_views_columns_are_stable(store: Path) -> None:
         "acked_utc",
         "reason",
     ]
-    columns = [c[1] for c in query(store, "PRAGMA table_info(sessions_v)")]
+    columns = view_columns(store, "sessions_v")
     assert columns == ["session", "chair", "patient", "protocol", "started_utc", "ended_utc"]
 
 
 def test_episode_upsert_keeps_one_row_per_episode_and_its_rule(
-    fresh_store: StoreWriter, store: Path
+    store_writer: StoreWriter, store: Path
 ) -> None:
     now = utc_now()
     e = Episode(
@@ -184,8 +198,8 @@ def test_episode_upsert_keeps_one_row_per_episode_and_its_rule(
         Param.SBP,
         rule_snapshot={"tiers": {"warning": 165}},
     )
-    fresh_store.write_episodes("c1", None, [e])
-    fresh_store.write_episodes(
+    store_writer.write_episodes("c1", None, [e])
+    store_writer.write_episodes(
         "c1", None, [replace(e, level=Level.CRITICAL, rule_snapshot={"tiers": {}})]
     )
     assert query(store, "SELECT level, rule_json FROM episodes") == [
@@ -201,7 +215,7 @@ def test_store_errors_are_store_errors(tmp_path: Path) -> None:
 
 
 def test_ending_a_session_ends_its_open_alarms_with_it(
-    store: Path, fresh_store: StoreWriter
+    store: Path | PostgresServer, store_writer: StoreWriter
 ) -> None:
     """Nothing the engine raised is left open to span weeks and shade later views; link
     episodes belong to the chair and stay with the link."""
@@ -212,7 +226,7 @@ def test_ending_a_session_ends_its_open_alarms_with_it(
         Episode("nibp-overdue", "technical", Level.WARNING, t0, Param.SBP, reason="late"),
         Episode("device-disconnected", "technical", Level.WARNING, t0, reason="cable"),
     ]
-    fresh_store.write_episodes("c1", session, open_ones)
+    store_writer.write_episodes("c1", session, open_ones)
     end = utc_now()
     commands.end_session(store, session, "Nurse Ada", "ready", at=end)
     rows = query(store, "SELECT rule, ended_us, reason FROM episodes ORDER BY rule")
@@ -223,11 +237,13 @@ def test_ending_a_session_ends_its_open_alarms_with_it(
     ]
 
 
-def test_live_views_show_only_the_chairs_present(store: Path, fresh_store: StoreWriter) -> None:
+def test_live_views_show_only_the_chairs_present(
+    sqlite_store: Path, fresh_store: StoreWriter
+) -> None:
     """An old session's unacknowledged critical is for review, not for today's tile; alarms
     raised under the monitor limits since the last session are today's."""
     now = utc_now()
-    old = start(store, at=now - timedelta(days=7))
+    old = start(sqlite_store, at=now - timedelta(days=7))
     crit = Episode(
         "sbp-high",
         CLINICAL,
@@ -238,7 +254,9 @@ def test_live_views_show_only_the_chairs_present(store: Path, fresh_store: Store
         reason="old critical",
     )
     fresh_store.write_episodes("c1", old, [crit])
-    commands.end_session(store, old, "Nurse Ada", "done", at=now - timedelta(days=7, minutes=-90))
+    commands.end_session(
+        sqlite_store, old, "Nurse Ada", "done", at=now - timedelta(days=7, minutes=-90)
+    )
     between = Episode(
         "spo2-low",
         CLINICAL,
@@ -248,20 +266,22 @@ def test_live_views_show_only_the_chairs_present(store: Path, fresh_store: Store
         reason="between sessions",
     )
     fresh_store.write_episodes("c1", None, [between])
-    current = start(store, at=now - timedelta(minutes=10))
+    current = start(sqlite_store, at=now - timedelta(minutes=10))
     mine = Episode(
         "sbp-high", CLINICAL, Level.WARNING, now - timedelta(minutes=5), Param.SBP, reason="today"
     )
     fresh_store.write_episodes("c1", current, [mine])
-    conn = connect_readonly(store)
+    conn = connect_readonly(sqlite_store)
     assert set(queries.visible_episodes(conn).reason) == {"between sessions", "today"}
     assert set(queries.live_episodes(conn, "c1").reason) == {"between sessions", "today"}
     assert len(queries.episodes(conn, session=old)) == 1  # review still has it
-    commands.end_session(store, current, "Nurse Ada", "done")
+    commands.end_session(sqlite_store, current, "Nurse Ada", "done")
     assert queries.visible_episodes(conn).empty  # the chair has no present alarm now
 
 
-def test_a_baseline_entered_by_hand_and_a_protocol_change_are_audited(store: Path) -> None:
+def test_a_baseline_entered_by_hand_and_a_protocol_change_are_audited(
+    store: Path | PostgresServer,
+) -> None:
     session = start(store, protocol_name="esketamine-nasal", weight_kg=None, dose_mg=56)
     commands.enter_baseline(store, session, {Param.SBP: 128, Param.DBP: 82}, "Nurse Ada")
     with pytest.raises(ConfigError, match="needs the patient's weight"):
@@ -280,7 +300,7 @@ def test_a_baseline_entered_by_hand_and_a_protocol_change_are_audited(store: Pat
 
 
 def test_an_acknowledgment_records_the_level_seen_and_refuses_a_stale_one(
-    store: Path, fresh_store: StoreWriter
+    store: Path | PostgresServer, store_writer: StoreWriter
 ) -> None:
     """A nurse looked at a warning; it became critical before she pressed Acknowledge."""
     from vitals.errors import AlertChanged
@@ -288,9 +308,9 @@ def test_an_acknowledgment_records_the_level_seen_and_refuses_a_stale_one(
     start(store)
     now = utc_now()
     warning = Episode("sbp-high", CLINICAL, Level.WARNING, now, Param.SBP, reason="w")
-    fresh_store.write_episodes("c1", None, [warning])
+    store_writer.write_episodes("c1", None, [warning])
     (episode_id,) = query(store, "SELECT id FROM episodes")[0]
-    fresh_store.write_episodes("c1", None, [replace(warning, level=Level.CRITICAL)])
+    store_writer.write_episodes("c1", None, [replace(warning, level=Level.CRITICAL)])
     with pytest.raises(AlertChanged, match="now critical, not warning"):
         commands.acknowledge(store, episode_id, "Nurse Ada", level_seen="warning")
     assert query(store, "SELECT count(*) FROM acknowledgments") == [(0,)]

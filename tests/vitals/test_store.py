@@ -5,16 +5,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import query
+from tests.conftest import query, view_columns
 from vitals.chairs import Chair
 from vitals.device_state import DeviceState, LinkState
 from vitals.errors import StoreError
 from vitals.reading import Param, Quality, Reading
 from vitals.store import StoreWriter, connect_readonly, queries, sql
+from vitals.store.location import PostgresServer
 from vitals.store.migrations import MIGRATIONS, migrate
 from vitals.store.writer import _Ticket
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+Store = Path | PostgresServer
 
 
 def reading(param: Param, value: float | None, seconds: float, chair: str = "c1", **kw) -> Reading:
@@ -49,29 +51,30 @@ def test_failed_migration_leaves_no_trace(db_path: Path, monkeypatch: pytest.Mon
     assert "half" not in tables and "readings" in tables
 
 
-def test_readings_view_for_outside_tools(fresh_store: StoreWriter, db_path: Path) -> None:
-    fresh_store.write_readings(
+def test_readings_view_for_outside_tools(store_writer: StoreWriter, store_db: Store) -> None:
+    store_writer.write_readings(
         [reading(Param.SBP, 184.0, 0.25), reading(Param.HR, None, 1, quality=Quality.INVALID)]
     )
-    rows = query(db_path, "SELECT * FROM readings_v ORDER BY time_utc")
+    rows = query(store_db, "SELECT * FROM readings_v ORDER BY time_utc")
     assert rows == [
         ("c1", "2026-03-01T09:00:00.250Z", "sbp", 184.0, "mmHg", "ok"),
         ("c1", "2026-03-01T09:00:01.000Z", "hr", None, "bpm", "invalid"),
     ]
-    columns = [c[1] for c in query(db_path, "PRAGMA table_info(readings_v)")]
+    columns = view_columns(store_db, "readings_v")
     assert columns == ["chair", "time_utc", "param", "value", "unit", "quality"]
 
 
 def test_store_accepts_exactly_the_vocabulary_params(
-    fresh_store: StoreWriter, db_path: Path
+    store_writer: StoreWriter, store_db: Store
 ) -> None:
-    fresh_store.write_readings([reading(p, 1.0, i) for i, p in enumerate(Param)])
-    assert {r[0] for r in query(db_path, "SELECT param FROM readings_full")} == {
+    store_writer.write_readings([reading(p, 1.0, i) for i, p in enumerate(Param)])
+    assert {r[0] for r in query(store_db, "SELECT param FROM readings_full")} == {
         p.value for p in Param
     }
 
 
 def test_latest_and_window_queries(fresh_store: StoreWriter, db_path: Path) -> None:
+    """SQLite only until the page queries speak both engines (the PostgreSQL read side)."""
     fresh_store.write_chairs(
         [Chair("c1", "One", "loop://", "ge-s5"), Chair("c2", "Two", "x", "ge-s5")]
     )
@@ -97,11 +100,11 @@ def test_latest_and_window_queries(fresh_store: StoreWriter, db_path: Path) -> N
     assert queries.chairs(conn).chair.tolist() == ["c1", "c2"]
 
 
-def test_device_state_and_heartbeat(fresh_store: StoreWriter, db_path: Path) -> None:
+def test_device_state_and_heartbeat(store_writer: StoreWriter, store_db: Store) -> None:
     state = DeviceState("c1", LinkState.DISCONNECTED, T0, 5, 2, 1, "cable out")
-    fresh_store.write_device_state(state, 123)
-    fresh_store.beat(1, 2_000_000)
-    conn = connect_readonly(db_path)
+    store_writer.write_device_state(state, 123)
+    store_writer.beat(1, 2_000_000)
+    conn = connect_readonly(store_db)
     row = queries.device_states(conn).iloc[0]
     assert (row.state, row.frames_ok, row.frames_bad, row.reconnects, row.last_error) == (
         "disconnected",
@@ -116,34 +119,38 @@ def test_device_state_and_heartbeat(fresh_store: StoreWriter, db_path: Path) -> 
 
 
 def test_what_a_device_sent_but_gave_no_reading_is_kept_by_kind(
-    fresh_store: StoreWriter, db_path: Path
+    store_writer: StoreWriter, store_db: Store
 ) -> None:
     unused = {"OBX 150344 MDC_TEMP": 12, "poll answer outside an association": 3}
-    fresh_store.write_device_state(DeviceState("c1", LinkState.CONNECTED, T0, unused=unused), 1)
-    fresh_store.write_device_state(DeviceState("c1", LinkState.CONNECTED, T0, unused={}), 2)
-    fresh_store.write_device_state(DeviceState("c1", LinkState.CONNECTED, T0, unused=unused), 3)
-    assert queries.device_states(connect_readonly(db_path)).iloc[0].unused == unused
+    store_writer.write_device_state(DeviceState("c1", LinkState.CONNECTED, T0, unused=unused), 1)
+    store_writer.write_device_state(DeviceState("c1", LinkState.CONNECTED, T0, unused={}), 2)
+    store_writer.write_device_state(DeviceState("c1", LinkState.CONNECTED, T0, unused=unused), 3)
+    assert queries.device_states(connect_readonly(store_db)).iloc[0].unused == unused
 
 
 def test_a_failing_write_is_reported_and_others_in_the_group_survive(
-    fresh_store: StoreWriter, db_path: Path
+    store_writer: StoreWriter, store_db: Store
 ) -> None:
     great = ("c1", "hr", "bpm", 1, 70.0, "great", "ge-s5", None)  # no such quality
-    with pytest.raises(StoreError, match=r"NOT NULL constraint failed: readings\.quality_key"):
-        fresh_store._submit(_Ticket(lambda conn: sql.insert_readings(conn, [great])))
-    fresh_store.write_readings([reading(Param.HR, 71.0, 1)])
-    assert query(db_path, "SELECT value FROM readings_full") == [(71.0,)]
+    # SQLite: NOT NULL constraint failed: readings.quality_key; PostgreSQL: null value in
+    # column "quality_key" of relation "readings_…" violates not-null constraint
+    with pytest.raises(StoreError, match=r"quality_key"):
+        store_writer._submit(_Ticket(lambda conn: sql.insert_readings(conn, [great])))
+    store_writer.write_readings([reading(Param.HR, 71.0, 1)])
+    assert query(store_db, "SELECT value FROM readings_full") == [(71.0,)]
 
 
-def test_writes_are_committed_before_write_returns(fresh_store: StoreWriter, db_path: Path) -> None:
+def test_writes_are_committed_before_write_returns(
+    store_writer: StoreWriter, store_db: Store
+) -> None:
     for i in range(20):
-        fresh_store.write_readings([reading(Param.HR, float(i), i)])
+        store_writer.write_readings([reading(Param.HR, float(i), i)])
         # a separate connection sees it at once: it is committed, not merely queued
-        assert query(db_path, "SELECT count(*) FROM readings") == [(i + 1,)]
+        assert query(store_db, "SELECT count(*) FROM readings") == [(i + 1,)]
 
 
-def test_readonly_connection_cannot_write(fresh_store: StoreWriter, db_path: Path) -> None:
-    conn = connect_readonly(db_path)
+def test_readonly_connection_cannot_write(store_writer: StoreWriter, store_db: Store) -> None:
+    conn = connect_readonly(store_db)
     with pytest.raises(sqlite3.OperationalError):
         conn.execute("DELETE FROM readings")
 
@@ -153,6 +160,6 @@ def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
         connect_readonly(tmp_path / "none.db")
 
 
-def test_latest_nibp_for_priming(fresh_store: StoreWriter) -> None:
-    fresh_store.write_readings([reading(Param.SBP, 120.0, 0), reading(Param.SBP, 131.0, 5)])
-    assert fresh_store.latest_nibp("c1") == {"sbp": 131.0}
+def test_latest_nibp_for_priming(store_writer: StoreWriter) -> None:
+    store_writer.write_readings([reading(Param.SBP, 120.0, 0), reading(Param.SBP, 131.0, 5)])
+    assert store_writer.latest_nibp("c1") == {"sbp": 131.0}

@@ -14,6 +14,7 @@ from tests.conftest import query, wait_for
 from vitals.errors import StoreError
 from vitals.reading import Param, Reading, utc_now
 from vitals.store import StoreWriter
+from vitals.store.location import PostgresServer
 from vitals.store.spool import Spool
 
 T0 = utc_now()
@@ -72,15 +73,18 @@ def test_readings_wait_in_the_spool_while_locked_and_go_in_in_order(
 
 
 def test_a_spool_left_by_a_crash_is_drained_once_at_the_next_start(
-    tmp_path: Path, db_path: Path
+    tmp_path: Path, store_db: Path | PostgresServer
 ) -> None:
-    writer = StoreWriter(db_path, tmp_path / "spool")
+    writer = StoreWriter(store_db, tmp_path / "spool")
     writer.post_readings([hr(1)])
     writer.close()
     left = Spool(tmp_path / "spool")
     left.append([hr(1), hr(2)])  # hr(1) was committed before the crash, hr(2) was not
-    StoreWriter(db_path, tmp_path / "spool").close()
-    assert query(db_path, "SELECT value FROM readings_full ORDER BY t_us, seq") == [(1.0,), (2.0,)]
+    StoreWriter(store_db, tmp_path / "spool").close()
+    assert query(store_db, "SELECT value FROM readings_full ORDER BY t_us, seq") == [
+        (1.0,),
+        (2.0,),
+    ]
 
 
 def test_episodes_are_kept_while_the_store_refuses(tmp_path: Path, db_path: Path) -> None:

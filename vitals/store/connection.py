@@ -17,6 +17,10 @@ from vitals.store.location import PostgresServer, StoreLocation, locate, needs_f
 from vitals.store.pg import PgConnection
 
 DEFAULT_DB = Path("data/chairside.db")
+DB_HELP = (
+    f"the store: a SQLite file (default {DEFAULT_DB}) or a PostgreSQL database, "
+    "postgresql://user@host/dbname (the password from PGPASSFILE or PGPASSWORD)"
+)
 Store = StoreLocation | Path | str  # what every store function accepts as ``db``
 
 

@@ -23,7 +23,7 @@ from vitals.errors import StoreError
 from vitals.store import pg_migrations
 from vitals.store.backup import backup_store
 from vitals.store.connection import Store, connect_writer
-from vitals.store.location import locate
+from vitals.store.location import PostgresServer, locate
 from vitals.store.migrations import applied, migrate, pending
 from vitals.store.pg import is_pg
 
@@ -31,11 +31,14 @@ BACKUP_DIR_ENV = "CHAIRSIDE_BACKUP_DIR"
 log = logging.getLogger("chairside.store")
 
 
-def backup_dir(db: Path) -> Path:
+def backup_dir(db: Path | PostgresServer) -> Path:
     """Where upgrade backups go: $CHAIRSIDE_BACKUP_DIR (the service sets it), else
-    ``backups/`` beside the database."""
+    ``backups/`` beside the database (``data/backups`` for a site whose store is a server)."""
     configured = os.environ.get(BACKUP_DIR_ENV)
-    return Path(configured) if configured else Path(db).resolve().parent / "backups"
+    if configured:
+        return Path(configured)
+    folder = Path("data") if isinstance(db, PostgresServer) else Path(db).resolve().parent
+    return folder / "backups"
 
 
 def open_migrated(db: Store, busy_s: float | None = None) -> sqlite3.Connection:

@@ -1,0 +1,442 @@
+"""PostgreSQL as the store: what only a server has (partitions, its own refusals, a dropped
+connection) and the audit rules kept by the database itself, on the tests' own server."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from chairside.cli import main
+from tests.conftest import outside_writer, query, wait_for
+from tests.pg_cluster import Cluster
+from vitals.chairs import Chair
+from vitals.engine import CLINICAL, Episode
+from vitals.errors import ConfigError, StoreError
+from vitals.nurse_tokens import TOKEN_ENV, create_token
+from vitals.reading import Param, Reading, utc_now
+from vitals.rules import Level
+from vitals.store import StoreWriter, commands, connect_readonly
+from vitals.store.chain import verify
+from vitals.store.connection import connect_writer
+from vitals.store.location import PostgresServer, SqliteFile, parse
+from vitals.store.notifications import Notification, station_seen
+from vitals.store.pg_migrations import PG_MIGRATIONS, ensure_partitions, migrate
+from vitals.store.verify import verify_file
+from vitals.times import to_us
+from vitals.users import add_user
+
+
+def reading(param: Param, value: float, at: datetime, chair: str = "c1") -> Reading:
+    return Reading(param, value).stamped(chair, at, "ge-s5")
+
+
+@pytest.fixture
+def writer(pg_url: PostgresServer):
+    store = StoreWriter(pg_url)
+    store.write_chairs([Chair("c1", "Chair 1", "loop://", "ge-s5")])
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def recorded(writer: StoreWriter, pg_url: PostgresServer) -> PostgresServer:
+    """A session with a dose, an alert that escalated, an acknowledgment, its end."""
+    session = commands.start_session(
+        pg_url, "c1", "P-0042", "iv-ketamine", "Nurse Ada", weight_kg=70
+    )
+    commands.add_event(pg_url, session, "dose", "Nurse Ada")
+    now = utc_now()
+    warning = Episode(
+        "sbp-high", CLINICAL, Level.WARNING, now, Param.SBP, peak_value=172.0, reason="SBP 172"
+    )
+    writer.write_episodes("c1", session, [warning])
+    writer.write_episodes("c1", session, [warning])  # unchanged: no new link
+    critical = Episode(
+        "sbp-high", CLINICAL, Level.CRITICAL, now, Param.SBP, peak_value=183.0, reason="SBP 183"
+    )
+    writer.write_episodes("c1", session, [critical])
+    (episode,) = query(pg_url, "SELECT id FROM episodes")[0]
+    commands.acknowledge(pg_url, episode, "Nurse Ada", "called the doctor")
+    commands.end_session(pg_url, session, "Nurse Ada", "ready for discharge")
+    return pg_url
+
+
+# -- where the store is ------------------------------------------------------------------
+
+
+def test_a_path_is_a_file_and_a_url_is_a_server_described_without_secrets() -> None:
+    assert parse("data/chairside.db") == SqliteFile(Path("data/chairside.db"))
+    server = parse("postgresql://chairside@db.clinic.example:5433/central")
+    assert server.describe() == "PostgreSQL database central on chairside@db.clinic.example:5433"
+    socket = parse("postgres://chairside@/central?host=/run/postgresql")
+    assert socket.describe() == "PostgreSQL database central on chairside@/run/postgresql"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://chairside:s3cret@db.example/central",
+        "postgresql://chairside@db.example/central?password=s3cret",
+    ],
+)
+def test_a_password_in_the_url_is_refused_and_never_repeated(
+    url: str, capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(ConfigError, match="PGPASSFILE or PGPASSWORD, never on the command line"):
+        parse(url)
+    with pytest.raises(SystemExit):
+        main(["session", "end", "--db", url, "--session", "1", "--by", "Nurse Ada"])
+    err = capsys.readouterr().err
+    assert "PGPASSFILE" in err and "s3cret" not in err
+
+
+def test_a_url_without_a_database_or_of_another_kind_is_refused() -> None:
+    with pytest.raises(ConfigError, match="names no database"):
+        parse("postgresql://chairside@db.example")
+    with pytest.raises(ConfigError, match="not a store Chairside knows"):
+        parse("mysql://chairside@db.example/central")
+
+
+def test_file_only_commands_say_so_in_one_line(
+    pg_url: PostgresServer, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["backup", "--db", str(pg_url), "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "backup works on a SQLite file" in err and "pg_dump" in err
+    assert main(["record", "--config", str(tmp_path / "x.toml"), "--db", str(pg_url)]) == 1
+    assert "local SQLite file first" in capsys.readouterr().err
+
+
+def test_an_unreachable_server_is_a_clear_store_error(pg_cluster: Cluster) -> None:
+    with pytest.raises(StoreError, match="cannot open PostgreSQL database nowhere"):
+        connect_writer(PostgresServer(pg_cluster.url("nowhere")))
+
+
+# -- the schema ---------------------------------------------------------------------------
+
+
+def test_the_migrations_are_named_transactional_and_refuse_a_newer_schema(
+    pg_empty: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = connect_writer(pg_empty)
+
+    def pg999_broken(conn) -> None:
+        conn.execute("CREATE TABLE half (x INTEGER)")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("vitals.store.pg_migrations.PG_MIGRATIONS", [*PG_MIGRATIONS, pg999_broken])
+    with pytest.raises(RuntimeError):
+        migrate(conn)
+    assert conn.execute("SELECT to_regclass('half')").fetchone() == (None,)
+    monkeypatch.undo()
+    assert migrate(conn) == []  # the good ones were each committed with their record
+    names = [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY applied_utc")]
+    assert names == [m.__name__ for m in PG_MIGRATIONS]
+    conn.execute("INSERT INTO migrations VALUES ('pg999_from_the_future', 'z')")
+    with pytest.raises(StoreError, match="pg999_from_the_future"):
+        migrate(conn)
+    conn.close()
+
+
+def test_views_have_the_columns_outside_tools_know(
+    writer: StoreWriter, pg_url: PostgresServer
+) -> None:
+    at = datetime(2026, 3, 1, 9, 0, 0, 250000, tzinfo=UTC)
+    writer.write_readings([reading(Param.SBP, 184.0, at)])
+    assert query(pg_url, "SELECT * FROM readings_v") == [
+        ("c1", "2026-03-01T09:00:00.250Z", "sbp", 184.0, "mmHg", "ok")
+    ]
+    assert query(
+        pg_url, "SELECT chair, t_us, param, value, unit, quality, source, seq FROM readings_full"
+    ) == [("c1", to_us(at), "sbp", 184.0, "mmHg", "ok", "ge-s5", 0)]
+
+
+def test_readings_go_to_their_month_and_a_month_without_one_to_the_default(
+    writer: StoreWriter, pg_url: PostgresServer
+) -> None:
+    now = utc_now()
+    long_ago = datetime(2019, 6, 15, 12, tzinfo=UTC)
+    writer.write_readings([reading(Param.HR, 70.0, now), reading(Param.HR, 71.0, long_ago)])
+    where = "SELECT tableoid::regclass::text, value FROM readings ORDER BY t_us"
+    assert query(pg_url, where) == [("readings_default", 71.0), (f"readings_{now:%Y%m}", 70.0)]
+    # the month is made later: what the default partition held for it moves into it
+    conn = connect_writer(pg_url)
+    assert conn.execute("SELECT readings_partition('2019-06-01')").fetchone() == (
+        "readings_201906",
+    )
+    conn.close()
+    assert query(pg_url, where) == [("readings_201906", 71.0), (f"readings_{now:%Y%m}", 70.0)]
+    assert query(pg_url, "SELECT count(*) FROM readings_default") == [(0,)]
+
+
+def test_the_writer_keeps_the_next_months_ready(pg_url: PostgresServer) -> None:
+    conn = connect_writer(pg_url)
+    names = ensure_partitions(conn)
+    conn.close()
+    first = utc_now().replace(day=1)
+    assert names[0] == f"readings_{first:%Y%m}" and len(names) == 3
+    parts = query(pg_url, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'readings'::regclass")
+    assert parts[0][0] >= 4  # the months around now and the default
+
+
+def test_latest_per_chair_and_a_chairs_window_are_index_probes(
+    writer: StoreWriter, pg_url: PostgresServer
+) -> None:
+    t0 = utc_now() - timedelta(hours=1)
+    writer.write_readings(
+        [reading(Param.HR, 60.0 + i % 40, t0 + timedelta(seconds=i)) for i in range(3000)]
+    )
+    conn = connect_writer(pg_url)
+    conn.execute("ANALYZE readings")
+    conn.execute("SET enable_seqscan = off")  # a small table: ask which index the plan would use
+    latest = "\n".join(
+        r[0]
+        for r in conn.execute(
+            "EXPLAIN SELECT value FROM readings WHERE chair_key = 1 AND param_key = 2"
+            " ORDER BY t_us DESC, seq DESC LIMIT 1"
+        )
+    )
+    window = "\n".join(
+        r[0]
+        for r in conn.execute(
+            "EXPLAIN SELECT * FROM readings WHERE chair_key = 1 AND t_us BETWEEN ? AND ?",
+            (to_us(t0), to_us(t0) + 60_000_000),
+        )
+    )
+    conn.close()
+    # each month's key walked backwards and merged: one probe a partition, nothing sorted
+    steps = [line.strip().removeprefix("->  ") for line in latest.splitlines()]
+    assert "Index Scan Backward" in latest and not any(s.startswith("Sort  (") for s in steps)
+    assert "readings_chair_time" in window or "chair_key_t_us" in window
+
+
+# -- the audit rules, kept by the database ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET text = 'x'",
+        "DELETE FROM events",
+        "TRUNCATE events CASCADE",
+        "DELETE FROM acknowledgments",
+        "UPDATE audit_chain SET hash = 'x'",
+        "DELETE FROM audit_chain",
+    ],
+)
+def test_the_audit_trail_refuses_change_whoever_asks(
+    recorded: PostgresServer, statement: str
+) -> None:
+    conn = outside_writer(recorded)
+    with pytest.raises(sqlite3.IntegrityError, match=r"never (updated|deleted|truncated)"):
+        conn.execute(statement)
+    conn.close()
+    assert verify(connect_readonly(recorded)).intact
+
+
+def test_every_change_is_chained_in_the_database_and_verifies(
+    recorded: PostgresServer, capsys: pytest.CaptureFixture
+) -> None:
+    links = query(recorded, "SELECT tbl, op FROM audit_chain ORDER BY id")
+    assert links == [
+        ("sessions", "insert"),
+        ("events", "insert"),  # session-start
+        ("events", "insert"),  # dose
+        ("sessions", "update"),  # the dose time
+        ("episodes", "insert"),
+        ("episodes", "update"),  # warning -> critical; the unchanged repeat left no link
+        ("acknowledgments", "insert"),
+        ("sessions", "update"),  # ended
+        ("episodes", "update"),  # ended with it
+        ("events", "insert"),  # session-end
+    ]
+    assert main(["verify", "--db", str(recorded)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "record verified: 10 links intact" in out
+    assert "PostgreSQL database" in out
+
+
+def test_a_change_around_the_triggers_is_found(recorded: PostgresServer) -> None:
+    """What a database owner could do: switch the triggers off, edit, switch them on."""
+    conn = outside_writer(recorded)
+    conn.execute("ALTER TABLE sessions DISABLE TRIGGER USER")
+    assert "trigger audit_chain_sessions_insert was dropped or altered" in verify(conn).problem
+    conn.execute("UPDATE sessions SET patient = 'P-9999'")
+    conn.execute("ALTER TABLE sessions ENABLE TRIGGER USER")
+    verdict = verify(connect_readonly(recorded))
+    assert (
+        not verdict.intact and "sessions row 1 differs from its chained content" in verdict.problem
+    )
+
+
+def test_an_altered_chain_function_or_link_is_found(recorded: PostgresServer) -> None:
+    conn = outside_writer(recorded)
+    conn.execute(
+        "CREATE OR REPLACE FUNCTION audit_chain_events() RETURNS TRIGGER LANGUAGE plpgsql"
+        " AS $$ BEGIN RETURN NULL; END $$"
+    )
+    assert "trigger audit_chain_events_insert was dropped or altered" in verify(conn).problem
+    conn.execute("ALTER TABLE audit_chain DISABLE TRIGGER audit_chain_append_only_u")
+    conn.execute(
+        "UPDATE audit_chain SET content = replace(content, 'P-0042', 'P-0043') WHERE id = 1"
+    )
+    verdict = verify(conn)
+    assert not verdict.intact and "link 1 (sessions row 1) altered" in verdict.problem
+    conn.close()
+
+
+def test_a_deleted_row_is_found(recorded: PostgresServer) -> None:
+    conn = outside_writer(recorded)
+    conn.execute("SET session_replication_role = replica")  # every trigger off, as a superuser
+    conn.execute("DELETE FROM acknowledgments")
+    verdict = verify_file(recorded)
+    assert "acknowledgments row 1 is missing (deleted outside Chairside)" in verdict.problem
+    conn.close()
+
+
+def test_writers_at_once_keep_one_unbroken_chain(
+    writer: StoreWriter, pg_url: PostgresServer
+) -> None:
+    """Four nurses' stations logging events at the same moment: one head at a time."""
+    writer.write_chairs([Chair(f"c{i}", f"Chair {i}", "loop://", "ge-s5") for i in range(1, 5)])
+    sessions = [
+        commands.start_session(pg_url, f"c{i}", "P-0042", "iv-ketamine", "Nurse Ada", weight_kg=70)
+        for i in range(1, 5)
+    ]
+
+    def log(session: int) -> None:
+        for n in range(10):
+            commands.add_event(pg_url, session, "note", "Nurse Ada", f"note {n}")
+
+    threads = [threading.Thread(target=log, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    verdict = verify(connect_readonly(pg_url))
+    assert verdict.intact, verdict.problem
+    assert verdict.links == 4 * 2 + 40  # each start, its session-start event, the notes
+
+
+def test_a_readonly_connection_refuses_every_write(recorded: PostgresServer) -> None:
+    conn = connect_readonly(recorded)
+    for statement in ("INSERT INTO stations VALUES ('s', 'x', 1)", "CREATE TABLE t (x INTEGER)"):
+        with pytest.raises(sqlite3.OperationalError, match="read-only transaction"):
+            conn.execute(statement)
+    assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (1,)
+
+
+# -- the writer against a server that goes away ------------------------------------------
+
+
+def test_the_writer_survives_its_connection_being_cut(
+    writer: StoreWriter, pg_url: PostgresServer
+) -> None:
+    """A server restart or a cut link: the readings wait and go in once it answers again."""
+    t0 = utc_now()
+    writer.write_readings([reading(Param.HR, 70.0, t0)])
+    admin = outside_writer(pg_url)
+    admin.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND application_name = 'chairside'"
+        " AND pid <> pg_backend_pid()"
+    )
+    admin.close()
+    ticket = writer.post_readings([reading(Param.HR, 71.0, t0 + timedelta(seconds=1))])
+    wait_for(lambda: ticket.committed, timeout=10, what="the kept readings to be committed")
+    assert query(pg_url, "SELECT value FROM readings ORDER BY t_us") == [(70.0,), (71.0,)]
+    assert writer.fault is None
+
+
+# -- the commands a nurse and an importer use, on a server ---------------------------------
+
+
+def test_session_start_event_end_and_import_from_the_command_line(
+    writer: StoreWriter, pg_url: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = tmp_path / "users.toml"
+    add_user(users, "Nurse Ada", "correct horse")
+    monkeypatch.setenv(TOKEN_ENV, create_token(users, "Nurse Ada", "correct horse"))
+    db = str(pg_url)
+    me = ["--by", "Nurse Ada", "--users", str(users)]
+    assert main(["session", "start", "--db", db, "--chair", "c1", "--patient", "P-0042",
+                 "--protocol", "iv-ketamine", "--weight", "70", *me]) == 0  # fmt: skip
+    (session,) = query(pg_url, "SELECT id FROM sessions")[0]
+    assert (
+        main(["session", "event", "--db", db, "--session", str(session), "--kind", "dose", *me])
+        == 0
+    )
+    csv = tmp_path / "readings.csv"
+    start = utc_now() + timedelta(seconds=1)
+    lines = ["chair,time_utc,param,value,unit,quality"] + [
+        f"c1,{(start + timedelta(seconds=i)).strftime('%Y-%m-%dT%H:%M:%S.%fZ')},hr,{70 + i},bpm,ok"
+        for i in range(5)
+    ]
+    csv.write_text("\n".join(lines) + "\n")
+    assert main(["import", "--db", db, "--file", str(csv), *me]) == 0
+    assert main(["import", "--db", db, "--file", str(csv), *me]) == 0  # again: nothing twice
+    assert query(pg_url, "SELECT count(*) FROM readings") == [(5,)]
+    # (``session end`` prints the discharge verdict through the page queries: the read side)
+    commands.end_session(pg_url, session, "Nurse Ada", "ready for discharge")
+    events = query(pg_url, "SELECT kind FROM events ORDER BY id")
+    assert [k for (k,) in events] == ["session-start", "dose", "import", "session-end"]
+    assert verify_file(pg_url).intact
+
+
+def test_alarm_forwarding_is_audited_on_a_server(
+    writer: StoreWriter, pg_url: PostgresServer
+) -> None:
+    """The notifier's writes: each send (append-only), its own state, a station watching, and
+    the chair-less "no station watching" episode ended by its own statement."""
+    now = utc_now()
+    station = Episode("no-station", "technical", Level.WARNING, now, reason="no station watching")
+    writer.write_episodes(None, None, [station])
+    (episode,) = query(pg_url, "SELECT id FROM episodes")[0]
+    sent = Notification(episode, None, "phone", "ntfy", "ward", 1, now, now, True, "", "no station")
+    writer.write_notification(sent)
+    writer.write_notifier_state(to_us(now), to_us(now), "", {"ntfy": "ok"})
+    writer.end_chairless_episode("no-station", to_us(now), to_us(now) + 5, "a station opened")
+    station_seen(pg_url, "station-1", "Nurse Ada", at=now)
+    assert query(pg_url, "SELECT step, channel, delivered FROM notifications") == [
+        ("phone", "ntfy", 1)
+    ]
+    assert query(pg_url, "SELECT problem, channels_json FROM notifier") == [("", '{"ntfy": "ok"}')]
+    assert query(pg_url, "SELECT ended_us, reason FROM episodes") == [
+        (to_us(now) + 5, "no station watching (ended: a station opened)")
+    ]
+    assert query(pg_url, "SELECT station, by FROM stations") == [("station-1", "Nurse Ada")]
+    conn = outside_writer(pg_url)
+    with pytest.raises(sqlite3.IntegrityError, match="notifications are an audit trail"):
+        conn.execute("UPDATE notifications SET delivered = 0")
+    conn.close()
+
+
+def test_readings_wait_in_the_spool_while_the_server_holds_a_lock(
+    pg_url: PostgresServer, tmp_path: Path
+) -> None:
+    """Another session (a DBA's maintenance) locks the readings: nothing waits, nothing lost."""
+    writer = StoreWriter(pg_url, tmp_path / "spool", busy_s=0.2)
+    t0 = utc_now()
+    try:
+        holder = outside_writer(pg_url)
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE readings IN ACCESS EXCLUSIVE MODE")
+        tickets = [
+            writer.post_readings([reading(Param.HR, float(i), t0 + timedelta(seconds=i))])
+            for i in range(3)
+        ]
+        assert writer.fault is not None and "lock" in writer.fault.reason
+        assert (tmp_path / "spool" / "readings.spool").stat().st_size > 0
+        holder.execute("COMMIT")
+        holder.close()
+        wait_for(
+            lambda: all(t.committed for t in tickets) and writer.fault is None,
+            what="the spool drained",
+        )
+        assert query(pg_url, "SELECT value FROM readings ORDER BY t_us") == [(0.0,), (1.0,), (2.0,)]
+    finally:
+        writer.close()
