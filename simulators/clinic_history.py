@@ -57,6 +57,7 @@ class HistorySpec:
     chairs: int = 8
     hours: float = 8
     seed: int = 1
+    site: str = ""  # chair ids "{site}/chair-N", as a group's central store holds them
     end: datetime = field(default_factory=lambda: utc_now().replace(microsecond=0))
 
 
@@ -102,8 +103,9 @@ def build_history(
 ) -> Counts:
     """Write the history into ``db`` (new or existing); returns what was written."""
     rng = random.Random(spec.seed)
+    qualified = f"{spec.site}/" if spec.site else ""
     chairs = [
-        Chair(f"chair-{n}", f"Chair {n}", f"/dev/ttyUSB{n - 1}", SOURCE)
+        Chair(f"{qualified}chair-{n}", f"Chair {n}", f"/dev/ttyUSB{n - 1}", SOURCE)
         for n in range(1, spec.chairs + 1)
     ]
     writer = StoreWriter(db)
