@@ -50,7 +50,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: $(STAMP)
+bench: $(STAMP) postgresql
 	$(PY) -m bench.latency
 	$(PY) -m bench.ingest
 	$(PY) -m bench.engine
@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(PY) -m bench.rems
 	$(PY) -m bench.growth
 	$(PY) -m bench.notify
+	$(PY) -m bench.pg_ingest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -59,6 +59,18 @@ class Cluster:
     as_user: list[str]
     counter: itertools.count
 
+    def server_pids(self) -> list[int]:
+        """The postmaster and every process it started (backends, WAL writer, checkpointer)."""
+        main = int((self.root / "data" / "postmaster.pid").read_text().split()[0])
+        pids = [main]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == main:
+                    pids.append(int(stat.parent.name))
+            except (OSError, ValueError, IndexError):
+                continue
+        return pids
+
     def url(self, dbname: str, user: str = SUPERUSER) -> str:
         return f"postgresql://{user}@/{dbname}?host={self.socket_dir}"
 
@@ -82,7 +94,9 @@ class Cluster:
         )
 
 
-def start_cluster() -> Cluster:
+def start_cluster(durable: bool = False) -> Cluster:
+    """``durable``: fsync and synchronous commits as a production server has them (for the
+    benchmarks); the tests' databases are thrown away, so theirs skip the disk flushes."""
     binaries = pg_bin()
     if binaries is None:
         pytest.skip("PostgreSQL is not installed (make test installs Debian's postgresql)")
@@ -98,10 +112,9 @@ def start_cluster() -> Cluster:
         str(binaries / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust", "--no-sync",
         "-E", "UTF8", "--locale", "C",
     )  # fmt: skip
-    options = (
-        f"-k {sockets} -c listen_addresses='' -c fsync=off -c synchronous_commit=off"
-        " -c full_page_writes=off -c max_connections=200 -c shared_buffers=64MB"
-    )
+    options = f"-k {sockets} -c listen_addresses='' -c max_connections=200 -c shared_buffers=128MB"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     cluster.run(
         str(binaries / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"),
         "-o", options, "-w", "-t", "60", "start",

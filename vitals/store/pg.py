@@ -35,8 +35,20 @@ from psycopg.types.numeric import Int8Dumper
 
 DIALECT = "postgresql"
 CONNECT_TIMEOUT_S = 10
+# A server that vanishes without closing the connection (a cut WAN link) must fail the
+# statement in seconds, not hang the writer: TCP keepalives and an unacknowledged-data limit.
+TCP_SETTINGS = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # ms
+}
 # Serialises every writer of the audit chain (the triggers take it too): one head at a time.
 CHAIN_LOCK = 7_310_001
+# Fewer rows than this go one statement each (psycopg prepares a statement it sees often):
+# measured on a Unix socket, a pipeline costs more than it saves for a chair's few readings.
+PIPELINE_FROM = 32
 
 
 class NumericLoader(Loader):
@@ -140,7 +152,11 @@ class PgCursor:
             return self
         query, numbered = translate(statement, True)
         try:
-            self._cursor.executemany(query, [_bind(r, numbered) for r in rows])
+            if len(rows) <= PIPELINE_FROM:
+                for row in rows:
+                    self._cursor.execute(query, _bind(row, numbered))
+            else:
+                self._cursor.executemany(query, [_bind(r, numbered) for r in rows])
         except psycopg.Error as exc:
             raise as_sqlite_error(exc) from exc
         return self
@@ -190,6 +206,7 @@ class PgConnection:
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT_S,
                 application_name="chairside-reader" if self.readonly else "chairside",
+                **TCP_SETTINGS,
             )
         except psycopg.Error as exc:
             raise as_sqlite_error(exc) from exc

@@ -437,9 +437,13 @@ def ensure_partitions(conn: PgConnection, months_before: int = 0) -> list[str]:
 
 
 def applied(conn: PgConnection) -> list[str]:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_utc TEXT NOT NULL)"
-    )
+    # created only when missing: an account that may write rows but not create tables (the
+    # recorder's, once IT has set the schema up) still opens a migrated store
+    if conn.execute("SELECT to_regclass('migrations') IS NULL").fetchone()[0]:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations"
+            " (name TEXT PRIMARY KEY, applied_utc TEXT NOT NULL)"
+        )
     return [row[0] for row in conn.execute("SELECT name FROM migrations ORDER BY applied_utc")]
 
 
