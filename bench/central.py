@@ -136,7 +136,7 @@ def main() -> int:
     sizes = [int(d) for d in args.days.split(",")]
     rows: dict[str, dict[str, float]] = {}
     built: dict[str, dict[str, tuple[int, dict]]] = {"SQLite": {}, "PostgreSQL": {}}
-    cluster: Cluster = start_cluster()
+    cluster: Cluster = start_cluster(durable=True)  # a server as production runs it
     try:
         with tempfile.TemporaryDirectory() as scratch:
             for days in sizes:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dashboard.overview_model import build_tiles
 from simulators.sample_clinic import SAMPLE_DB
 from vitals.chairs import Chair
 from vitals.course_measures import course_table
@@ -96,6 +97,7 @@ def reads(conn) -> Iterator[tuple[str, Callable[[], object]]]:
     yield "what if", lambda: what_if(conn, 2, session.rules)
     yield "rems", lambda: monitoring_record(conn, 1, LATER)
     yield "scored", lambda: scored_times(conn, [1, 2], ["phq9", "sedation"])
+    yield "tiles", lambda: build_tiles(conn, pd.Timestamp(end) + pd.Timedelta(minutes=5))
     yield "bp", lambda: param_readings(conn, chair, (Param.SBP, Param.DBP), start, end)
 
 
