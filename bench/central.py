@@ -26,7 +26,8 @@ from pathlib import Path
 
 import psycopg
 
-from bench.growth import extrapolated, pages
+from bench._common import table
+from bench.growth import FIGURES, extrapolated, pages
 from simulators.clinic_history import HistorySpec, build_history
 from tests.pg_cluster import Cluster, start_cluster, stop_cluster
 from vitals.reading import utc_now
@@ -34,15 +35,8 @@ from vitals.store.location import PostgresServer
 from vitals.store.pg import PgConnection
 from vitals.store.pg_migrations import ensure_partitions
 
-TIMES = (
-    "list p1 ms",
-    "list filtered ms",
-    "review ms",
-    "course ms",
-    "chair ms",
-    "overview ms",
-    "what-if ms",
-)
+TIMES = tuple(name for name in FIGURES if name.endswith(" ms"))  # what pages() times
+NAMES = ("file MB", "B/reading", *TIMES)
 # What a site's store holds that the central store keeps as well, readings first (their
 # summary trigger then finds no session to count for); the lookup tables' keys are kept.
 BULK = ("chair_keys", "sources", "readings")
@@ -79,15 +73,15 @@ def copy_to_server(source: Path, target: PostgresServer) -> None:
     with psycopg.connect(target.url, autocommit=True) as server:
         # a bulk load, as pg_restore does it: the readings' per-row summary trigger is off
         server.execute("SET session_replication_role = replica")
-        for table in BULK:
-            _copy_table(lite, server, table)
+        for name in BULK:
+            _copy_table(lite, server, name)
         server.execute("SET session_replication_role = origin")
-        for table in RECORD:
-            _copy_table(lite, server, table)
-        for table, column in IDENTITIES.items():
+        for name in RECORD:
+            _copy_table(lite, server, name)
+        for name, column in IDENTITIES.items():
             server.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"  # noqa: S608
-                f" (SELECT max({column}) FROM {table}))"
+                f"SELECT setval(pg_get_serial_sequence('{name}', '{column}'),"  # noqa: S608
+                f" (SELECT max({column}) FROM {name}))"
             )
         server.execute("ANALYZE")
     lite.close()
@@ -116,15 +110,6 @@ def measure(db: Path | PostgresServer, readings: int, size_mb: float) -> dict[st
     return {"file MB": size_mb, "B/reading": size_mb * 1e6 / readings} | figures
 
 
-def table(rows: dict[str, dict[str, float]]) -> str:
-    names = ("file MB", "B/reading", *TIMES)
-    lines = ["| store | " + " | ".join(names) + " |", "|" + " --- |" * (len(names) + 1)]
-    for label, figures in rows.items():
-        cells = [f"{figures[n]:.1f}" if figures[n] < 100 else f"{figures[n]:.0f}" for n in names]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=50)
@@ -151,7 +136,7 @@ def main() -> int:
                     figures = measure(where, readings, mb)
                     rows[f"{engine}, {args.sites} sites x {days} d"] = figures
                     built[engine][str(days)] = (days, figures)
-                    print(table({f"{engine}, {days} d": figures}), flush=True)
+                    print(table({f"{engine}, {days} d": figures}, NAMES, "store"), flush=True)
                 db.unlink()
     finally:
         stop_cluster(cluster)
@@ -159,7 +144,7 @@ def main() -> int:
         for engine, found in built.items():
             year = extrapolated(found, args.year_days, TIMES)
             rows[f"{engine}, {args.sites} sites x a year (extrapolated)"] = year
-    print(table(rows))
+    print(table(rows, NAMES, "store"))
     return 0
 
 

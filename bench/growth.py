@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench._common import table
 from bench.dashboard import overview_data
 from bench.dashboard import timed as timed_ms
 from bench.ingest import run as ingest
@@ -214,15 +215,6 @@ def extrapolated(
     return out
 
 
-def table(rows: dict[str, dict[str, float]], notes: dict[str, str]) -> str:
-    head = "| size | " + " | ".join(FIGURES) + " |"
-    lines = [head, "|" + " --- |" * (len(FIGURES) + 1)]
-    for size, figures in rows.items():
-        cells = [f"{figures[n]:.1f}" if figures[n] < 100 else f"{figures[n]:.0f}" for n in FIGURES]
-        lines.append(f"| {size}{notes.get(size, '')} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="week,month,year")
@@ -250,7 +242,8 @@ def main() -> int:
         built = {size: (SIZES[size], figures) for size, figures in rows.items()}
         if len(built) > 1:
             rows |= {size: extrapolated(built, SIZES[size]) for size in later}
-        print(table(rows, {size: " (extrapolated)" for size in later if size in rows}))
+        notes = {size: " (extrapolated)" for size in later if size in rows}
+        print(table({f"{size}{notes.get(size, '')}": f for size, f in rows.items()}, FIGURES))
     return 0
 
 
