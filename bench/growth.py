@@ -72,10 +72,10 @@ def pages(db: Store, chair: str = "chair-1", other: str = "chair-3") -> dict[str
     try:
         now = pd.Timestamp.now(tz="UTC")
         patient = conn.execute(
-            "SELECT patient FROM sessions GROUP BY patient ORDER BY count(*) DESC LIMIT 1"
+            "SELECT patient FROM sessions GROUP BY patient ORDER BY count(*) DESC, patient LIMIT 1"
         ).fetchone()[0]
         (middle,) = conn.execute(
-            "SELECT id FROM sessions WHERE ended_us IS NOT NULL ORDER BY started_us"
+            "SELECT id FROM sessions WHERE ended_us IS NOT NULL ORDER BY started_us, id"
             " LIMIT 1 OFFSET (SELECT count(*) / 2 FROM sessions WHERE ended_us IS NOT NULL)"
         ).fetchone()
     finally:
