@@ -11,9 +11,11 @@ For each size, and on each engine, it prints the median server time of what the 
 station reads (``bench.growth.pages``: the session list, first page and a filtered one; one
 session's review; one patient's course; a chair's detail; the overview of every chair; the
 what-if), then the year, extrapolated from the curve of the built sizes as bench/growth.py
-does. The ingest of 500 chairs into PostgreSQL is ``bench.pg_ingest``.
+does; PostgreSQL's overview, whose latest-reading probes visit every monthly partition, is
+timed again on the largest store given a year's partitions. The ingest of 500 chairs into
+PostgreSQL is ``bench.pg_ingest``.
 
-    python -m bench.central [--sites 50] [--days 1,2] [--year-days 252] [--chairs 4] [--hours 3]
+    python -m bench.central [--sites 50] [--days 1,3] [--year-days 252] [--chairs 4] [--hours 3]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 import psycopg
 
 from bench._common import table
+from bench.dashboard import overview_data, timed
 from bench.growth import FIGURES, extrapolated, pages
 from simulators.clinic_history import HistorySpec, build_history
 from tests.pg_cluster import Cluster, start_cluster, stop_cluster
@@ -100,6 +103,22 @@ def _copy_table(lite: sqlite3.Connection, server: psycopg.Connection, table: str
             copy.write_row(row)
 
 
+def overview_with_a_year_of_partitions(server: PostgresServer) -> float:
+    """The overview's latest reading of every chair probes each month's partition: give the
+    largest store the partitions a year of history has, and time the overview again."""
+    conn = PgConnection(server.url)
+    try:
+        ensure_partitions(conn, months_before=12)
+        (parts,) = conn.execute(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'readings'::regclass"
+        ).fetchone()
+    finally:
+        conn.close()
+    ms = timed(lambda: overview_data(server), runs=15)
+    print(f"PostgreSQL overview with a year's {parts} partitions: {ms:.0f} ms", flush=True)
+    return ms
+
+
 def server_mb(target: PostgresServer) -> float:
     with psycopg.connect(target.url) as server:
         return server.execute("SELECT pg_database_size(current_database())").fetchone()[0] / 1e6
@@ -113,7 +132,7 @@ def measure(db: Path | PostgresServer, readings: int, size_mb: float) -> dict[st
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=50)
-    parser.add_argument("--days", default="1,2", help="clinic days of the stores built")
+    parser.add_argument("--days", default="1,3", help="clinic days of the stores built")
     parser.add_argument("--year-days", type=int, default=252)
     parser.add_argument("--chairs", type=int, default=4, help="chairs a site")
     parser.add_argument("--hours", type=float, default=3, help="clinic hours a day")
@@ -138,11 +157,14 @@ def main() -> int:
                     built[engine][str(days)] = (days, figures)
                     print(table({f"{engine}, {days} d": figures}, NAMES, "store"), flush=True)
                 db.unlink()
+            yearly = overview_with_a_year_of_partitions(server)
     finally:
         stop_cluster(cluster)
     if len(sizes) > 1:
         for engine, found in built.items():
             year = extrapolated(found, args.year_days, TIMES)
+            if engine == "PostgreSQL":  # what grows with the months is their partitions
+                year["overview ms"] = yearly
             rows[f"{engine}, {args.sites} sites x a year (extrapolated)"] = year
     print(table(rows, NAMES, "store"))
     return 0
