@@ -78,7 +78,8 @@ def ingest(writer: StoreWriter, work: list[list[Reading]], feeders: int) -> floa
 
 
 def measure(name: str, db: object, work: list[list[Reading]], feeders: int,
-            server: Callable[[], list[int]] | None) -> None:  # fmt: skip
+            server: Callable[[], list[int]] | None) -> dict:  # fmt: skip
+    """Ingest ``work`` into ``db``; prints one line and returns its figures."""
     writer = StoreWriter(db)
     try:
         readings = sum(len(g) for g in work)
@@ -86,24 +87,59 @@ def measure(name: str, db: object, work: list[list[Reading]], feeders: int,
         own0 = time.process_time()
         seconds = ingest(writer, work, feeders)
         own = time.process_time() - own0
-        server_cpu = cpu_seconds(server()) - server_cpu0 if server else 0.0
+        server_cpu = cpu_seconds(server()) - server_cpu0 if server else None
     finally:
         writer.close()
-    rate = readings / seconds
     chairs = len({r.chair for g in work for r in g})
     span_s = (work[-1][-1].time - work[0][0].time).total_seconds() + RECORD_S
-    needed = readings / span_s
+    figures = {
+        "store": name,
+        "chairs": chairs,
+        "readings": readings,
+        "seconds": seconds,
+        "readings_per_s": readings / seconds,
+        "times_real_time": readings / seconds / (readings / span_s),
+        "writer_cpu_pct": 100 * own / seconds,
+        "server_cpu_pct": None if server_cpu is None else 100 * server_cpu / seconds,
+        "server_ms_per_1000": None if server_cpu is None else 1e6 * server_cpu / readings,
+    }
     line = (
-        f"{name}: {readings} readings of {chairs} chairs in {seconds:.1f} s = {rate:,.0f} "
-        f"readings/s ({rate / needed:.0f}x real time); writer process CPU "
-        f"{100 * own / seconds:.0f} % of a core"
+        f"{name}: {readings} readings of {chairs} chairs in {seconds:.1f} s = "
+        f"{figures['readings_per_s']:,.0f} readings/s ({figures['times_real_time']:.0f}x real "
+        f"time); writer process CPU {figures['writer_cpu_pct']:.0f} % of a core"
     )
-    if server:
+    if server_cpu is not None:
         line += (
-            f"; server CPU {100 * server_cpu / seconds:.0f} % of a core, "
-            f"{1e6 * server_cpu / readings:.0f} ms per 1000 readings"
+            f"; server CPU {figures['server_cpu_pct']:.0f} % of a core, "
+            f"{figures['server_ms_per_1000']:.0f} ms per 1000 readings"
         )
     print(line, flush=True)
+    return figures
+
+
+def run(chairs: int = 500, minutes: float = 10, feeders: int = 8, batch: int = 2000) -> list[dict]:
+    """Every measurement (PostgreSQL and SQLite, a record at a time and in batches) on a
+    server started for it and stopped after; importable by other benchmarks."""
+    work = records(chairs, minutes)
+    flat = [r for group in work for r in group]
+    batches = [flat[i : i + batch] for i in range(0, len(flat), batch)]
+    cluster: Cluster = start_cluster(durable=True)
+    results = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for how, handed, threads in (
+                ("a record at a time", work, feeders),
+                (f"batches of {batch}", batches, 1),
+            ):
+                db = PostgresServer(cluster.url(cluster.fresh_database()))
+                results.append(
+                    measure(f"PostgreSQL, {how}", db, handed, threads, cluster.server_pids)
+                )
+                sqlite = Path(tmp) / f"bench-{len(handed)}.db"
+                results.append(measure(f"SQLite, {how}", sqlite, handed, threads, None))
+    finally:
+        stop_cluster(cluster)
+    return results
 
 
 def main() -> None:
@@ -113,22 +149,7 @@ def main() -> None:
     parser.add_argument("--feeders", type=int, default=8, help="threads handing readings over")
     parser.add_argument("--batch", type=int, default=2000, help="readings a forwarded batch")
     args = parser.parse_args()
-    work = records(args.chairs, args.minutes)
-    flat = [r for group in work for r in group]
-    batches = [flat[i : i + args.batch] for i in range(0, len(flat), args.batch)]
-    cluster: Cluster = start_cluster(durable=True)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for how, handed, feeders in (
-                ("a record at a time", work, args.feeders),
-                (f"batches of {args.batch}", batches, 1),
-            ):
-                db = PostgresServer(cluster.url(cluster.fresh_database()))
-                measure(f"PostgreSQL, {how}", db, handed, feeders, cluster.server_pids)
-                sqlite = Path(tmp) / f"bench-{len(handed)}.db"
-                measure(f"SQLite, {how}", sqlite, handed, feeders, None)
-    finally:
-        stop_cluster(cluster)
+    run(args.chairs, args.minutes, args.feeders, args.batch)
 
 
 if __name__ == "__main__":

@@ -18,19 +18,18 @@ from vitals.rules import Level
 from vitals.store import StoreWriter, commands, copy_store
 from vitals.store.backup import backup_store
 from vitals.store.chain import CHAINED, CHANGES, trigger_name, trigger_sql
+from vitals.store.location import PostgresServer
 from vitals.store.migrations import m011_audit_chain
 from vitals.store.verify import verify_file
 from vitals.users import add_user
 
 
-@pytest.fixture
-def recorded(fresh_store: StoreWriter, db_path: Path) -> tuple[Path, int]:
-    """A session with events, a critical episode that evolved, and an acknowledgment."""
-    fresh_store.write_chairs([Chair("c1", "Chair 1", "loop://", "ge-s5")])
-    session = commands.start_session(
-        db_path, "c1", "P-0042", "iv-ketamine", "Nurse Ada", weight_kg=70
-    )
-    commands.add_event(db_path, session, "dose", "Nurse Ada")
+def record_a_session(writer: StoreWriter, db: Path | PostgresServer) -> int:
+    """A session with events, a critical episode that evolved, and an acknowledgment;
+    returns the episode's id."""
+    writer.write_chairs([Chair("c1", "Chair 1", "loop://", "ge-s5")])
+    session = commands.start_session(db, "c1", "P-0042", "iv-ketamine", "Nurse Ada", weight_kg=70)
+    commands.add_event(db, session, "dose", "Nurse Ada")
     now = utc_now()
     episode = Episode(
         "sbp-high",
@@ -42,13 +41,27 @@ def recorded(fresh_store: StoreWriter, db_path: Path) -> tuple[Path, int]:
         peak_time=now,
         reason="SBP 172",
     )
-    fresh_store.write_episodes("c1", session, [episode])
-    fresh_store.write_episodes("c1", session, [episode])  # unchanged: no new link
+    writer.write_episodes("c1", session, [episode])
+    writer.write_episodes("c1", session, [episode])  # unchanged: no new link
     critical = replace(episode, level=Level.CRITICAL, peak_value=183.0, reason="SBP 183")
-    fresh_store.write_episodes("c1", session, [critical])
-    (episode_id,) = query(db_path, "SELECT id FROM episodes")[0]
-    commands.acknowledge(db_path, episode_id, "Nurse Ada", "called the doctor")
-    return db_path, episode_id
+    writer.write_episodes("c1", session, [critical])
+    (episode_id,) = query(db, "SELECT id FROM episodes")[0]
+    commands.acknowledge(db, episode_id, "Nurse Ada", "called the doctor")
+    return episode_id
+
+
+@pytest.fixture
+def recorded(fresh_store: StoreWriter, db_path: Path) -> tuple[Path, int]:
+    """A recorded session in a SQLite file, for what only a file allows (sqlite3 on it)."""
+    return db_path, record_a_session(fresh_store, db_path)
+
+
+@pytest.fixture
+def recorded_anywhere(
+    store_writer: StoreWriter, store_db: Path | PostgresServer
+) -> tuple[Path | PostgresServer, int]:
+    """The same session on each engine."""
+    return store_db, record_a_session(store_writer, store_db)
 
 
 def tamper(db: Path, *statements: str) -> None:
@@ -61,9 +74,9 @@ def tamper(db: Path, *statements: str) -> None:
 
 
 def test_every_change_is_chained_and_verifies(
-    recorded: tuple[Path, int], capsys: pytest.CaptureFixture
+    recorded_anywhere: tuple[Path | PostgresServer, int], capsys: pytest.CaptureFixture
 ) -> None:
-    db, _ = recorded
+    db, _ = recorded_anywhere
     links = query(db, "SELECT tbl, op FROM audit_chain ORDER BY id")
     assert links == [
         ("sessions", "insert"),

@@ -13,8 +13,9 @@ import pytest
 from chairside.cli import main
 from tests.conftest import outside_writer, query, wait_for
 from tests.pg_cluster import Cluster
+from tests.vitals.test_audit_chain import record_a_session
 from vitals.chairs import Chair
-from vitals.engine import CLINICAL, Episode
+from vitals.engine import Episode
 from vitals.errors import ConfigError, StoreError
 from vitals.nurse_tokens import TOKEN_ENV, create_token
 from vitals.reading import Param, Reading, utc_now
@@ -24,6 +25,7 @@ from vitals.store.chain import verify
 from vitals.store.connection import connect_writer
 from vitals.store.location import PostgresServer, SqliteFile, parse
 from vitals.store.notifications import Notification, station_seen
+from vitals.store.pg import translate
 from vitals.store.pg_migrations import PG_MIGRATIONS, ensure_partitions, migrate
 from vitals.store.verify import verify_file
 from vitals.times import to_us
@@ -44,24 +46,8 @@ def writer(pg_url: PostgresServer):
 
 @pytest.fixture
 def recorded(writer: StoreWriter, pg_url: PostgresServer) -> PostgresServer:
-    """A session with a dose, an alert that escalated, an acknowledgment, its end."""
-    session = commands.start_session(
-        pg_url, "c1", "P-0042", "iv-ketamine", "Nurse Ada", weight_kg=70
-    )
-    commands.add_event(pg_url, session, "dose", "Nurse Ada")
-    now = utc_now()
-    warning = Episode(
-        "sbp-high", CLINICAL, Level.WARNING, now, Param.SBP, peak_value=172.0, reason="SBP 172"
-    )
-    writer.write_episodes("c1", session, [warning])
-    writer.write_episodes("c1", session, [warning])  # unchanged: no new link
-    critical = Episode(
-        "sbp-high", CLINICAL, Level.CRITICAL, now, Param.SBP, peak_value=183.0, reason="SBP 183"
-    )
-    writer.write_episodes("c1", session, [critical])
-    (episode,) = query(pg_url, "SELECT id FROM episodes")[0]
-    commands.acknowledge(pg_url, episode, "Nurse Ada", "called the doctor")
-    commands.end_session(pg_url, session, "Nurse Ada", "ready for discharge")
+    """A session with a dose, an alert that escalated and an acknowledgment, on the server."""
+    record_a_session(writer, pg_url)
     return pg_url
 
 
@@ -140,6 +126,19 @@ def test_the_migrations_are_named_transactional_and_refuse_a_newer_schema(
     with pytest.raises(StoreError, match="pg999_from_the_future"):
         migrate(conn)
     conn.close()
+
+
+def test_text_sorts_byte_by_byte_as_on_sqlite_whatever_the_servers_locale(
+    pg_url: PostgresServer,
+) -> None:
+    other = query(
+        pg_url,
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND data_type = 'text'"
+        " AND table_name NOT IN ('migrations') AND table_name NOT LIKE '%\\_v' ESCAPE '\\'"
+        " AND table_name <> 'readings_full' AND collation_name IS DISTINCT FROM 'C'",
+    )
+    assert other == []
 
 
 def test_views_have_the_columns_outside_tools_know(
@@ -236,28 +235,6 @@ def test_the_audit_trail_refuses_change_whoever_asks(
         conn.execute(statement)
     conn.close()
     assert verify(connect_readonly(recorded)).intact
-
-
-def test_every_change_is_chained_in_the_database_and_verifies(
-    recorded: PostgresServer, capsys: pytest.CaptureFixture
-) -> None:
-    links = query(recorded, "SELECT tbl, op FROM audit_chain ORDER BY id")
-    assert links == [
-        ("sessions", "insert"),
-        ("events", "insert"),  # session-start
-        ("events", "insert"),  # dose
-        ("sessions", "update"),  # the dose time
-        ("episodes", "insert"),
-        ("episodes", "update"),  # warning -> critical; the unchanged repeat left no link
-        ("acknowledgments", "insert"),
-        ("sessions", "update"),  # ended
-        ("episodes", "update"),  # ended with it
-        ("events", "insert"),  # session-end
-    ]
-    assert main(["verify", "--db", str(recorded)]) == 0
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "record verified: 10 links intact" in out
-    assert "PostgreSQL database" in out
 
 
 def test_a_change_around_the_triggers_is_found(recorded: PostgresServer) -> None:
@@ -440,3 +417,90 @@ def test_readings_wait_in_the_spool_while_the_server_holds_a_lock(
         assert query(pg_url, "SELECT value FROM readings ORDER BY t_us") == [(0.0,), (1.0,), (2.0,)]
     finally:
         writer.close()
+
+
+def test_accounts_with_only_the_rights_they_need(
+    pg_url: PostgresServer, pg_cluster: Cluster, tmp_path: Path
+) -> None:
+    """IT gives the site's writer rows, not DDL, and the dashboard SELECT alone."""
+    StoreWriter(pg_url).close()  # the schema, made by its owner
+    site, station = f"site_{pg_url.dbname}", f"station_{pg_url.dbname}"  # roles span the cluster
+    admin = outside_writer(pg_url)
+    for statement in (
+        f"CREATE ROLE {site} LOGIN",
+        f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {site}",
+        f"CREATE ROLE {station} LOGIN",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {station}",
+    ):
+        admin.execute(statement)
+    admin.close()
+    as_writer = PostgresServer(pg_url.url.replace("chairside_test@", f"{site}@"))
+    writer = StoreWriter(as_writer)
+    try:
+        writer.write_chairs([Chair("c1", "Chair 1", "loop://", "ge-s5")])
+        writer.write_readings([reading(Param.HR, 70.0, utc_now())])
+        session = commands.start_session(
+            as_writer, "c1", "P-0042", "iv-ketamine", "Nurse Ada", weight_kg=70
+        )
+        commands.end_session(as_writer, session, "Nurse Ada", "ready")
+    finally:
+        writer.close()
+    as_station = PostgresServer(pg_url.url.replace("chairside_test@", f"{station}@"))
+    assert verify_file(as_station).intact
+    conn = outside_writer(as_station)
+    with pytest.raises(sqlite3.OperationalError, match="permission denied"):
+        conn.execute("INSERT INTO stations VALUES ('s', 'x', 1)")
+    conn.close()
+
+
+def test_doctor_checks_a_server_it_is_pointed_at(
+    pg_url: PostgresServer, capsys: pytest.CaptureFixture
+) -> None:
+    StoreWriter(pg_url).close()
+    main(["doctor", "--db", str(pg_url)])
+    out = capsys.readouterr().out
+    assert f"database: {pg_url.describe()} answers" in out
+    assert f"schema: up to date ({PG_MIGRATIONS[-1].__name__})" in out
+
+
+# -- the adapter: sqlite3's API on psycopg -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "sent", "numbered"),
+    [
+        ("SELECT ? , ?", "SELECT %s , %s", False),
+        ("SELECT ?1, ?2, ?1", "SELECT %(p1)s, %(p2)s, %(p1)s", True),
+        (
+            "SELECT 'it''s ?', \"a?b\", ? -- why? 50%\n",
+            "SELECT 'it''s ?', \"a?b\", %s -- why? 50%%\n",
+            False,
+        ),
+        ("WHERE rule LIKE 'invalid-%' AND x = ?", "WHERE rule LIKE 'invalid-%%' AND x = %s", False),
+        ("BEGIN IMMEDIATE", "BEGIN", False),
+    ],
+)
+def test_placeholders_become_psycopgs_outside_literals_and_comments(
+    written: str, sent: str, numbered: bool
+) -> None:
+    assert translate(written, True) == (sent, numbered)
+
+
+def test_the_adapter_answers_as_sqlite3_does(pg_url: PostgresServer) -> None:
+    conn = connect_writer(pg_url)
+    conn.execute("CREATE TEMP TABLE t (k INTEGER PRIMARY KEY, v DOUBLE PRECISION)")
+    assert conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, 0.5), (2, 1.5)]).rowcount == 2
+    many = [(k, 1.0) for k in range(3, 103)]  # a forwarded batch: psycopg's pipeline
+    assert conn.executemany("INSERT INTO t VALUES (?, ?)", many).rowcount == 100
+    assert conn.execute("SELECT sum(k), avg(v), count(*) FROM t").fetchone() == (5253, 1.0, 102)
+    cursor = conn.execute("SELECT k AS key FROM t WHERE k < ?", (3,))
+    assert [c[0] for c in cursor.description] == ["key"] and list(cursor) == [(1,), (2,)]
+    with pytest.raises(sqlite3.IntegrityError, match="duplicate key"):
+        conn.execute("INSERT INTO t VALUES (1, 0)")
+    conn.execute("BEGIN IMMEDIATE")
+    assert conn.in_transaction
+    conn.execute("INSERT INTO t VALUES (200, 0)")
+    conn.execute("ROLLBACK")
+    assert not conn.in_transaction
+    assert conn.execute("SELECT count(*) FROM t WHERE k = 200").fetchone() == (0,)
+    conn.close()

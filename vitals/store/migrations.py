@@ -8,7 +8,7 @@ a new one.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from vitals.errors import StoreError
@@ -502,36 +502,54 @@ def applied(conn: sqlite3.Connection) -> list[str]:
 
 def pending(conn: sqlite3.Connection) -> list[Migration]:
     """What ``migrate`` would apply; refuses a database written by a newer Chairside."""
-    done = applied(conn)
-    known = [m.__name__ for m in MIGRATIONS]
-    unknown = [name for name in done if name not in known]
+    return still_to_apply(applied(conn), MIGRATIONS)
+
+
+def still_to_apply(done: Sequence[str], known: Sequence[Callable]) -> list[Callable]:
+    """The ``known`` migrations not ``done``; a name done but not known means a newer
+    Chairside wrote the store (both engines' migrations)."""
+    names = [m.__name__ for m in known]
+    unknown = [name for name in done if name not in names]
     if unknown:
         raise StoreError(
             f"database has migrations this Chairside does not know: {unknown}; it was written "
             "by a newer version: install that version (or newer) again"
         )
-    return [m for m in MIGRATIONS if m.__name__ not in done]
+    return [m for m in known if m.__name__ not in done]
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply what is missing; refuse a database written by a newer Chairside."""
+def apply_each(
+    conn: sqlite3.Connection,
+    todo: Sequence[Callable],
+    done: Callable[[sqlite3.Connection], list[str]],
+    begin: Sequence[tuple[str, tuple]] = (("BEGIN IMMEDIATE", ()),),
+) -> list[str]:
+    """Each migration in one transaction with its record (``begin``: the statements that
+    open it and make this process the only migrating one); one that fails leaves no trace."""
     newly = []
-    for migration in pending(conn):
-        conn.execute("BEGIN IMMEDIATE")
-        if migration.__name__ in applied(conn):  # another process was quicker
-            conn.execute("COMMIT")
-            continue
+    for migration in todo:
+        for statement, params in begin:
+            conn.execute(statement, params)
         try:
+            if migration.__name__ in done(conn):  # another process was quicker
+                conn.execute("COMMIT")
+                continue
             migration(conn)
             conn.execute(
                 "INSERT INTO migrations (name, applied_utc) VALUES (?, ?)",
                 (migration.__name__, datetime.now(UTC).isoformat()),
             )
             conn.execute("COMMIT")
-        except Exception:
+        except BaseException:
             conn.execute("ROLLBACK")
             raise
         newly.append(migration.__name__)
+    return newly
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply what is missing; refuse a database written by a newer Chairside."""
+    newly = apply_each(conn, pending(conn), applied)
     if newly:
         _reclaim(conn)
     return newly

@@ -137,9 +137,11 @@ class PgCursor:
 
     def __init__(self, cursor: psycopg.Cursor) -> None:
         self._cursor = cursor
+        self._rowcount: int | None = None
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> PgCursor:
         query, numbered = translate(statement, bool(params))
+        self._rowcount = None
         try:
             self._cursor.execute(query, _bind(params, numbered) if params else None)
         except psycopg.Error as exc:
@@ -153,8 +155,11 @@ class PgCursor:
         query, numbered = translate(statement, True)
         try:
             if len(rows) <= PIPELINE_FROM:
+                total = 0
                 for row in rows:
                     self._cursor.execute(query, _bind(row, numbered))
+                    total += max(self._cursor.rowcount, 0)
+                self._rowcount = total  # every row's, as sqlite3 and psycopg's executemany say
             else:
                 self._cursor.executemany(query, [_bind(r, numbered) for r in rows])
         except psycopg.Error as exc:
@@ -175,7 +180,7 @@ class PgCursor:
 
     @property
     def rowcount(self) -> int:
-        return self._cursor.rowcount
+        return self._cursor.rowcount if self._rowcount is None else self._rowcount
 
     @property
     def description(self) -> list[tuple] | None:

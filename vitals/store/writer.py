@@ -500,8 +500,10 @@ class StoreWriter:
         try:
             pg_migrations.ensure_partitions(self._conn)
         except sqlite3.Error as exc:  # the server refuses: the commit that follows says so
+            # (an account without CREATE rights, or a server that refuses: the DEFAULT
+            # partition takes the readings meanwhile, so trying every few minutes is enough)
             log.warning("%s: cannot prepare the next months' partitions: %s", self.path, exc)
-            self._partitions_due = time.monotonic() + RETRY_S
+            self._partitions_due = time.monotonic() + PARTITIONS_S / 10
             return
         self._partitions_due = time.monotonic() + PARTITIONS_S
 
