@@ -12,10 +12,12 @@ station reads (``bench.growth.pages``: the session list, first page and a filter
 session's review; one patient's course; a chair's detail; the overview of every chair; the
 what-if), then the year, extrapolated from the curve of the built sizes as bench/growth.py
 does; PostgreSQL's overview, whose latest-reading probes visit every monthly partition, is
-timed again on the largest store given a year's partitions. The ingest of 500 chairs into
-PostgreSQL is ``bench.pg_ingest``.
+timed again on the largest store given a year's partitions. First, unless
+``--ingest-minutes 0``, the ingest of 500 chairs into PostgreSQL (``bench.pg_ingest``:
+readings/s, the writer's and the server's CPU, against SQLite).
 
-    python -m bench.central [--sites 50] [--days 1,3] [--year-days 252] [--chairs 4] [--hours 3]
+    python -m bench.central [--ingest-minutes 2] [--sites 50] [--days 1,3] [--chairs 4]
+                            [--hours 3] [--year-days 252]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import psycopg
 from bench._common import table
 from bench.dashboard import overview_data, timed
 from bench.growth import FIGURES, extrapolated, pages
+from bench.pg_ingest import run as ingest
 from simulators.clinic_history import HistorySpec, build_history
 from tests.pg_cluster import Cluster, start_cluster, stop_cluster
 from vitals.reading import utc_now
@@ -136,7 +139,10 @@ def main() -> int:
     parser.add_argument("--year-days", type=int, default=252)
     parser.add_argument("--chairs", type=int, default=4, help="chairs a site")
     parser.add_argument("--hours", type=float, default=3, help="clinic hours a day")
+    parser.add_argument("--ingest-minutes", type=float, default=2, help="0: no ingest")
     args = parser.parse_args()
+    if args.ingest_minutes > 0:
+        ingest(chairs=500, minutes=args.ingest_minutes)
     sizes = [int(d) for d in args.days.split(",")]
     rows: dict[str, dict[str, float]] = {}
     built: dict[str, dict[str, tuple[int, dict]]] = {"SQLite": {}, "PostgreSQL": {}}
