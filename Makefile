@@ -62,6 +62,7 @@ bench: $(STAMP) postgresql
 	$(PY) -m bench.growth
 	$(PY) -m bench.notify
 	$(PY) -m bench.pg_ingest
+	$(PY) -m bench.central
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

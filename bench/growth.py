@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench._common import table
 from bench.dashboard import overview_data
 from bench.dashboard import timed as timed_ms
 from bench.ingest import run as ingest
@@ -41,6 +42,7 @@ from simulators.clinic_history import HistorySpec, build_history
 from vitals.clinical import load_protocol
 from vitals.review import course, session_page, what_if
 from vitals.store import connect_readonly, queries
+from vitals.store.connection import Store
 from vitals.store.listing import SessionFilter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,21 +64,23 @@ FIGURES = (
 )
 
 
-def pages(db: Path) -> dict[str, float]:
-    """Median ms of what each page reads and draws, on a fresh connection each time."""
+def pages(db: Store, chair: str = "chair-1", other: str = "chair-3") -> dict[str, float]:
+    """Median ms of what each page reads and draws, on a fresh connection each time: the
+    chair page of ``chair`` (its session open), the list narrowed to ``other``'s critical
+    sessions."""
     conn = connect_readonly(db)
     try:
         now = pd.Timestamp.now(tz="UTC")
         patient = conn.execute(
-            "SELECT patient FROM sessions GROUP BY patient ORDER BY count(*) DESC LIMIT 1"
+            "SELECT patient FROM sessions GROUP BY patient ORDER BY count(*) DESC, patient LIMIT 1"
         ).fetchone()[0]
         (middle,) = conn.execute(
-            "SELECT id FROM sessions WHERE ended_us IS NOT NULL ORDER BY started_us"
-            " LIMIT 1 OFFSET (SELECT count(*) / 2 FROM sessions)"
+            "SELECT id FROM sessions WHERE ended_us IS NOT NULL ORDER BY started_us, id"
+            " LIMIT 1 OFFSET (SELECT count(*) / 2 FROM sessions WHERE ended_us IS NOT NULL)"
         ).fetchone()
     finally:
         conn.close()
-    narrowed = SessionFilter(chairs=("chair-3",), critical=True)
+    narrowed = SessionFilter(chairs=(other,), critical=True)
     return {
         "list p1 ms": timed_ms(lambda: _on(db, lambda c: session_page(c, now, keep=db))),
         "list filtered ms": timed_ms(
@@ -84,13 +88,13 @@ def pages(db: Path) -> dict[str, float]:
         ),
         "review ms": timed_ms(lambda: _on(db, lambda c: review(c, middle))),
         "course ms": timed_ms(lambda: _on(db, lambda c: course(c, patient, now, keep=db))),
-        "chair ms": timed_ms(lambda: _on(db, lambda c: chair_detail(c, now))),
+        "chair ms": timed_ms(lambda: _on(db, lambda c: chair_detail(c, now, chair))),
         "overview ms": timed_ms(lambda: overview_data(db), runs=15),
         "what-if ms": what_if_ms(db, middle),
     }
 
 
-def _on(db: Path, work: Callable) -> object:
+def _on(db: Store, work: Callable) -> object:
     conn = connect_readonly(db)
     try:
         return work(conn)
@@ -108,7 +112,7 @@ def review(conn, session_id: int) -> None:
     ).to_plotly_json()
 
 
-def what_if_ms(db: Path, session_id: int) -> float:
+def what_if_ms(db: Store, session_id: int) -> float:
     """The what-if of one session with its own protocol's thresholds, when a nurse asks."""
     conn = connect_readonly(db)
     try:
@@ -118,10 +122,10 @@ def what_if_ms(db: Path, session_id: int) -> float:
         conn.close()
 
 
-def chair_detail(conn, now: pd.Timestamp) -> None:
+def chair_detail(conn, now: pd.Timestamp, chair: str = "chair-1") -> None:
     """Chair detail of a chair with an open session, over the session."""
     _, start, readings, episodes, _, _, events, baselines, _ = _chair_data(
-        conn, "chair-1", "Session", now
+        conn, chair, "Session", now
     )
     base = {b.param.value: b.value for b in baselines.values() if b.value is not None}
     detail_figure(readings, episodes, events, [], base, start, now).to_plotly_json()
@@ -192,14 +196,16 @@ def measure(stores: dict[str, tuple[Path, int]], rounds: int, ingest_s: float) -
     return out
 
 
-def extrapolated(built: dict[str, tuple[int, dict]], days: int) -> dict[str, float]:
+def extrapolated(
+    built: dict[str, tuple[int, dict]], days: int, times: tuple[str, ...] = FIGURES[2:]
+) -> dict[str, float]:
     """A size not built: the file grows in proportion to the days. A time that grew far less
     than the history between the built sizes (under 1.5x while the history grew 4x) does not
     depend on it: the year gets the larger measured value, since a straight line through two
     noisy medians would only extend the noise. A time that did grow is extended linearly."""
     (small_days, small), (large_days, large) = sorted(built.values(), key=lambda b: b[0])[-2:]
     out = {"file MB": large["file MB"] / large_days * days, "B/reading": large["B/reading"]}
-    for name in FIGURES[2:]:
+    for name in times:
         low, high = small[name], large[name]
         if high <= 1.5 * low:
             out[name] = max(low, high)
@@ -207,15 +213,6 @@ def extrapolated(built: dict[str, tuple[int, dict]], days: int) -> dict[str, flo
             slope = (high - low) / (large_days - small_days)
             out[name] = high + slope * (days - large_days)
     return out
-
-
-def table(rows: dict[str, dict[str, float]], notes: dict[str, str]) -> str:
-    head = "| size | " + " | ".join(FIGURES) + " |"
-    lines = [head, "|" + " --- |" * (len(FIGURES) + 1)]
-    for size, figures in rows.items():
-        cells = [f"{figures[n]:.1f}" if figures[n] < 100 else f"{figures[n]:.0f}" for n in FIGURES]
-        lines.append(f"| {size}{notes.get(size, '')} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def main() -> int:
@@ -245,7 +242,8 @@ def main() -> int:
         built = {size: (SIZES[size], figures) for size, figures in rows.items()}
         if len(built) > 1:
             rows |= {size: extrapolated(built, SIZES[size]) for size in later}
-        print(table(rows, {size: " (extrapolated)" for size in later if size in rows}))
+        notes = {size: " (extrapolated)" for size in later if size in rows}
+        print(table({f"{size}{notes.get(size, '')}": f for size, f in rows.items()}, FIGURES))
     return 0
 
 

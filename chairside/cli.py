@@ -177,7 +177,12 @@ def _dashboard_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _dashboard_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    p.add_argument(
+        "--db",
+        type=db_argument,
+        default=DEFAULT_DB,
+        help=f"{DB_HELP}; on a PostgreSQL store the dashboard is the group's central review",
+    )
     p.add_argument("--port", type=int, default=8501, help="HTTP port (default 8501)")
     p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument(

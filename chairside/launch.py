@@ -20,6 +20,7 @@ from vitals.clinic_time import clinic_zone, machine_zone, zone_name
 from vitals.errors import ConfigError
 from vitals.logs import LOG_DIR_ENV, log_dir_for
 from vitals.store import copy_store
+from vitals.store.location import PostgresServer, describe
 from vitals.users import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,13 +65,15 @@ def dashboard_command(db: Path, port: int, address: str) -> list[str]:
 
 
 def dashboard_env(
-    db: Path, users: Path, timezone: str | None = None, idle_lock_min: float = 0
+    db: Path | PostgresServer, users: Path, timezone: str | None = None, idle_lock_min: float = 0
 ) -> dict[str, str]:
-    """The dashboard's settings; the time zone is checked here, so a typo stops the start."""
+    """The dashboard's settings; the time zone is checked here, so a typo stops the start.
+    A central review's logs go beside its users file, as a server has no folder here."""
     env = dict(os.environ)
-    env["CHAIRSIDE_DB"] = str(Path(db).resolve())
+    server = isinstance(db, PostgresServer)
+    env["CHAIRSIDE_DB"] = str(db) if server else str(Path(db).resolve())
     env["CHAIRSIDE_USERS"] = str(Path(users).resolve())
-    env[LOG_DIR_ENV] = str(log_dir_for(db))
+    env[LOG_DIR_ENV] = str(log_dir_for(users if server else db))
     env["CHAIRSIDE_TIMEZONE"] = zone_name(clinic_zone(timezone)) if timezone else ""
     if idle_lock_min < 0:
         raise ConfigError(f"--idle-lock must be 0 (off) or more minutes, got {idle_lock_min:g}")
@@ -83,13 +86,13 @@ def serve_dashboard(args: argparse.Namespace) -> int:
     command = dashboard_command(args.db, args.port, args.address)
     env = dashboard_env(args.db, args.users, args.timezone, args.idle_lock)
     zone = env["CHAIRSIDE_TIMEZONE"] or f"{zone_name(machine_zone())}, this machine's"
-    print(f"dashboard on http://{args.address}:{args.port} reading {args.db}", flush=True)
+    print(f"dashboard on http://{args.address}:{args.port} reading {describe(args.db)}", flush=True)
     print(f"times shown in {zone} time zone", flush=True)
     child = subprocess.Popen(command, env=env, **child_options())
     return _supervise([child])
 
 
-def start_store_from(db: Path, source: Path | None) -> None:
+def start_store_from(db: Path | PostgresServer, source: Path | None) -> None:
     """A new database starts as a copy of ``source``, so there is history to review at once."""
     if source is None or (isinstance(db, Path) and db.exists()):
         return

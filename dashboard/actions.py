@@ -23,7 +23,7 @@ from vitals.reading import utc_now
 from vitals.review import keep_summaries
 from vitals.store import commands, queries
 from vitals.verdict import discharge_verdict
-from vitals.wording import alert_summary
+from vitals.wording import alert_summary, chair_label
 
 DIALOG_KEY = "open_dialog"
 SEEN_KEY = "ack_seen"  # episode id -> the level the nurse has had in front of her
@@ -128,9 +128,7 @@ def _acknowledge(seen: dict[int, str], comment: str) -> bool:
 
 
 def _chair_name(conn, chair: str) -> str:
-    chairs = queries.chairs(conn)
-    names = dict(zip(chairs.chair, chairs.name, strict=True))
-    return names.get(chair, chair)
+    return queries.chair_names(conn).get(chair) or chair_label(chair)
 
 
 @st.dialog("End session", on_dismiss=close_dialog)

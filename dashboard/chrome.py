@@ -11,6 +11,7 @@ from dashboard import station
 from dashboard.auth import Station, current_station, lock_reason, note_use
 from dashboard.plain import html, md
 from dashboard.sound import alarm_level, alarm_wav
+from dashboard.source import central
 
 SOUND_KEY = "sound_on"
 SIGN_IN, SIGN_OUT = "/station/sign-in", "/station/sign-out"
@@ -51,7 +52,12 @@ def frame() -> None:
             icon=":material/lock:",
         )
         sign_in_link(found.nurse, "Sign in to act")
-    if not sound_on():
+    if central():
+        st.caption(
+            "Central review of every site's recorded sessions. Each site's own station watches "
+            "its chairs live and sounds their alarms."
+        )
+    elif not sound_on():
         st.warning(
             "Alarm sound is OFF on this screen — alerts are shown but silent.",
             icon=":material/volume_off:",
@@ -64,23 +70,28 @@ def status_row(found: Station) -> None:
     row = st.container(horizontal=True, vertical_alignment="center", gap="medium", key="status")
     with row:
         st.markdown(f"Signed in as **{md(found.nurse)}**", width="content")
-        if SOUND_KEY not in st.session_state:
-            st.session_state[SOUND_KEY] = station.sound_on(found.station_id)
-        st.toggle(
-            "Alarm sound",
-            key=SOUND_KEY,
-            on_change=lambda: station.set_sound(found.station_id, st.session_state[SOUND_KEY]),
-            help="Warning and critical alerts play a sound until acknowledged; this switch is "
-            "remembered by this screen. A browser plays sound only after someone has clicked "
-            "on the page since it was opened or reloaded: if you hear nothing, click anywhere "
-            "on the page once.",
-        )
+        if not central():  # a central review rings no alarm: the sites' stations do
+            sound_switch(found)
         st.markdown(
             f'<form class="cs-form" method="post" action="{SIGN_OUT}">'
             '<button type="submit">Sign out</button></form>',
             unsafe_allow_html=True,
             width="content",
         )
+
+
+def sound_switch(found: Station) -> None:
+    if SOUND_KEY not in st.session_state:
+        st.session_state[SOUND_KEY] = station.sound_on(found.station_id)
+    st.toggle(
+        "Alarm sound",
+        key=SOUND_KEY,
+        on_change=lambda: station.set_sound(found.station_id, st.session_state[SOUND_KEY]),
+        help="Warning and critical alerts play a sound until acknowledged; this switch is "
+        "remembered by this screen. A browser plays sound only after someone has clicked "
+        "on the page since it was opened or reloaded: if you hear nothing, click anywhere "
+        "on the page once.",
+    )
 
 
 def sound_on() -> bool:

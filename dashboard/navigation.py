@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard.auth import Station, current_station, lock_reason
 from dashboard.chrome import locked_page, signed_out_page
+from dashboard.source import central
 
 # key: (title, Material icon — drawn from Streamlit's bundled font, no emoji font needed)
 PAGES = {
@@ -22,6 +23,10 @@ PAGES = {
     "review": ("Review", ":material/folder_open:"),
     "course": ("Course", ":material/timeline:"),
 }
+# A central store (PostgreSQL) is the group's record: review and courses across the sites.
+# Live monitoring, sessions and acknowledgments stay on each site's own station, which never
+# waits for the network.
+CENTRAL = ("review", "course")
 
 
 def pages() -> dict[str, st.Page]:
@@ -29,7 +34,7 @@ def pages() -> dict[str, st.Page]:
 
     if open_form() is not None:  # a tablet in a patient's hands reaches this form only
         return {"patient-form": st.Page(patient_form_page, title="Your form", default=True)}
-    return _build(page_functions(current_station()))
+    return _build(page_functions(current_station()), CENTRAL if central() else tuple(PAGES))
 
 
 def page_functions(found: Station | None) -> dict[str, Callable[[], None]]:
@@ -59,16 +64,17 @@ def _page_functions() -> dict[str, Callable[[], None]]:
     }
 
 
-def _build(runs: dict[str, Callable[[], None]]) -> dict[str, st.Page]:
+def _build(runs: dict[str, Callable[[], None]], shown: tuple[str, ...]) -> dict[str, st.Page]:
+    """The pages ``shown``, the first of them at the app's root address."""
     return {
         key: st.Page(
             runs[key],
-            title=title,
-            icon=icon,
+            title=PAGES[key][0],
+            icon=PAGES[key][1],
             url_path=None if key == "overview" else key,
-            default=key == "overview",
+            default=key == shown[0],
         )
-        for key, (title, icon) in PAGES.items()
+        for key in shown
     }
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.tables import DAY_AND_TIME, Columns, local_datetimes, vital
-from vitals.wording import param_label, protocol_label
+from vitals.wording import chair_label, chair_site, param_label, protocol_label
 
 LEVELS = ("critical", "warning", "advisory")
 
@@ -51,7 +51,7 @@ def session_rows(sessions: pd.DataFrame, chair_names: dict, zone: tzinfo) -> pd.
             "Not acknowledged": sessions.unacknowledged,
             "Started": local_datetimes(sessions.started, zone),
             "Patient": sessions.patient,
-            "Chair": sessions.chair.map(lambda c: chair_names.get(c, c)),
+            "Chair": sessions.chair.map(lambda c: chair_names.get(c) or chair_label(c)),
             "Protocol": sessions.protocol.map(protocol_label),
             **peaks,
             "To acknowledge": sessions.ack_median_min,
@@ -102,10 +102,14 @@ def back_near_baseline(minutes, still_raised) -> str | None:
 
 
 def course_rows(course: pd.DataFrame, zone: tzinfo) -> pd.DataFrame:
-    """One patient's sessions, oldest first, as the prescriber compares them."""
+    """One patient's sessions, oldest first, as the prescriber compares them; on a central
+    store, with the site of each (one course across a group's clinics)."""
+    sites = course.chair.map(chair_site)
+    where = {"Site": sites} if sites.astype(bool).any() else {}
     return pd.DataFrame(
         {
             "Started": local_datetimes(course.started, zone),
+            **where,
             "Protocol": course.protocol.map(protocol_label),
             "Pre-dose BP": [
                 pair(s, d) for s, d in zip(course.baseline_sbp, course.baseline_dbp, strict=True)
@@ -130,6 +134,7 @@ def course_rows(course: pd.DataFrame, zone: tzinfo) -> pd.DataFrame:
 
 COURSE_COLUMNS: Columns = {
     "Started": st.column_config.DatetimeColumn(format=DAY_AND_TIME, width="medium"),
+    "Site": st.column_config.TextColumn(width="small"),
     "Protocol": st.column_config.TextColumn(width="small"),
     "Pre-dose BP": st.column_config.TextColumn(help="Baseline SBP/DBP, mmHg", width="small"),
     "Peak BP": st.column_config.TextColumn(help="Highest SBP/DBP, mmHg", width="small"),

@@ -23,12 +23,20 @@ from vitals.clinic_time import clinic_zone
 from vitals.errors import ChairsideError
 from vitals.logs import configure_logging, log_dir_for
 from vitals.store import DEFAULT_DB, connect_readonly
+from vitals.store.location import PostgresServer, db_argument, describe
 from vitals.store.owner_lock import db_lock_path, read_status
 from vitals.users import DEFAULT_USERS
 
 
-def db_path() -> Path:
-    return Path(os.environ.get("CHAIRSIDE_DB", str(DEFAULT_DB)))
+def db_path() -> Path | PostgresServer:
+    """The store: a SQLite file, or a PostgreSQL server (a group's central review)."""
+    return db_argument(os.environ.get("CHAIRSIDE_DB", str(DEFAULT_DB)))
+
+
+def central() -> bool:
+    """Whether this dashboard reads a central PostgreSQL store: review across the sites,
+    while each site's own station watches its chairs live."""
+    return isinstance(db_path(), PostgresServer)
 
 
 def users_path() -> Path:
@@ -42,8 +50,9 @@ log = logging.getLogger("chairside.dashboard")
 def start_logging() -> None:
     """Once per dashboard process: ``dashboard.log`` in $CHAIRSIDE_LOG_DIR (set by
     ``chairside dashboard``), else beside the database."""
-    configure_logging("dashboard", log_dir_for(db_path()))
-    log.info("dashboard serving %s", db_path())
+    where = db_path()
+    configure_logging("dashboard", log_dir_for(users_path() if central() else where))
+    log.info("dashboard serving %s", describe(where))
 
 
 def zone() -> tzinfo:
@@ -91,5 +100,6 @@ def read_store(reader: Callable[[sqlite3.Connection], T]) -> T | None:
 
 def recorder_status() -> dict | None:
     """What the recorder last published beside the database (readable when the database
-    refuses its writes): who it is, and how the store is."""
-    return read_status(db_lock_path(db_path()))
+    refuses its writes): who it is, and how the store is. A server has no file beside it."""
+    where = db_path()
+    return None if isinstance(where, PostgresServer) else read_status(db_lock_path(where))

@@ -57,6 +57,7 @@ class HistorySpec:
     chairs: int = 8
     hours: float = 8
     seed: int = 1
+    site: str = ""  # chair ids "{site}/chair-N" and patients its own, as a central store holds
     end: datetime = field(default_factory=lambda: utc_now().replace(microsecond=0))
 
 
@@ -102,13 +103,14 @@ def build_history(
 ) -> Counts:
     """Write the history into ``db`` (new or existing); returns what was written."""
     rng = random.Random(spec.seed)
+    qualified = f"{spec.site}/" if spec.site else ""
     chairs = [
-        Chair(f"chair-{n}", f"Chair {n}", f"/dev/ttyUSB{n - 1}", SOURCE)
+        Chair(f"{qualified}chair-{n}", f"Chair {n}", f"/dev/ttyUSB{n - 1}", SOURCE)
         for n in range(1, spec.chairs + 1)
     ]
     writer = StoreWriter(db)
     writer.write_chairs(chairs)
-    patients = _Patients(rng)
+    patients = _Patients(rng, spec.site)
     counts = Counts()
     try:
         for index, day_start in enumerate(_clinic_days(spec)):
@@ -151,8 +153,9 @@ def _clinic_days(spec: HistorySpec) -> list[datetime]:
 class _Patients:
     """Patients on courses of sessions, each back no sooner than two days later."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, site: str = "") -> None:
         self.rng, self.active, self.made = rng, [], 0
+        self.prefix = f"{site}-" if site else ""  # each site its own patients
 
     def next(self, day: int) -> Patient:
         ready = [p for p in self.active if day - p.last_day >= 2]
@@ -170,7 +173,7 @@ class _Patients:
         sbp = min(150.0, max(105.0, r.gauss(124, 10)))
         baseline = Baseline(sbp, min(92.0, max(60.0, sbp - r.gauss(45, 6))), r.gauss(74, 8), 97.5)
         patient = Patient(
-            f"P-{self.made:05d}",
+            f"P-{self.prefix}{self.made:05d}",
             route,
             baseline,
             course=r.randint(6, 30),

@@ -13,6 +13,7 @@ is what this module makes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import sqlite3
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from vitals.questionnaires import Phq9
 from vitals.review import keep_summaries
 from vitals.scales import protocol_scales
 from vitals.store import StoreWriter, commands, connect_readonly, queries
+from vitals.store.connection import Store
 from vitals.store.measures import record_phq9, record_score, record_side_effects
 from vitals.verdict import discharge_verdict, engine_inputs
 
@@ -94,12 +96,7 @@ PHQ9_COURSE = {"P-2041": (20, 0.68), "P-3310": (22, 0.85), "P-1187": (16, 0.8)}
 
 def build_sample(db: Path) -> int:
     """Write the sample into a new database at ``db``; returns the number of sessions."""
-    rng = random.Random(7)
-    writer = StoreWriter(db)
-    writer.write_chairs(CHAIRS)
-    writer.close()
-    for seed, planned in enumerate(PLAN, start=1):
-        _record(db, planned, seed, rng)
+    record_sample(db)
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to commit
     conn.execute("VACUUM")
@@ -107,7 +104,21 @@ def build_sample(db: Path) -> int:
     return len(PLAN)
 
 
-def _record(db: Path, planned: Planned, seed: int, rng: random.Random) -> None:
+def record_sample(db: Store, site: str = "") -> None:
+    """Record the sample's sessions into the store ``db`` (a new SQLite file, or an empty
+    PostgreSQL database: the central review's tests read the same sample from both). With a
+    ``site`` the chairs have a central store's ids, ``"{site}/{chair}"``: the sample recorded
+    for two sites is a group of clinics whose patients are seen at both."""
+    rng = random.Random(7)
+    central = (lambda chair: f"{site}/{chair}") if site else (lambda chair: chair)
+    writer = StoreWriter(db)
+    writer.write_chairs([dataclasses.replace(c, id=central(c.id)) for c in CHAIRS])
+    writer.close()
+    for seed, planned in enumerate(PLAN, start=1):
+        _record(db, planned, central(planned.chair), seed, rng)
+
+
+def _record(db: Store, planned: Planned, chair: str, seed: int, rng: random.Random) -> None:
     patient, nurse = planned.patient, NURSES[seed % 2]
     route = scenario(planned.scenario).route
     start = FIRST_DAY + timedelta(days=planned.day, hours=planned.hour)
@@ -116,7 +127,7 @@ def _record(db: Path, planned: Planned, seed: int, rng: random.Random) -> None:
     if route == "iv":
         end += timedelta(seconds=IV_INFUSION_S)
     readings = recorded_session(
-        planned.chair,
+        chair,
         planned.scenario,
         seed,
         start,
@@ -129,7 +140,7 @@ def _record(db: Path, planned: Planned, seed: int, rng: random.Random) -> None:
     writer.close()
     session = commands.start_session(
         db,
-        planned.chair,
+        chair,
         patient.ref,
         patient.protocol,
         nurse,
@@ -153,7 +164,7 @@ def _record(db: Path, planned: Planned, seed: int, rng: random.Random) -> None:
 
 
 def _course_measures(
-    db: Path,
+    db: Store,
     session: int,
     planned: Planned,
     seed: int,
@@ -184,7 +195,7 @@ def _course_measures(
 
 
 def _alerts(
-    db: Path, session_id: int, readings: list, nurse: str, rng: random.Random, missed: int
+    db: Store, session_id: int, readings: list, nurse: str, rng: random.Random, missed: int
 ) -> None:
     """The episodes the live engine would have raised, answered a few minutes later but for
     the last ``missed`` ones."""

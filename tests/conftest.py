@@ -20,7 +20,7 @@ from vitals.store import StoreWriter, chain, connect_readonly
 from vitals.store.location import PostgresServer
 from vitals.store.pg import PgConnection
 
-pytest_plugins = ["tests.pg_cluster"]
+pytest_plugins = ["tests.pg_cluster", "tests.central_sample"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_VECTORS = ROOT.parent / "shared" / "vectors"

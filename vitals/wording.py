@@ -72,6 +72,20 @@ EVENT_LABELS = {
 }
 
 
+def chair_site(chair: str) -> str:
+    """The site of a central store's chair id (``"{site}/{chair}"``); "" for a site's own."""
+    return chair.rpartition("/")[0]
+
+
+def chair_label(chair: str, name: str | None = None) -> str:
+    """A chair as nurses call it: its configured ``name`` (else its id). On a central store a
+    chair's id is ``"{site}/{chair}"`` and every clinic has its "Chair 1", so the site comes
+    first unless the name already says it."""
+    site, _, local = chair.rpartition("/")
+    shown = name or local
+    return f"{site} · {shown}" if site and site not in shown else shown
+
+
 def param_label(param: str | None) -> str:
     return PARAM_LABELS.get(str(param), str(param).upper()) if param else ""
 

@@ -21,7 +21,7 @@ from dashboard.unused import HELP, TITLE, unused_table
 from vitals.clinic_time import clock
 from vitals.store import commands, queries
 from vitals.verdict import discharge_verdict, session_baselines
-from vitals.wording import event_label, param_label, protocol_label, with_unit
+from vitals.wording import chair_label, event_label, param_label, protocol_label, with_unit
 
 RANGES = {"Last 15 min": timedelta(minutes=15), "Last hour": timedelta(hours=1), "Session": None}
 ONE_CLICK_EVENTS = {
@@ -49,7 +49,7 @@ def chair_page() -> None:
         st.info("No chairs configured yet.")
         return
     ids = list(chairs.chair)
-    names = dict(zip(chairs.chair, chairs.name, strict=True))
+    names = {c: chair_label(c, n) for c, n in zip(chairs.chair, chairs.name, strict=True)}
     chosen = st.session_state.get("detail_chair", ids[0])
     left, right = st.columns([1, 2])
     chair = left.selectbox(

@@ -65,7 +65,8 @@ def course_page() -> None:
     st.plotly_chart(course_figure(rows, zone()), key=f"course-{patient}", width="stretch")
     st.subheader("Depression and side effects")
     st.plotly_chart(course_measures_figure(rows), key=f"course-measures-{patient}", width="stretch")
-    show(course_rows(rows, zone()), COURSE_COLUMNS)
+    shown = course_rows(rows, zone())  # a Site column on a central store only
+    show(shown, {name: kind for name, kind in COURSE_COLUMNS.items() if name in shown})
     table = rows[list(CSV_COLUMNS)].rename(columns=CSV_COLUMNS)
     st.download_button(
         "course.csv",

@@ -34,7 +34,7 @@ from vitals.store import connect_readonly, listing, queries
 from vitals.store.chain import Verdict, verify
 from vitals.store.listing import SessionFilter
 from vitals.verdict import session_baselines
-from vitals.wording import alert_name, param_label, protocol_label, with_unit
+from vitals.wording import alert_name, chair_label, param_label, protocol_label, with_unit
 
 RECHECK_S = 300
 WHAT_IF_COLUMNS = {
@@ -57,7 +57,7 @@ def review_page() -> None:
     if span is None:
         st.info("No sessions recorded yet.")
         return
-    names = dict(zip(chairs.chair, chairs.name, strict=True))
+    names = {c: chair_label(c, n) for c, n in zip(chairs.chair, chairs.name, strict=True)}
     chosen_filter = filtered(*span, chair_ids, names)
     number = st.number_input("Page", min_value=1, value=1, step=1, key="review-page")
     page = read_store(
@@ -92,7 +92,9 @@ def filtered(first: datetime, last: datetime, chairs: list[str], names: dict) ->
     clinic = zone()
     since = cols[0].date_input("From", value=first.astimezone(clinic).date(), format="DD/MM/YYYY")
     until = cols[1].date_input("To", value=last.astimezone(clinic).date(), format="DD/MM/YYYY")
-    chosen = cols[2].multiselect("Chair", chairs, format_func=lambda c: names.get(c, c))
+    chosen = cols[2].multiselect(
+        "Chair", chairs, format_func=lambda c: names.get(c) or chair_label(c)
+    )
     patient = cols[3].text_input("Patient reference")
     protocols = cols[4].multiselect("Protocol", protocol_names(), format_func=protocol_label)
     critical = cols[5].checkbox("Had a critical alert")

@@ -16,7 +16,7 @@ from vitals.reading import utc_now
 from vitals.sessions import PATIENT_REF
 from vitals.store import commands, queries
 from vitals.verdict import discharge_verdict
-from vitals.wording import protocol_label
+from vitals.wording import chair_label, protocol_label
 
 
 def sessions_page() -> None:
@@ -25,7 +25,7 @@ def sessions_page() -> None:
     if found is None:
         return
     chairs, open_now, verdicts = found
-    names = dict(zip(chairs.chair, chairs.name, strict=True))
+    names = {c: chair_label(c, n) for c, n in zip(chairs.chair, chairs.name, strict=True)}
     free = [c for c in chairs.chair if c not in set(open_now.chair)]
     start_form(free, names)
     st.subheader("Open sessions")

@@ -255,3 +255,17 @@ def test_the_dashboard_time_zone_is_checked_and_passed_on(capsys, tmp_path: Path
     assert env["CHAIRSIDE_TIMEZONE"] == "America/Chicago"
     assert env["CHAIRSIDE_IDLE_LOCK_MIN"] == "15"
     assert dashboard_env(tmp_path / "x.db", tmp_path / "u.toml")["CHAIRSIDE_TIMEZONE"] == ""
+
+
+def test_the_dashboard_serves_a_central_store_named_by_its_url(tmp_path: Path) -> None:
+    """`dashboard --db postgresql://…` reaches the app as the URL (a Path would have lost its
+    '//'); its logs go beside the users file, as a server has no folder here."""
+    from chairside.launch import dashboard_env
+    from vitals.store.location import PostgresServer
+
+    url = "postgresql://reviewer@db.example:5433/central?host=/run/postgresql"
+    args = build_parser().parse_args(["dashboard", "--db", url, "--users", str(tmp_path / "u")])
+    assert args.db == PostgresServer(url)
+    env = dashboard_env(args.db, args.users)
+    assert env["CHAIRSIDE_DB"] == url
+    assert env["CHAIRSIDE_LOG_DIR"] == str((tmp_path / "logs").resolve())

@@ -4,7 +4,14 @@ from collections import namedtuple
 
 import pytest
 
-from vitals.wording import alert_name, alert_summary, monitor_number, protocol_label, with_unit
+from vitals.wording import (
+    alert_name,
+    alert_summary,
+    chair_label,
+    monitor_number,
+    protocol_label,
+    with_unit,
+)
 
 E = namedtuple("E", "rule param kind level peak_value rule_json")
 
@@ -30,3 +37,13 @@ def test_parameters_and_alerts_have_one_name_each() -> None:
     assert protocol_label("esketamine-nasal") == "Esketamine nasal spray"
     episode = E("spo2-low", "spo2", "clinical", "critical", 84.0, spec)
     assert alert_summary(episode) == "Low SpO₂: lowest 84% (critical limit 85%)"
+
+
+def test_a_chair_is_called_by_its_name_and_on_a_central_store_by_its_site_too() -> None:
+    assert chair_label("chair-1", "Chair 1") == "Chair 1"
+    assert chair_label("chair-1") == "chair-1"
+    # every clinic has its Chair 1: the central review tells them apart by their sites
+    assert chair_label("riverside/chair-1", "Chair 1") == "riverside · Chair 1"
+    assert chair_label("hillside/chair-1", "Chair 1") == "hillside · Chair 1"
+    assert chair_label("riverside/chair-2") == "riverside · chair-2"
+    assert chair_label("riverside/chair-3", "riverside recliner") == "riverside recliner"

@@ -28,6 +28,7 @@ from vitals.thinning import keep_indices
 from vitals.verdict import discharge_verdict, session_baselines
 from vitals.wording import (
     alert_summary,
+    chair_label,
     event_label,
     level_label,
     param_label,
@@ -91,9 +92,7 @@ def _line(pdf: FPDF, text: str, size: int = 9, bold: bool = False) -> None:
 
 
 def _title(pdf: FPDF, conn, session, zone: tzinfo) -> None:
-    chairs = queries.chairs(conn)
-    names = dict(zip(chairs.chair, chairs.name, strict=True))
-    chair = names.get(session.chair, session.chair)
+    chair = queries.chair_names(conn).get(session.chair) or chair_label(session.chair)
     _line(pdf, f"Chairside session report - {chair} - patient {session.patient}", 14, True)
     _line(pdf, "Monitoring aid only - not a certified medical device.", 8)
     _line(pdf, f"Times are local time, {zone_name(zone)}.", 8)

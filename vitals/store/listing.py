@@ -47,7 +47,7 @@ HAD_UNANSWERED = (
 
 def _where(f: SessionFilter) -> tuple[str, list]:
     """The filter as SQL of constant fragments and the values bound to them."""
-    terms, values = ["1"], []
+    terms, values = ["1 = 1"], []
     if f.since is not None:
         terms.append("s.started_us >= ?")
         values.append(to_us(f.since))
@@ -71,10 +71,12 @@ def listed_sessions(
 ) -> pd.DataFrame:
     """One page of the sessions ``f`` keeps, newest first (``limit`` -1: all of them)."""
     where, values = _where(f)
+    # PostgreSQL refuses SQLite's -1 for "no limit"; the largest integer means it on both
+    every = limit if limit >= 0 else 2**63 - 1
     return read_frame(
         conn,
         f"{SESSION_COLUMNS} WHERE {where} ORDER BY s.started_us DESC, s.id DESC LIMIT ? OFFSET ?",
-        (*values, limit, offset),
+        (*values, every, offset),
         **SESSION_TIMES,
     )
 
@@ -109,6 +111,8 @@ SUMMARIES_SELECT = """
 
 def stored_summaries(conn: sqlite3.Connection, ids: Collection[int]) -> dict[int, tuple]:
     """Per session: (stamp, changes it was computed from, summary JSON, changes now)."""
+    if not ids:  # PostgreSQL has no empty IN ()
+        return {}
     marks = ", ".join("?" * len(ids))
     rows = conn.execute(f"{SUMMARIES_SELECT} WHERE s.session IN ({marks})", tuple(ids))
     return {session: rest for session, *rest in rows}

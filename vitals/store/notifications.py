@@ -20,7 +20,7 @@ from vitals.reading import utc_now
 from vitals.rules import Level
 from vitals.sessions import check_person
 from vitals.store.commands import transaction
-from vitals.store.queries import CURRENT
+from vitals.store.queries import CURRENT, read_frame
 from vitals.times import from_us, to_us
 
 pd = lazy("pandas")
@@ -124,10 +124,13 @@ def pending_alarms(conn: sqlite3.Connection) -> list[PendingAlarm]:
 
 
 def attempts(conn: sqlite3.Connection, episodes: list[int]) -> list[Attempt]:
+    if not episodes:  # PostgreSQL has no empty IN ()
+        return []
     rows = conn.execute(
-        "SELECT episode, step, channel, sent_us, delivered FROM notifications"
-        " WHERE episode IN (SELECT value FROM json_each(?))",
-        (json.dumps(episodes),),
+        # only placeholders are formatted in; every episode is a bound parameter
+        "SELECT episode, step, channel, sent_us, delivered FROM notifications"  # noqa: S608
+        f" WHERE episode IN ({', '.join('?' * len(episodes))})",
+        tuple(episodes),
     )
     return [Attempt(e, s, c, from_us(t), bool(d)) for e, s, c, t, d in rows]
 
@@ -160,8 +163,8 @@ def station_seen(db: Path, station: str, by: str, at: datetime | None = None) ->
     by, at = check_person(by), at or utc_now()
     with transaction(db) as conn:
         conn.execute(
-            "INSERT INTO stations (station, by, seen_us) VALUES (?, ?, ?) ON CONFLICT (station)"
-            " DO UPDATE SET by = excluded.by, seen_us = excluded.seen_us",
+            'INSERT INTO stations (station, "by", seen_us) VALUES (?, ?, ?) ON CONFLICT (station)'
+            ' DO UPDATE SET "by" = excluded."by", seen_us = excluded.seen_us',
             (station[:64], by, to_us(at)),
         )
 
@@ -192,11 +195,12 @@ def session_notifications(
 ) -> pd.DataFrame:
     """Notifications about a session's alarms, and about its chair's and the station's
     technical alarms while it ran, with who acknowledged each alarm: the audit for review."""
-    frame = pd.read_sql_query(
+    frame = read_frame(
+        conn,
         """
         SELECT n.sent_us, n.done_us, e.level, e.kind, e.reason, n.step, n.channel, n.target,
                n.attempt, n.delivered, n.error,
-               (SELECT by FROM acknowledgments WHERE episode = n.episode ORDER BY t_us, id
+               (SELECT "by" FROM acknowledgments WHERE episode = n.episode ORDER BY t_us, id
                 LIMIT 1) AS acked_by,
                (SELECT min(t_us) FROM acknowledgments WHERE episode = n.episode) AS acked_us
         FROM notifications n JOIN episodes e ON e.id = n.episode
@@ -205,10 +209,10 @@ def session_notifications(
                AND n.sent_us >= ? AND n.sent_us <= ?)
         ORDER BY n.sent_us, n.id
         """,
-        conn,
-        params=(session, chair, to_us(start), to_us(end)),
+        (session, chair, to_us(start), to_us(end)),
+        sent="sent_us",
+        done="done_us",
+        acked="acked_us",
     )
-    for name in ("sent", "done", "acked"):
-        frame[name] = pd.to_datetime(frame.pop(f"{name}_us"), unit="us", utc=True)
     frame["delivered"] = frame["delivered"].astype(bool)
     return frame

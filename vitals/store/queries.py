@@ -19,8 +19,10 @@ from vitals.lazy import lazy
 from vitals.reading import UNITS, Param, Quality, Reading
 from vitals.rules import Level
 from vitals.sessions import Session
+from vitals.store.pg import is_pg
 from vitals.store.sql import rules_from_json
 from vitals.times import from_us, to_us
+from vitals.wording import chair_label
 
 pd = lazy("pandas")
 
@@ -41,8 +43,14 @@ def _utc(series: pd.Series) -> pd.Series:
 def read_frame(
     conn: sqlite3.Connection, sql: str, params: tuple = (), **times: str
 ) -> pd.DataFrame:
-    """Run a query; each ``name="column_us"`` becomes a UTC timestamp column ``name``."""
-    frame = pd.read_sql_query(sql, conn, params=params)
+    """Run a query; each ``name="column_us"`` becomes a UTC timestamp column ``name``.
+
+    The frame is built from the cursor, not by ``pandas.read_sql_query``: pandas takes only
+    SQLite among DBAPI connections without warning, and the store reads PostgreSQL too.
+    """
+    cursor = conn.execute(sql, params)
+    columns = [d[0] for d in cursor.description]
+    frame = pd.DataFrame.from_records(cursor.fetchall(), columns=columns, coerce_float=True)
     for name, column in times.items():
         frame[name] = _utc(frame.pop(column))
     return frame
@@ -56,25 +64,35 @@ def chairs(conn: sqlite3.Connection) -> pd.DataFrame:
     )
 
 
+def chair_names(conn: sqlite3.Connection) -> dict[str, str]:
+    """Every configured chair's label for the pages (``wording.chair_label``), by id."""
+    return {
+        chair: chair_label(chair, name)
+        for chair, name in conn.execute("SELECT chair, name FROM chairs")
+    }
+
+
 def latest_readings(conn: sqlite3.Connection) -> pd.DataFrame:
     """The newest reading of every parameter of every chair (one probe per pair, at the end of
     its key range)."""
     frame = read_frame(
         conn,
-        # CROSS JOIN keeps the planner from making readings the outer loop (a full scan)
+        # CROSS JOIN keeps SQLite's planner from making readings the outer loop (a full
+        # scan); PostgreSQL takes CROSS JOIN only without ON, so the join terms are the WHERE
         """
         SELECT c.chair, r.t_us, r.t_us + r.device_offset_us AS device_us, p.param, r.value,
                p.unit, q.quality, s.source
         FROM chairs ch
         JOIN chair_keys c ON c.chair = ch.chair
         CROSS JOIN params p
-        CROSS JOIN readings r ON r.chair_key = c.key AND r.param_key = p.key
-             AND r.t_us = (SELECT max(t_us) FROM readings
-                           WHERE chair_key = c.key AND param_key = p.key)
-             AND r.seq = (SELECT max(seq) FROM readings
-                          WHERE chair_key = c.key AND param_key = p.key AND t_us = r.t_us)
+        CROSS JOIN readings r
         JOIN qualities q ON q.key = r.quality_key
         JOIN sources s ON s.key = r.source_key
+        WHERE r.chair_key = c.key AND r.param_key = p.key
+          AND r.t_us = (SELECT max(t_us) FROM readings
+                        WHERE chair_key = c.key AND param_key = p.key)
+          AND r.seq = (SELECT max(seq) FROM readings
+                       WHERE chair_key = c.key AND param_key = p.key AND t_us = r.t_us)
         ORDER BY ch.position, p.param
         """,
         **READING_TIMES,
@@ -85,11 +103,11 @@ def latest_readings(conn: sqlite3.Connection) -> pd.DataFrame:
 # One parameter of one chair in [start, end): a single range of the clustered key, already in
 # time order. A window of several parameters merges these ranges (heapq.merge) rather than
 # asking SQLite to sort a day of rows.
-RANGE_SQL = """
-    SELECT t_us, param_key, seq, value, quality_key, device_offset_us, source_key
-    FROM readings WHERE chair_key = ? AND param_key = ? AND t_us >= ? AND t_us < ? {valued}
-    ORDER BY t_us, seq
-"""
+IN_RANGE = "chair_key = ? AND param_key = ? AND t_us >= ? AND t_us < ? {valued}"
+RANGE_SQL = (
+    "SELECT t_us, param_key, seq, value, quality_key, device_offset_us, source_key"  # noqa: S608
+    f" FROM readings WHERE {IN_RANGE} ORDER BY t_us, seq"
+)
 VALUED_OK = (
     "AND quality_key = (SELECT key FROM qualities WHERE quality = 'ok') AND value IS NOT NULL"
 )
@@ -243,7 +261,7 @@ def heartbeat(conn: sqlite3.Connection) -> dict | None:
 SESSION_SELECT = (
     "SELECT id, chair, patient, protocol, started_us, started_by, rules_json, rules_changed_us,"
     " ended_us, dose_us, weight_kg, dose_mg, baseline_json,"
-    " (SELECT by FROM events WHERE session = sessions.id AND kind IN ('dose', 'infusion-start')"
+    " (SELECT \"by\" FROM events WHERE session = sessions.id AND kind IN ('dose', 'infusion-start')"
     "  ORDER BY t_us, id LIMIT 1) FROM sessions"
 )
 
@@ -304,7 +322,9 @@ def snapshot(conn: sqlite3.Connection) -> Iterator[None]:
     if conn.in_transaction:
         yield
         return
-    conn.execute("BEGIN")
+    # PostgreSQL's default (READ COMMITTED) sees each statement's own moment; SQLite's
+    # deferred BEGIN keeps the first read's moment to the end, and takes no ISOLATION words
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" if is_pg(conn) else "BEGIN")
     try:
         yield
     finally:
@@ -314,7 +334,7 @@ def snapshot(conn: sqlite3.Connection) -> Iterator[None]:
 EPISODE_SELECT = """
     SELECT e.id, e.chair, e.session, e.rule, e.param, e.kind, e.level, e.started_us, e.ended_us,
            e.peak_value, e.peak_us, e.reason, e.rule_json,
-           (SELECT by FROM acknowledgments WHERE episode = e.id ORDER BY t_us, id LIMIT 1)
+           (SELECT "by" FROM acknowledgments WHERE episode = e.id ORDER BY t_us, id LIMIT 1)
                AS acked_by,
            (SELECT min(t_us) FROM acknowledgments WHERE episode = e.id) AS acked_us
     FROM episodes e
@@ -331,7 +351,7 @@ def episodes(
     """Episodes, oldest first, with their first acknowledgment: a chair's or a session's, and
     with ``since``/``until`` only those a chart of that window shows (still open at ``since``
     or ended after it, started before ``until``)."""
-    terms, values = ["1"], []
+    terms, values = ["1 = 1"], []
     if since is not None:
         terms.append("(e.ended_us IS NULL OR e.ended_us >= ?)")
         values.append(to_us(since))
@@ -355,7 +375,7 @@ VISIBLE = (
 # else, so an old session's episodes never shade today's chart or ring today's alarm.
 CURRENT = """
     ((e.kind = 'technical' AND e.ended_us IS NULL)
-     OR (e.session IS NOT NULL AND e.session IS
+     OR (e.session IS NOT NULL AND e.session =
          (SELECT id FROM sessions s WHERE s.chair = e.chair AND s.ended_us IS NULL))
      OR (e.session IS NULL AND e.started_us >= coalesce(
          (SELECT max(ended_us) FROM sessions s WHERE s.chair = e.chair), 0)))
@@ -398,7 +418,8 @@ def open_engine_episodes(conn: sqlite3.Connection, chair: str) -> list[tuple[int
         "SELECT e.session, e.rule, e.kind, e.level, e.started_us, e.param, e.peak_value,"
         " e.peak_us, e.reason, e.triggers_json, e.rule_json FROM episodes e"
         " WHERE e.chair = ? AND e.ended_us IS NULL"
-        " AND (e.kind = 'clinical' OR e.rule GLOB 'invalid-*' OR e.rule = 'nibp-overdue')",
+        " AND (e.kind = 'clinical' OR substr(e.rule, 1, 8) = 'invalid-'"
+        " OR e.rule = 'nibp-overdue')",
         (chair,),
     ).fetchall()
     return [(row[0], _episode(row[1:])) for row in rows]
@@ -432,7 +453,7 @@ def chair_heart_rate(conn: sqlite3.Connection, chair: str) -> HeartRateSources:
 def events(conn: sqlite3.Connection, session: int) -> pd.DataFrame:
     return read_frame(
         conn,
-        "SELECT id, session, chair, t_us, kind, text, value, by FROM events"
+        'SELECT id, session, chair, t_us, kind, text, value, "by" FROM events'
         " WHERE session = ? ORDER BY t_us, id",
         (session,),
         time="t_us",
@@ -442,7 +463,7 @@ def events(conn: sqlite3.Connection, session: int) -> pd.DataFrame:
 def acknowledgments(conn: sqlite3.Connection, episode: int) -> pd.DataFrame:
     return read_frame(
         conn,
-        "SELECT by, t_us, comment, level_seen FROM acknowledgments WHERE episode = ?"
+        'SELECT "by", t_us, comment, level_seen FROM acknowledgments WHERE episode = ?'
         " ORDER BY t_us, id",
         (episode,),
         time="t_us",
@@ -506,12 +527,10 @@ def count_readings(
 ) -> int:
     """How many rows ``export_rows`` will give, for an export's progress."""
     chair_key, param_keys = _keys(conn, chair, None)
-    sql = RANGE_SQL.format(valued=VALUED_OK if valued_ok else "")
+    where = IN_RANGE.format(valued=VALUED_OK if valued_ok else "")
     bounds = (to_us(start), to_us(end) if end else 2**62)
-    return sum(
-        conn.execute(f"SELECT count(*) FROM ({sql})", (chair_key, k, *bounds)).fetchone()[0]  # noqa: S608
-        for k in param_keys
-    )
+    sql = "SELECT count(*) FROM readings WHERE " + where  # noqa: S608 (constant fragments)
+    return sum(conn.execute(sql, (chair_key, k, *bounds)).fetchone()[0] for k in param_keys)
 
 
 def last_session_end(conn: sqlite3.Connection, chair: str) -> datetime | None:
