@@ -57,7 +57,7 @@ def seconds_at_or_above(
         return []
     sums = ", ".join("coalesce(sum(CASE WHEN value >= ? THEN held_us END), 0)" for _ in thresholds)
     row = conn.execute(
-        f"SELECT {sums} FROM ({HELD})",  # noqa: S608 (constant fragments)
+        f"SELECT {sums} FROM ({HELD}) AS held",  # noqa: S608 (constant fragments)
         (*thresholds, to_us(end), chair, param.value, to_us(start), to_us(end)),
     ).fetchone()
     return [held_us / 1e6 for held_us in row]
