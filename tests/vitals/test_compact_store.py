@@ -187,7 +187,8 @@ def test_every_page_query_seeks_and_every_index_serves_one(tmp_path: Path) -> No
         for *_, detail in conn.execute("EXPLAIN QUERY PLAN " + statement):
             used |= set(re.findall(r"USING (?:COVERING )?INDEX (\w+)", detail))
             table = re.match(r"SCAN (\w+)$", detail)
-            if table and table[1] not in ("ch", "chairs", "params", "qualities", "sources"):
+            # small lookup tables, and "held": the subquery of one range's held values
+            if table and table[1] not in ("ch", "chairs", "params", "qualities", "sources", "held"):
                 scans.append((detail, statement))
     assert not scans, scans
     indexes = {
