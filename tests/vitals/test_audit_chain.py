@@ -10,7 +10,8 @@ import pytest
 
 from chairside.cli import main
 from simulators.sample_clinic import SAMPLE_DB
-from tests.conftest import query
+from tests.conftest import outside_writer, query
+from tests.vitals.test_backup import HISTORY, unpack
 from vitals.chairs import Chair
 from vitals.engine import CLINICAL, Episode
 from vitals.reading import Param, utc_now
@@ -19,7 +20,8 @@ from vitals.store import StoreWriter, commands, copy_store
 from vitals.store.backup import backup_store
 from vitals.store.chain import CHAINED, CHANGES, trigger_name, trigger_sql
 from vitals.store.location import PostgresServer
-from vitals.store.migrations import m011_audit_chain
+from vitals.store.migrations import m011_audit_chain, m012_central_relay
+from vitals.store.pg import is_pg
 from vitals.store.verify import verify_file
 from vitals.users import add_user
 
@@ -174,6 +176,90 @@ def test_a_store_from_before_the_chain_is_chained_when_migrated(tmp_path: Path) 
     verdict = verify_file(older)
     stored = sum(query(older, f"SELECT count(*) FROM {t}")[0][0] for t in CHAINED)
     assert verdict.intact and verdict.links == stored
+
+
+def edit_behind_the_triggers(db: Path | PostgresServer, statement: str) -> None:
+    """Every trigger out of the way for one edit: a superuser's replication role on a
+    server; on a file, the acknowledgments' refusal and chain triggers dropped, the chain's
+    put back as it was."""
+    conn = outside_writer(db)
+    if is_pg(conn):
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(statement)
+    else:
+        conn.execute("DROP TRIGGER acknowledgments_append_only_u")
+        conn.execute("DROP TRIGGER audit_chain_acknowledgments_update")
+        conn.execute(statement)
+        conn.execute(trigger_sql("acknowledgments", "update"))
+        conn.commit()
+    conn.close()
+
+
+def test_an_edit_of_the_level_the_nurse_saw_is_found(
+    recorded_anywhere: tuple[Path | PostgresServer, int], capsys: pytest.CaptureFixture
+) -> None:
+    """Nurse Ben acknowledged the alert while it was critical; afterwards someone makes the
+    record say he saw only a warning. ``verify`` finds it on either engine."""
+    db, episode_id = recorded_anywhere
+    commands.acknowledge(db, episode_id, "Nurse Ben", "at the chair", level_seen="critical")
+    ((ack, content),) = query(
+        db,
+        "SELECT row_id, content FROM audit_chain WHERE tbl = 'acknowledgments'"
+        " ORDER BY id DESC LIMIT 1",
+    )
+    assert '"level_seen"' in content and "critical" in content
+    assert main(["verify", "--db", str(db)]) == 0
+    edit_behind_the_triggers(
+        db, f"UPDATE acknowledgments SET level_seen = 'warning' WHERE id = {ack}"
+    )
+    capsys.readouterr()
+    assert main(["verify", "--db", str(db)]) == 1
+    assert f"acknowledgments row {ack} differs from its chained content" in capsys.readouterr().out
+
+
+def test_a_store_from_before_the_level_seen_was_chained_verifies_when_migrated(
+    fresh_store: StoreWriter, db_path: Path, tmp_path: Path
+) -> None:
+    """The committed sample as the schema before the change held it, with an acknowledgment
+    that recorded the level she saw (chained then without it): migrated, every acknowledgment
+    is linked again with all its columns, the triggers are a new store's, and a later edit of
+    the level is found."""
+    older = unpack(
+        HISTORY / f"clinic-sample.{m012_central_relay.__name__}.db.gz", tmp_path / "o.db"
+    )
+    conn = outside_writer(older)  # what the older Chairside wrote
+    conn.execute(
+        "INSERT INTO acknowledgments (episode, by, t_us, comment, level_seen)"
+        " SELECT id, 'Nurse Ada', started_us + 1000000, '', level FROM episodes"
+        " WHERE level <> 'advisory' ORDER BY id LIMIT 1"
+    )
+    conn.commit()
+    conn.close()
+    ((ack, level, old_link),) = query(
+        older,
+        "SELECT a.id, a.level_seen, c.content FROM acknowledgments a JOIN audit_chain c"
+        " ON c.tbl = 'acknowledgments' AND c.row_id = a.id ORDER BY a.id DESC LIMIT 1",
+    )
+    assert level and "level_seen" not in old_link
+    StoreWriter(older).close()  # the upgrade
+    assert verify_file(older).intact
+    relinked = query(
+        older,
+        "SELECT a.id, c.content FROM acknowledgments a JOIN audit_chain c ON c.tbl ="
+        " 'acknowledgments' AND c.row_id = a.id AND c.op = 'existing' ORDER BY a.id",
+    )
+    (acknowledgments,) = query(older, "SELECT count(*) FROM acknowledgments")[0]
+    assert len(relinked) == acknowledgments > 1
+    assert all('"level_seen"' in content for _, content in relinked)
+    chain_triggers = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        " AND name LIKE 'audit_chain%' ORDER BY name"
+    )
+    assert query(older, chain_triggers) == query(db_path, chain_triggers)
+    edit_behind_the_triggers(  # what she saw, made calmer
+        older, f"UPDATE acknowledgments SET level_seen = 'advisory' WHERE id = {ack}"
+    )
+    assert f"acknowledgments row {ack} differs" in verify_file(older).problem
 
 
 def test_store_users_and_backups_are_readable_by_their_owner_only(

@@ -8,6 +8,7 @@ middle of a batch (a restart), for a long while (an outage), before forwarding e
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -27,7 +28,7 @@ from vitals.errors import ConfigError, StoreError
 from vitals.reading import Param, Reading, utc_now
 from vitals.rules import Level
 from vitals.store import StoreWriter, commands, connect_readonly
-from vitals.store.central import ForwardingError, open_central
+from vitals.store.central import ForwardingError, apply_links, open_central, transaction
 from vitals.store.relay import relay_status
 from vitals.times import to_us
 
@@ -225,6 +226,46 @@ def test_a_lost_acknowledgment_of_the_record_is_not_applied_twice(site, central)
     relay._links_from = 0  # as if the watermark had never moved: everything is sent again
     drain(relay)
     assert sessions_and_whether_open(central) == [("PT-0042", 0), ("PT-0043", 1)]
+
+
+def test_the_level_the_nurse_saw_arrives_with_her_acknowledgment(site, central):
+    """Nurse Bo acknowledged the alert as a warning: the central review reads what she saw."""
+    _, episode = a_session_with_record(site)  # Nurse Ada's acknowledgment names no level
+    later = T0 + timedelta(minutes=7)
+    commands.acknowledge(site.path, episode, "Nurse Bo", at=later, level_seen="warning")
+    drain(relay_for(site, central))
+    assert central_query(central, 'SELECT "by", level_seen FROM acknowledgments ORDER BY id') == [
+        ("Nurse Ada", None),
+        ("Nurse Bo", "warning"),
+    ]
+
+
+def test_links_chained_before_the_level_seen_was_still_apply(site, central):
+    """A site that chained its acknowledgments before the level was in the chain: its links
+    have no ``level_seen``; the central store takes them, the level unknown."""
+    a_session_with_record(site)
+    links = [
+        (link_id, table, row_id, op, json.dumps(without_level(table, content)))
+        for link_id, table, row_id, op, content in query(
+            site.path, "SELECT id, tbl, row_id, op, content FROM audit_chain ORDER BY id"
+        )
+    ]
+    conn = open_central(central)
+    try:
+        with transaction(conn):
+            assert apply_links(conn, "north", links) == len(links)
+    finally:
+        conn.close()
+    assert central_query(central, 'SELECT "by", comment, level_seen FROM acknowledgments') == [
+        ("Nurse Ada", "seen", None)
+    ]
+
+
+def without_level(table: str, content: str) -> dict:
+    row = json.loads(content)
+    if table == "acknowledgments":
+        del row["level_seen"]
+    return row
 
 
 def test_a_restart_in_the_middle_of_the_catch_up_continues_where_the_central_store_stands(

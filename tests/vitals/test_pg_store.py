@@ -21,12 +21,17 @@ from vitals.nurse_tokens import TOKEN_ENV, create_token
 from vitals.reading import Param, Reading, utc_now
 from vitals.rules import Level
 from vitals.store import StoreWriter, commands, connect_readonly
-from vitals.store.chain import verify
+from vitals.store.chain import CHAINED, pg_function_sql, verify
 from vitals.store.connection import connect_writer
 from vitals.store.location import PostgresServer, SqliteFile, parse
 from vitals.store.notifications import Notification, station_seen
 from vitals.store.pg import translate
-from vitals.store.pg_migrations import PG_MIGRATIONS, ensure_partitions, migrate
+from vitals.store.pg_migrations import (
+    PG_MIGRATIONS,
+    ensure_partitions,
+    migrate,
+    pg003_chain_level_seen,
+)
 from vitals.store.verify import verify_file
 from vitals.times import to_us
 from vitals.users import add_user
@@ -272,6 +277,43 @@ def test_a_deleted_row_is_found(recorded: PostgresServer) -> None:
     conn.execute("DELETE FROM acknowledgments")
     verdict = verify_file(recorded)
     assert "acknowledgments row 1 is missing (deleted outside Chairside)" in verdict.problem
+    conn.close()
+
+
+def test_a_server_from_before_the_level_seen_was_chained_is_relinked_when_migrated(
+    recorded: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server set up before the chain covered the level the nurse saw: its acknowledgments
+    function as pg001 made it then, an acknowledgment chained without the level. Migrated,
+    the function is the current one, every acknowledgment is linked again with the level,
+    and an edit of it afterwards is found."""
+    conn = outside_writer(recorded)
+    with monkeypatch.context() as before:
+        columns = tuple(c for c in CHAINED["acknowledgments"] if c != "level_seen")
+        before.setitem(CHAINED, "acknowledgments", columns)
+        conn.execute(pg_function_sql("acknowledgments"))
+    conn.execute("DELETE FROM migrations WHERE name = ?", (pg003_chain_level_seen.__name__,))
+    conn.execute(
+        'INSERT INTO acknowledgments (episode, "by", t_us, level_seen)'
+        " SELECT id, 'Nurse Ben', started_us + 1000000, level FROM episodes"
+    )
+    ((ack, old_link),) = query(
+        recorded,
+        "SELECT row_id, content FROM audit_chain ORDER BY id DESC LIMIT 1",
+    )
+    assert "level_seen" not in old_link
+    assert "audit_chain_acknowledgments_insert was dropped or altered" in verify(conn).problem
+    assert migrate(conn) == [pg003_chain_level_seen.__name__]
+    assert verify(conn).intact
+    relinked = query(
+        recorded,
+        "SELECT row_id, content FROM audit_chain WHERE op = 'existing' ORDER BY id",
+    )
+    assert [row_id for row_id, _ in relinked] == [1, ack]
+    assert all('"level_seen"' in content for _, content in relinked)
+    conn.execute("SET session_replication_role = replica")
+    conn.execute(f"UPDATE acknowledgments SET level_seen = 'advisory' WHERE id = {ack}")
+    assert f"acknowledgments row {ack} differs from its chained content" in verify(conn).problem
     conn.close()
 
 

@@ -31,7 +31,8 @@ from vitals.store.pg import CHAIN_LOCK, is_pg
 HASH_FUNCTION = "chairside_chain_hash"
 
 # Every column of each chained table, in the order they are hashed. A migration that adds a
-# column to one of these tables must add it here and re-create the triggers (``install``).
+# column to one of these tables must add it here and re-link the table (``relink``, on
+# either engine): its triggers re-created, every row's full content linked again.
 CHAINED: dict[str, tuple[str, ...]] = {
     "sessions": (
         "id", "chair", "patient", "protocol", "started_us", "started_by", "ended_us",
@@ -39,7 +40,7 @@ CHAINED: dict[str, tuple[str, ...]] = {
         "baseline_json", "discharge",
     ),
     "events": ("id", "session", "chair", "t_us", "kind", "text", "value", "by", "recorded_us"),
-    "acknowledgments": ("id", "episode", "by", "t_us", "comment"),
+    "acknowledgments": ("id", "episode", "by", "t_us", "comment", "level_seen"),
     "episodes": (
         "id", "chair", "session", "rule", "rule_json", "param", "kind", "level", "started_us",
         "ended_us", "peak_value", "peak_us", "reason", "triggers_json",
@@ -48,6 +49,7 @@ CHAINED: dict[str, tuple[str, ...]] = {
 
 CHANGES = ("insert", "update", "delete")
 _NOW_US = "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)"
+_PG_NOW_US = "(extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT"
 _HEAD = "coalesce((SELECT hash FROM audit_chain ORDER BY id DESC LIMIT 1), '')"
 
 
@@ -122,16 +124,39 @@ def install(conn: sqlite3.Connection) -> None:
             f"'the audit chain is append-only: never {op.lower()}d'); END"
         )
     for table in CHAINED:
-        rows = conn.execute(f"SELECT id, {content_sql(table)} FROM {table} ORDER BY id")  # noqa: S608
-        for row_id, content in rows.fetchall():
-            _append(conn, table, row_id, "existing", content)
+        _link_existing(conn, table)
         for op in CHANGES:
             conn.execute(trigger_sql(table, op))
 
 
+def relink(conn: sqlite3.Connection, table: str) -> None:
+    """After a column of ``table`` joined ``CHAINED``: its triggers made to chain the column,
+    and every row linked again (op ``existing``) with its full current content, so ``verify``
+    compares the column from now on (the older links never held it). On PostgreSQL the
+    triggers call one function a table: re-creating it is enough, and the chain's lock keeps
+    the head while the rows are linked."""
+    if is_pg(conn):
+        conn.execute(pg_function_sql(table))
+        conn.execute(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
+    else:
+        register(conn)
+        for op in CHANGES:
+            conn.execute(f"DROP TRIGGER IF EXISTS {trigger_name(table, op)}")
+            conn.execute(trigger_sql(table, op))
+    _link_existing(conn, table)
+
+
+def _link_existing(conn: sqlite3.Connection, table: str) -> None:
+    """One ``existing`` link a row of ``table``, in id order, with the row's content now."""
+    content = pg_content_sql(table, table) if is_pg(conn) else content_sql(table)
+    rows = conn.execute(f"SELECT id, {content} FROM {table} ORDER BY id")  # noqa: S608
+    for row_id, row_content in rows.fetchall():
+        _append(conn, table, row_id, "existing", row_content)
+
+
 def _append(conn: sqlite3.Connection, table: str, row_id: int, op: str, content: str) -> None:
-    head = conn.execute(f"SELECT {_HEAD}, {_NOW_US}").fetchone()
-    prev, t_us = head
+    now = _PG_NOW_US if is_pg(conn) else _NOW_US
+    prev, t_us = conn.execute(f"SELECT {_HEAD}, {now}").fetchone()
     conn.execute(
         "INSERT INTO audit_chain (tbl, row_id, op, content, t_us, prev, hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -185,7 +210,7 @@ def pg_function_body(table: str) -> str:
         END IF;
         PERFORM pg_advisory_xact_lock({CHAIN_LOCK});
         p := coalesce((SELECT hash FROM audit_chain ORDER BY id DESC LIMIT 1), '');
-        t := (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT;
+        t := {_PG_NOW_US};
         INSERT INTO audit_chain (tbl, row_id, op, content, t_us, prev, hash)
             VALUES ('{table}', row_id, op, c, t, p,
                     chairside_chain_hash(p, '{table}', row_id, op, c, t));
@@ -199,17 +224,21 @@ def pg_statements() -> list[str]:
     triggers named as on SQLite."""
     statements = [PG_HASH_FUNCTION]
     for table in CHAINED:
-        function = pg_function_name(table)
-        statements.append(
-            f"CREATE FUNCTION {function}() RETURNS TRIGGER LANGUAGE plpgsql"
-            f" AS $body${pg_function_body(table)}$body$"
-        )
+        statements.append(pg_function_sql(table))
         for op in CHANGES:
             statements.append(
                 f"CREATE TRIGGER {trigger_name(table, op)} AFTER {op.upper()} ON {table}"
-                f" FOR EACH ROW EXECUTE FUNCTION {function}()"
+                f" FOR EACH ROW EXECUTE FUNCTION {pg_function_name(table)}()"
             )
     return statements
+
+
+def pg_function_sql(table: str) -> str:
+    """The trigger function of ``table``; ``OR REPLACE`` keeps the triggers that call it."""
+    return (
+        f"CREATE OR REPLACE FUNCTION {pg_function_name(table)}() RETURNS TRIGGER"
+        f" LANGUAGE plpgsql AS $body${pg_function_body(table)}$body$"
+    )
 
 
 @dataclass(frozen=True)

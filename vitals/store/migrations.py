@@ -520,6 +520,13 @@ def m012_central_relay(conn: sqlite3.Connection) -> None:
     )
 
 
+def m013_chain_level_seen(conn: sqlite3.Connection) -> None:
+    """The audit chain covers the level the nurse saw when she acknowledged (m006): an edit of
+    it is found by ``verify``, and the relay copies it to the central store. The triggers are
+    re-created with the column and every acknowledgment is linked again with all of it."""
+    chain.relink(conn, "acknowledgments")
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
@@ -533,6 +540,7 @@ MIGRATIONS: list[Migration] = [
     m010_recorder_supervision,
     m011_audit_chain,
     m012_central_relay,
+    m013_chain_level_seen,
 ]
 
 

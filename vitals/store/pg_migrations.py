@@ -425,7 +425,17 @@ def pg002_forwarded_ids(conn: PgConnection) -> None:
     )
 
 
-PG_MIGRATIONS: list[PgMigration] = [pg001_schema_as_of_m011, pg002_forwarded_ids]
+def pg003_chain_level_seen(conn: PgConnection) -> None:
+    """As m013 on SQLite: the chain's acknowledgments function re-created with ``level_seen``
+    (a server whose pg001 ran before it was chained), every acknowledgment linked again."""
+    chain.relink(conn, "acknowledgments")
+
+
+PG_MIGRATIONS: list[PgMigration] = [
+    pg001_schema_as_of_m011,
+    pg002_forwarded_ids,
+    pg003_chain_level_seen,
+]
 
 
 def ensure_partitions(conn: PgConnection, months_before: int = 0) -> list[str]:
