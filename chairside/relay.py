@@ -9,9 +9,13 @@ reading and each change once.
 
 When the central store cannot be reached the relay backs off (1 s doubling to a minute),
 reconnects and catches up in large batches; what waits stays on the site's disk, never in
-memory. Every failure is logged with its traceback, counted and written to the site's store
-in a nurse's words (the overview's banner, ``doctor``); the recorder restarts the thread if
-it ever ends. An outage is shown, never alarmed as a patient alert.
+memory. A server that accepts the connection but never answers (stopped, swamped) is given up
+after ``ANSWER_S``: a watchdog hangs up the stuck connection, and the step fails like a cut
+link. Every failure is counted and written to the site's store in a nurse's words
+(``relay_words.py``: the overview's banner, ``doctor``); the log has the first failure of an
+outage with its traceback, then one line per retry (a fault of unexpected kind always keeps
+its traceback). The recorder restarts the thread if it ever ends. An outage is shown, never
+alarmed as a patient alert.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chairside.relay_words import NO_ANSWER, in_words, is_expected
 from chairside.supervised import Supervised
-from vitals.errors import ChairsideError, ConfigError, StoreError
+from vitals.errors import ChairsideError, ConfigError
 from vitals.reading import utc_now
 from vitals.store import StoreWriter, central, connect_readonly, relay
-from vitals.store.central import ForwardingError
 from vitals.store.location import describe
 from vitals.times import to_us
 
@@ -37,6 +41,10 @@ LINKS_BATCH = 500
 POLL_S = 1.0  # how often an idle relay looks for new work
 STATE_EVERY_S = 5.0  # how often an idle relay says it is alive
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 1.0, 60.0
+# A step (one batch, or connecting) that takes longer is given up: the server does not answer.
+# TCP keepalives cannot see a stopped server (its kernel still acknowledges), so the relay
+# keeps its own watch. A 5,000-reading batch takes well under a second on a clinic's WAN.
+ANSWER_S = 30.0
 log = logging.getLogger("chairside.relay")
 
 
@@ -63,17 +71,22 @@ class CentralRelay(Supervised):
         opener: Callable[[str], Any] = central.open_central,
         readings_batch: int = READINGS_BATCH,
         poll_s: float = POLL_S,
+        answer_s: float = ANSWER_S,
     ) -> None:
         self.writer, self.target, self._stop = writer, target, stop
         self.site = relay.check_site(target.site)
         self.opener = opener
         self.readings_batch = readings_batch
         self.poll_s = poll_s
+        self.answer_s = answer_s
         self.failures = 0  # cycles that failed (link down, central refused, a fault)
+        self._outage = 0  # failures since the central store last took something
+        self._hung_up = False  # the watchdog gave up the current step
         self.restarts = 0  # times the recorder started the thread again
         self._local: sqlite3.Connection | None = None
         self._generation = writer.generation  # the writer's file, reopened when it changes
         self._central: Any = None
+        self._connecting: Any = None  # a connection being set up (the watchdog may hang it up)
         self._links_from = 0
         self._backfill: tuple | None = None
         self._store_id = 0  # this store's claim on the site id (set by ``enable``)
@@ -116,7 +129,7 @@ class CentralRelay(Supervised):
         try:
             while not self._stop.is_set():
                 try:
-                    sent = self.step()
+                    sent = self._watched_step()
                 except Exception as exc:  # survive and shout: the next try resends
                     self._failed(exc)
                     self._stop.wait(backoff)
@@ -127,6 +140,26 @@ class CentralRelay(Supervised):
                     self._stop.wait(self.poll_s)
         finally:
             self._close()
+
+    def _watched_step(self) -> bool:
+        """``step`` with a deadline: past ``answer_s`` the central connection is hung up, so a
+        statement waiting on a stuck server fails at once."""
+        self._hung_up = False
+        watchdog = threading.Timer(self.answer_s, self._hang_up)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            return self.step()
+        finally:
+            watchdog.cancel()
+
+    def _hang_up(self) -> None:
+        """The watchdog's thread: the relay's thread is stuck in a call to the server."""
+        self._hung_up = True
+        for conn in (self._central, self._connecting):
+            hang_up = getattr(conn, "hang_up", None)  # a server's connection; a file never hangs
+            if hang_up is not None:
+                hang_up()
 
     def step(self) -> bool:
         """One batch of the human record, else of new readings and of the history; True
@@ -143,8 +176,7 @@ class CentralRelay(Supervised):
         now = time.monotonic()
         if now - self._beat_at >= STATE_EVERY_S:  # nothing waits: say the link is up
             remote.execute("SELECT 1").fetchone()
-            self.writer.apply(relay.still_up(to_us(utc_now())))
-            self._beat_at = now
+            self._confirmed(relay.still_up(to_us(utc_now())))
             self._backfill = relay.forwarding_state(local)["backfill"]  # `resend` asked?
         return False
 
@@ -181,6 +213,13 @@ class CentralRelay(Supervised):
         """The central store committed: move the site's watermark (a failure here resends)."""
         self.writer.apply(work)
         self._beat_at = time.monotonic()
+        if self._outage:
+            log.info(
+                "site %s: the central store takes the copy again (after %d failed tries)",
+                self.site,
+                self._outage,
+            )
+            self._outage = 0
 
     # -- connections -----------------------------------------------------------------------
 
@@ -192,7 +231,7 @@ class CentralRelay(Supervised):
             self._generation = self.writer.generation
             self._local = connect_readonly(self.writer.path, check_same_thread=False)
         if self._central is None:
-            remote = self.opener(self.target.target)
+            remote = self._connecting = self.opener(self.target.target)
             try:
                 with central.transaction(remote):
                     central.claim_site(remote, self.site, self._store_id)
@@ -201,6 +240,8 @@ class CentralRelay(Supervised):
             except BaseException:
                 _close_quietly(remote)
                 raise
+            finally:
+                self._connecting = None
             self._central = remote
             log.info("site %s: connected to %s", self.site, self.target.describe())
         return self._local, self._central
@@ -220,14 +261,29 @@ class CentralRelay(Supervised):
 
     def _failed(self, exc: Exception) -> None:
         self.failures += 1
-        words = in_words(exc)
-        log.error(
-            "site %s: forwarding to the central store failed (%d so far): %s",
-            self.site,
-            self.failures,
-            words,
-            exc_info=exc,
-        )
+        self._outage += 1
+        if self._hung_up:  # the watchdog ended the step: whatever the hang-up raised
+            words = f"{NO_ANSWER} (nothing back for {self.answer_s:g} s)"
+        else:
+            words = in_words(exc)
+        if self._outage == 1 or not is_expected(exc):  # the traceback once per outage
+            log.error(
+                "site %s: forwarding to the central store failed (%d so far): %s",
+                self.site,
+                self.failures,
+                words,
+                exc_info=exc,
+            )
+        else:
+            log.warning(
+                "site %s: forwarding still fails (try %d of this outage, %d so far): %s [%s: %s]",
+                self.site,
+                self._outage,
+                self.failures,
+                words,
+                type(exc).__name__,
+                str(exc).splitlines()[0] if str(exc) else "",
+            )
         self._close()  # reconnect: the connection may be half-dead after a cut link
         try:
             self.writer.apply(relay.failed(words, self._now()))
@@ -237,25 +293,6 @@ class CentralRelay(Supervised):
     @staticmethod
     def _now() -> int:
         return to_us(utc_now())
-
-
-def in_words(exc: BaseException) -> str:
-    """Why the central store did not take the copy, as the station shows it (the details and
-    traceback are in the recorder's log)."""
-    if isinstance(exc, ForwardingError | ConfigError):
-        return str(exc)  # our own sentence
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return "the central store is busy (another site is writing)"
-    if ("disk" in text and "full" in text) or "no space" in text:
-        return "the central store's disk is full"
-    if "password" in text or "authentication" in text or "permission" in text:
-        return "the central store refused this site's sign-in (check its user and PGPASSFILE)"
-    if isinstance(exc, StoreError) and "newer" in text:
-        return "the central store was upgraded by a newer Chairside: upgrade this site too"
-    if isinstance(exc, StoreError | OSError | sqlite3.Error):  # psycopg's come as sqlite3's
-        return "the central store cannot be reached"
-    return f"forwarding fault ({type(exc).__name__}); see the recorder's log"
 
 
 def _close_quietly(conn: Any) -> None:

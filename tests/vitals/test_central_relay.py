@@ -455,7 +455,7 @@ def test_the_history_is_sent_while_live_readings_keep_coming(site, central):
         (ConnectionRefusedError(111, "Connection refused"), "the central store cannot be reached"),
         (
             StoreError("cannot open PostgreSQL database r on h for writing: timeout expired"),
-            "the central store cannot be reached",
+            "the central store does not answer",
         ),
         (
             sqlite3.OperationalError("database is locked"),

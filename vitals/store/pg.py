@@ -22,8 +22,11 @@ the difference where it does not matter:
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import re
+import socket
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -293,6 +296,17 @@ class PgConnection:
     def close(self) -> None:
         self._closed_by_us = True
         self._conn.close()
+
+    def hang_up(self) -> None:
+        """From another thread: end the session under a statement that waits on a server that
+        accepts but does not answer (stopped, swamped); TCP keepalives cannot see that, as the
+        server's kernel still acknowledges. The waiting statement fails as a lost connection."""
+        with contextlib.suppress(OSError, psycopg.Error):
+            stuck = socket.socket(fileno=os.dup(self._conn.pgconn.socket))
+            try:
+                stuck.shutdown(socket.SHUT_RDWR)  # acts on the shared socket, unlike close
+            finally:
+                stuck.close()
 
     def __enter__(self) -> PgConnection:
         return self
