@@ -19,7 +19,7 @@ from chairside.cli_admin import add_admin_parsers
 from chairside.cli_exchange import add_exchange_parsers
 from chairside.cli_identity import add_token_action
 from chairside.cli_notify import add_notify_parser, notify_option
-from chairside.cli_relay import add_relay_options, add_resend_parser, site_store
+from chairside.cli_relay import add_relay_options, add_resend_parser, refuse_a_server, site_store
 from chairside.cli_session import add_session_parser
 from chairside.cli_verify import add_verify_parser
 from chairside.field_capture import add_capture_parsers
@@ -256,6 +256,8 @@ def _demo_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    if not args.no_sessions:
+        refuse_a_server(args.db, "simulate")  # its sessions belong to a site's own store
     spec = FleetSpec(
         chairs=args.chairs,
         scenarios=[s.strip() for s in args.scenario.split(",") if s.strip()],

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from chairside import service
 from chairside.bundle import write_bundle
+from chairside.cli_relay import BUFFER_DIR, site_buffer
 from chairside.doctor import FAIL, Setup, checked_chairs, examine
 from chairside.service import ServiceSpec, installed_options
 from vitals.logs import log_dir_for
 from vitals.store import DEFAULT_DB
 from vitals.store.backup import backup_store
 from vitals.store.connection import DB_HELP
-from vitals.store.location import db_argument, needs_file
+from vitals.store.location import PostgresServer, db_argument, needs_file
 from vitals.store.upgrade import backup_dir
 from vitals.users import DEFAULT_USERS
 
@@ -122,6 +123,17 @@ def _doctor_parser(commands: argparse._SubParsersAction) -> None:
         help=f"database, a file or postgresql://user@host/dbname (default: the service's, "
         f"else {DEFAULT_DB})",
     )
+    p.add_argument(
+        "--site",
+        help="with --db postgresql://…: check this site as its recorder runs (its buffer, "
+        "ports, recorder and central review) rather than the server only",
+    )
+    p.add_argument(
+        "--buffer",
+        type=Path,
+        metavar="PATH",
+        help=f"with --site: the site's own store (default {BUFFER_DIR}/SITE.db)",
+    )
     p.add_argument("--users", type=Path, help="users file (default: the service's)")
     p.add_argument("--address", help="dashboard address (default: the service's, else 127.0.0.1)")
     p.add_argument("--port", type=int, help="dashboard port (default: the service's, else 8501)")
@@ -139,6 +151,12 @@ def doctor_setup(args: argparse.Namespace) -> Setup:
     """Options given win; then the installed service's; then the defaults."""
     unit = installed_options()
     db = args.db or db_argument(str(unit.get("db") or DEFAULT_DB))
+    unit_site = not args.db and isinstance(db, PostgresServer)  # the service's buffer
+    db = site_buffer(
+        db,
+        args.site or (unit.get("site") if unit_site else None),
+        args.buffer or (unit.get("buffer") if unit_site else None),
+    )
     config = args.config or unit.get("config")
     return Setup(
         db=db,

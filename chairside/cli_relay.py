@@ -15,7 +15,7 @@ from pathlib import Path
 from chairside.relay import RelayTarget
 from vitals.errors import ConfigError
 from vitals.store import relay
-from vitals.store.location import describe, is_url, parse
+from vitals.store.location import PostgresServer, describe, is_url, parse
 
 BUFFER_DIR = Path("data/sites")
 
@@ -87,3 +87,32 @@ def site_store(args: argparse.Namespace) -> tuple[Path, RelayTarget | None]:
     parse(target)  # a URL with a password (or of a kind we do not know) is refused here
     buffer = (args.buffer or BUFFER_DIR / f"{site}.db") if to_server else Path(db)
     return buffer, RelayTarget(target, site)
+
+
+def refuse_a_server(db: object, command: str) -> None:
+    """Simulated chairs and their sessions belong to a site: a site that records with ``--db
+    postgresql://… --site NAME`` keeps its own store in its buffer, and the central store
+    only takes what the sites forward (its chairs are SITE/CHAIR)."""
+    if isinstance(db, PostgresServer):
+        raise ConfigError(
+            f"{command} writes to a site's own store, not to the central server: give --db the "
+            f"site's buffer ({BUFFER_DIR}/SITE.db, or the recorder's --buffer PATH)"
+        )
+
+
+def site_buffer(
+    db: Path | PostgresServer, site: str | None, buffer: Path | str | None
+) -> Path | PostgresServer:
+    """What ``doctor`` checks: a site that records with ``--db postgresql://… --site NAME``
+    is its buffer (as ``record`` chooses it), checked like any site's store; without
+    ``--site``, the server itself."""
+    if site is None:
+        if buffer is not None:
+            raise ConfigError("--buffer names a site's own store: give --site NAME too")
+        return db
+    if not isinstance(db, PostgresServer):
+        raise ConfigError(
+            f"--site is for a site that records with --db postgresql://…: {db} is already the "
+            "site's own store"
+        )
+    return Path(buffer) if buffer else BUFFER_DIR / f"{relay.check_site(site)}.db"

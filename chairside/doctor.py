@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from chairside import __version__, doctor_host, doctor_ports
+from chairside.relay_words import PERMANENT
 from devices.registry import new_adapter
 from vitals.chairs import Chair, load_chairs
 from vitals.errors import ChairsideError
@@ -76,7 +77,13 @@ def examine(setup: Setup, now: datetime | None = None) -> list[Finding]:
         )
     ]
     if isinstance(setup.db, PostgresServer):
-        return [*found, *_server(setup.db), *_users(setup), *_host(setup)]
+        scope = Finding(
+            OK,
+            "checks",
+            "the central server only; for a site that records with --db postgresql://… "
+            "--site NAME, add --site NAME (and its --buffer PATH, if it has one)",
+        )
+        return [*found, scope, *_server(setup.db), *_users(setup), *_host(setup)]
     conn, problem = _open(setup.db)
     try:
         recorder = _recorder(conn, now, setup)
@@ -337,17 +344,22 @@ def _relay_lag(conn: sqlite3.Connection | None, now: datetime) -> Iterator[Findi
     if status is None:
         return
     behind, line = status.describe(to_us(now), lambda us: _local(from_us(us)))
-    said = line.removeprefix("Central review").lstrip(": ")
+    said = line.removeprefix("Central review").lstrip(": —")
     where = f"{said} (site {status.site} to {describe(status.target)})"
     if not behind:
         yield Finding(OK, "central review", where)
         return
+    fix = (
+        "correct what is named above (retrying will not cure it)"
+        if status.last_error in PERMANENT
+        else "check the network and the server"
+    )
     yield Finding(
         WARN,
         "central review",
         f"{where}; {status.failures} failed tries so far",
         "readings wait safely in this site's store and are sent once the central store "
-        "answers; check the network and the server (recorder log: chairside.relay)",
+        f"answers; {fix} (recorder log: chairside.relay)",
     )
 
 

@@ -29,6 +29,9 @@ RESTARTING = "the central store is shutting down or starting up"
 NOT_CHAIRSIDE = "the central store has no Chairside tables (run `chairside migrate` on it first)"
 NEWER = "the central store was upgraded by a newer Chairside: upgrade this site too"
 
+# A setting to correct: retrying never cures these.
+PERMANENT = frozenset({SIGN_IN, NO_DATABASE, NO_RIGHTS, NOT_CHAIRSIDE, NEWER})
+
 # SQLSTATE (exact code, else its two-character class) -> the station's words.
 _BY_SQLSTATE = {
     "3D000": NO_DATABASE,
