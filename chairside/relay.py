@@ -263,7 +263,7 @@ class CentralRelay(Supervised):
         self.failures += 1
         self._outage += 1
         if self._hung_up:  # the watchdog ended the step: whatever the hang-up raised
-            words = f"{NO_ANSWER} (nothing back for {self.answer_s:g} s)"
+            words = f"{NO_ANSWER}: nothing back for {self.answer_s:g} s"
         else:
             words = in_words(exc)
         if self._outage == 1 or not is_expected(exc):  # the traceback once per outage

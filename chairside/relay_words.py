@@ -17,16 +17,19 @@ from vitals.store.central import ForwardingError
 
 UNREACHABLE = "the central store cannot be reached"
 NO_ANSWER = "the central store does not answer"
-SIGN_IN = "the central store refused this site's sign-in (check its user and PGPASSFILE)"
-NO_DATABASE = "the central store's database does not exist (check the database name in --forward)"
+SIGN_IN = "the central store refused this site's sign-in: check its user and PGPASSFILE"
+NO_DATABASE = "the central store's database does not exist: check the database name in --forward"
 NO_RIGHTS = (
-    "the central store's account may not write the tables (permission denied: the server's"
-    " owner must GRANT this site's user its rights)"
+    "the central store's account may not write the tables: permission denied, the server's"
+    " owner must GRANT this site's user its rights"
 )
 DISK_FULL = "the central store's disk is full"
-BUSY = "the central store is busy (another site is writing)"
+BUSY = "the central store is busy: another site is writing"
 RESTARTING = "the central store is shutting down or starting up"
-NOT_CHAIRSIDE = "the central store has no Chairside tables (run `chairside migrate` on it first)"
+NOT_CHAIRSIDE = (
+    "the central store lacks a table Chairside needs: check that --forward names the group's"
+    " Chairside database"
+)
 NEWER = "the central store was upgraded by a newer Chairside: upgrade this site too"
 
 # A setting to correct: retrying never cures these.

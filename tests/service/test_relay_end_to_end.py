@@ -62,7 +62,7 @@ def status(db: Path):
 class SqliteCentral:
     """A central SQLite file; an outage is its write lock held by the test."""
 
-    error = "the central store is busy (another site is writing)"
+    error = "the central store is busy: another site is writing"
 
     def __init__(self, tmp: Path) -> None:
         self.target = str(tmp / "central.db")

@@ -459,7 +459,7 @@ def test_the_history_is_sent_while_live_readings_keep_coming(site, central):
         ),
         (
             sqlite3.OperationalError("database is locked"),
-            "the central store is busy (another site is writing)",
+            "the central store is busy: another site is writing",
         ),
         (
             sqlite3.OperationalError("could not extend file: No space left on device"),
@@ -467,7 +467,7 @@ def test_the_history_is_sent_while_live_readings_keep_coming(site, central):
         ),
         (
             sqlite3.OperationalError('password authentication failed for user "x"'),
-            "the central store refused this site's sign-in (check its user and PGPASSFILE)",
+            "the central store refused this site's sign-in: check its user and PGPASSFILE",
         ),
         (KeyError("chair"), "forwarding fault (KeyError); see the recorder's log"),
     ],

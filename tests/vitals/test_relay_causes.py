@@ -137,7 +137,7 @@ def test_a_server_that_hangs_is_given_up_and_told_as_not_answering(
             lambda: (s := status_of(site)).down_since_us and s, timeout=20, what="link down"
         )
         assert time.monotonic() - began < 2.0 + 5.0  # the deadline, and a margin for a busy CI
-        assert status.last_error == f"{NO_ANSWER} (nothing back for 2 s)"
+        assert status.last_error == f"{NO_ANSWER}: nothing back for 2 s"
         assert status.readings_waiting == 100
         resumed(pids)
         wait_for(lambda: status_of(site).up_to_date, timeout=30, what="caught up")
