@@ -495,6 +495,27 @@ def test_accounts_with_only_the_rights_they_need(
     conn.close()
 
 
+def test_verify_without_rights_is_no_verdict_on_the_record(
+    pg_url: PostgresServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An auditor's account without SELECT rights, or a server that is not there, is told as
+    a store that could not be read (exit 3), never as a record that failed verification."""
+    StoreWriter(pg_url).close()
+    nobody = f"nobody_{pg_url.dbname}"
+    admin = outside_writer(pg_url)
+    admin.execute(f"CREATE ROLE {nobody} LOGIN")
+    admin.close()
+    as_nobody = pg_url.url.replace("chairside_test@", f"{nobody}@")
+    assert main(["verify", "--db", as_nobody]) == 3
+    said = capsys.readouterr().out
+    assert ": could not be read: this account may not read it (permission denied" in said
+    assert "NOT verified" not in said and said.count("\n") == 1
+    assert main(["verify", "--db", "postgresql://nobody@127.0.0.1:1/none"]) == 3
+    said = capsys.readouterr().out
+    assert "could not be read: cannot open PostgreSQL database none" in said
+    assert said.count("\n") == 1
+
+
 def test_doctor_checks_a_server_it_is_pointed_at(
     pg_url: PostgresServer, capsys: pytest.CaptureFixture
 ) -> None:
