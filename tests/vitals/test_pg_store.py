@@ -567,3 +567,39 @@ def test_the_adapter_answers_as_sqlite3_does(pg_url: PostgresServer) -> None:
     assert not conn.in_transaction
     assert conn.execute("SELECT count(*) FROM t WHERE k = 200").fetchone() == (0,)
     conn.close()
+
+
+def test_a_sites_chairs_are_read_only_on_the_central_store(
+    central_sample: PostgresServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A session, an event, an acknowledgment or an import for ``riverside/chair-1`` written
+    centrally would never reach riverside: each is refused in one line, nothing is stored."""
+    users = tmp_path / "users.toml"
+    add_user(users, "Nurse Ada", "correct horse")
+    monkeypatch.setenv(TOKEN_ENV, create_token(users, "Nurse Ada", "correct horse"))
+    db, me = str(central_sample), ["--by", "Nurse Ada", "--users", str(users)]
+    counts = "SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM events)," \
+        " (SELECT count(*) FROM acknowledgments), (SELECT count(*) FROM readings)"  # fmt: skip
+    before = query(central_sample, counts)
+    ((session,),) = query(central_sample, "SELECT max(id) FROM sessions WHERE chair LIKE 'r%'")
+    ((episode,),) = query(central_sample, "SELECT max(id) FROM episodes WHERE chair LIKE 'r%'")
+    csv = tmp_path / "readings.csv"
+    csv.write_text("chair,time_utc,param,value,unit,quality\n"
+                   "riverside/chair-1,2026-11-28T12:00:00Z,hr,70,bpm,ok\n")  # fmt: skip
+    for command in (
+        ["session", "start", "--chair", "riverside/chair-1", "--patient", "P-0042",
+         "--protocol", "iv-ketamine", "--weight", "70"],
+        ["session", "event", "--chair", "riverside/chair-1", "--kind", "note", "--text", "x"],
+        ["session", "event", "--session", str(session), "--kind", "note", "--text", "x"],
+        ["session", "end", "--session", str(session)],
+        ["session", "ack", "--episode", str(episode)],
+        ["import", "--file", str(csv)],
+    ):  # fmt: skip
+        assert main([*command, "--db", db, *me]) == 1, command
+        err = capsys.readouterr().err
+        assert err.endswith("belongs to site riverside: record it at the site's station\n"), err
+        assert err.count("\n") == 1
+    assert query(central_sample, counts) == before
