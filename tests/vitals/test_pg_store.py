@@ -75,14 +75,21 @@ def test_a_path_is_a_file_and_a_url_is_a_server_described_without_secrets() -> N
     ],
 )
 def test_a_password_in_the_url_is_refused_and_never_repeated(
-    url: str, capsys: pytest.CaptureFixture
+    url: str, capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every command, the dashboard too, refuses it before anything is started or written."""
     with pytest.raises(ConfigError, match="PGPASSFILE or PGPASSWORD, never on the command line"):
         parse(url)
-    with pytest.raises(SystemExit):
-        main(["session", "end", "--db", url, "--session", "1", "--by", "Nurse Ada"])
-    err = capsys.readouterr().err
-    assert "PGPASSFILE" in err and "s3cret" not in err
+    monkeypatch.chdir(tmp_path)
+    for command in (
+        ["session", "end", "--db", url, "--session", "1", "--by", "Nurse Ada"],
+        ["dashboard", "--db", url, "--users", str(tmp_path / "users.toml")],
+    ):
+        with pytest.raises(SystemExit):
+            main(command)
+        err = capsys.readouterr().err
+        assert "PGPASSFILE" in err and "s3cret" not in err
+    assert list(tmp_path.iterdir()) == []  # no log folder named after the URL, no file at all
 
 
 def test_a_url_without_a_database_or_of_another_kind_is_refused() -> None:
