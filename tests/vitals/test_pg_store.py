@@ -503,7 +503,7 @@ def test_accounts_with_only_the_rights_they_need(
 
 
 def test_verify_without_rights_is_no_verdict_on_the_record(
-    pg_url: PostgresServer, capsys: pytest.CaptureFixture[str]
+    pg_url: PostgresServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """An auditor's account without SELECT rights, or a server that is not there, is told as
     a store that could not be read (exit 3), never as a record that failed verification."""
@@ -517,6 +517,11 @@ def test_verify_without_rights_is_no_verdict_on_the_record(
     said = capsys.readouterr().out
     assert ": could not be read: this account may not read it (permission denied" in said
     assert "NOT verified" not in said and said.count("\n") == 1
+    out = tmp_path / "out"
+    assert main(["export", "--db", as_nobody, "--session", "1", "--out", str(out)]) == 3
+    said = capsys.readouterr().err  # one line, not a traceback, and no folder of nothing
+    assert said.startswith("chairside: error: the database could not be read: this account")
+    assert said.count("\n") == 1 and not out.exists()
     assert main(["verify", "--db", "postgresql://nobody@127.0.0.1:1/none"]) == 3
     said = capsys.readouterr().out
     assert "could not be read: cannot open PostgreSQL database none" in said
