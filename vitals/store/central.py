@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from vitals.chairs import CHAIR_ID
 from vitals.errors import ConfigError, StoreError
 from vitals.store import sql
 from vitals.store.chain import CHAINED
@@ -80,8 +81,9 @@ def refuse_site_chair(chair: str) -> None:
     """A ``site/chair`` is the site's: its record is written at the site and forwarded here.
     A write made centrally would never reach the site and the two records would differ, so
     every command that changes the record refuses it."""
-    site, qualified_id, _ = chair.partition("/")
-    if qualified_id and not _AS_SITE.get():
+    site, _, local = chair.partition("/")
+    well_formed = CHAIR_ID.fullmatch(site) and CHAIR_ID.fullmatch(local)  # else: not a chair id
+    if well_formed and not _AS_SITE.get():
         raise ConfigError(f"{chair} belongs to site {site}: record it at the site's station")
 
 
