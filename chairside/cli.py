@@ -1,7 +1,8 @@
 """``python -m chairside``: a thin layer that turns Chairside errors into one-line messages.
 
 Every subcommand does its work through the library; any ChairsideError is printed as
-``chairside: error: ...`` on stderr with exit status 1 (argparse usage errors exit 2).
+``chairside: error: ...`` on stderr with exit status 1 (argparse usage errors exit 2; a
+store this account may not read, or a server that stops answering, exits 3).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -21,7 +23,7 @@ from chairside.cli_identity import add_token_action
 from chairside.cli_notify import add_notify_parser, notify_option
 from chairside.cli_relay import add_relay_options, add_resend_parser, refuse_a_server, site_store
 from chairside.cli_session import add_session_parser
-from chairside.cli_verify import add_verify_parser
+from chairside.cli_verify import UNREAD_EXIT, add_verify_parser
 from chairside.field_capture import add_capture_parsers
 from chairside.processes import on_stop_request
 from chairside.recorder import Recorder
@@ -38,6 +40,7 @@ from vitals.notify_config import load_notify_config
 from vitals.store import DEFAULT_DB
 from vitals.store.connection import DB_HELP
 from vitals.store.location import db_argument
+from vitals.store.verify import unreadable_reason
 from vitals.users import DEFAULT_USERS, add_user
 
 Command = Callable[[argparse.Namespace], int]
@@ -53,6 +56,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m chairside") -
     except ChairsideError as exc:
         print(f"chairside: error: {exc}", file=sys.stderr)
         return 1
+    except sqlite3.Error as exc:  # a server that refuses this account or stops answering
+        reason = unreadable_reason(exc)
+        if not reason:
+            raise
+        print(f"chairside: error: the database could not be read: {reason}", file=sys.stderr)
+        return UNREAD_EXIT
     except KeyboardInterrupt:
         return 130
 

@@ -6,7 +6,9 @@ import argparse
 
 from vitals.store import DEFAULT_DB
 from vitals.store.location import db_argument, describe
-from vitals.store.verify import verify_file
+from vitals.store.verify import StoreUnreadable, verify_file
+
+UNREAD_EXIT = 3  # neither intact (0) nor broken (1); 2 is a usage error
 
 
 def add_verify_parser(commands: argparse._SubParsersAction) -> None:
@@ -15,7 +17,8 @@ def add_verify_parser(commands: argparse._SubParsersAction) -> None:
         help="check the audit chain of the database or of a backup",
         description="Recompute the audit chain of sessions, events, acknowledgments and alert "
         "episodes; print one line. Exit 0 when the record is intact, 1 naming the first "
-        "broken link.",
+        f"broken link, {UNREAD_EXIT} when it could not be read at all (no rights, no connection): "
+        "that is no verdict on the record.",
     )
     p.add_argument(
         "--db",
@@ -34,6 +37,10 @@ def add_verify_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    verdict = verify_file(args.db, args.against)
+    try:
+        verdict = verify_file(args.db, args.against)
+    except StoreUnreadable as exc:
+        print(f"{describe(args.db)}: could not be read: {exc}")
+        return UNREAD_EXIT
     print(f"{describe(args.db)}: {verdict.summary()}")
     return 0 if verdict.intact else 1

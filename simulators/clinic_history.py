@@ -33,6 +33,7 @@ from vitals.plausibility import assess
 from vitals.reading import Param, Quality, Reading, utc_now
 from vitals.review import keep_summaries
 from vitals.store import StoreWriter, commands, connect_readonly, queries
+from vitals.store.central import writing_as_site
 from vitals.times import to_us
 from vitals.verdict import discharge_verdict
 
@@ -101,7 +102,8 @@ class Counts:
 def build_history(
     db: Path, spec: HistorySpec, on_day: Callable[[int, Counts], None] | None = None
 ) -> Counts:
-    """Write the history into ``db`` (new or existing); returns what was written."""
+    """Write the history into ``db`` (new or existing); returns what was written. With a
+    site, the record is written as that site's forwarding would (``writing_as_site``)."""
     rng = random.Random(spec.seed)
     qualified = f"{spec.site}/" if spec.site else ""
     chairs = [
@@ -125,7 +127,8 @@ def build_history(
             for visit, readings in sorted(
                 zip(visits, monitored, strict=True), key=lambda pair: pair[0].start
             ):
-                _record_session(db, writer, visit, readings, spec.end, rng, counts)
+                with writing_as_site():
+                    _record_session(db, writer, visit, readings, spec.end, rng, counts)
             if on_day:
                 on_day(index, counts)
         now_us = to_us(spec.end)

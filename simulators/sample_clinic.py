@@ -30,6 +30,7 @@ from vitals.questionnaires import Phq9
 from vitals.review import keep_summaries
 from vitals.scales import protocol_scales
 from vitals.store import StoreWriter, commands, connect_readonly, queries
+from vitals.store.central import writing_as_site
 from vitals.store.connection import Store
 from vitals.store.measures import record_phq9, record_score, record_side_effects
 from vitals.verdict import discharge_verdict, engine_inputs
@@ -114,8 +115,9 @@ def record_sample(db: Store, site: str = "") -> None:
     writer = StoreWriter(db)
     writer.write_chairs([dataclasses.replace(c, id=central(c.id)) for c in CHAIRS])
     writer.close()
-    for seed, planned in enumerate(PLAN, start=1):
-        _record(db, planned, central(planned.chair), seed, rng)
+    with writing_as_site():
+        for seed, planned in enumerate(PLAN, start=1):
+            _record(db, planned, central(planned.chair), seed, rng)
 
 
 def _record(db: Store, planned: Planned, chair: str, seed: int, rng: random.Random) -> None:

@@ -75,14 +75,21 @@ def test_a_path_is_a_file_and_a_url_is_a_server_described_without_secrets() -> N
     ],
 )
 def test_a_password_in_the_url_is_refused_and_never_repeated(
-    url: str, capsys: pytest.CaptureFixture
+    url: str, capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every command, the dashboard too, refuses it before anything is started or written."""
     with pytest.raises(ConfigError, match="PGPASSFILE or PGPASSWORD, never on the command line"):
         parse(url)
-    with pytest.raises(SystemExit):
-        main(["session", "end", "--db", url, "--session", "1", "--by", "Nurse Ada"])
-    err = capsys.readouterr().err
-    assert "PGPASSFILE" in err and "s3cret" not in err
+    monkeypatch.chdir(tmp_path)
+    for command in (
+        ["session", "end", "--db", url, "--session", "1", "--by", "Nurse Ada"],
+        ["dashboard", "--db", url, "--users", str(tmp_path / "users.toml")],
+    ):
+        with pytest.raises(SystemExit):
+            main(command)
+        err = capsys.readouterr().err
+        assert "PGPASSFILE" in err and "s3cret" not in err
+    assert list(tmp_path.iterdir()) == []  # no log folder named after the URL, no file at all
 
 
 def test_a_url_without_a_database_or_of_another_kind_is_refused() -> None:
@@ -495,6 +502,32 @@ def test_accounts_with_only_the_rights_they_need(
     conn.close()
 
 
+def test_verify_without_rights_is_no_verdict_on_the_record(
+    pg_url: PostgresServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An auditor's account without SELECT rights, or a server that is not there, is told as
+    a store that could not be read (exit 3), never as a record that failed verification."""
+    StoreWriter(pg_url).close()
+    nobody = f"nobody_{pg_url.dbname}"
+    admin = outside_writer(pg_url)
+    admin.execute(f"CREATE ROLE {nobody} LOGIN")
+    admin.close()
+    as_nobody = pg_url.url.replace("chairside_test@", f"{nobody}@")
+    assert main(["verify", "--db", as_nobody]) == 3
+    said = capsys.readouterr().out
+    assert ": could not be read: this account may not read it (permission denied" in said
+    assert "NOT verified" not in said and said.count("\n") == 1
+    out = tmp_path / "out"
+    assert main(["export", "--db", as_nobody, "--session", "1", "--out", str(out)]) == 3
+    said = capsys.readouterr().err  # one line, not a traceback, and no folder of nothing
+    assert said.startswith("chairside: error: the database could not be read: this account")
+    assert said.count("\n") == 1 and not out.exists()
+    assert main(["verify", "--db", "postgresql://nobody@127.0.0.1:1/none"]) == 3
+    said = capsys.readouterr().out
+    assert "could not be read: cannot open PostgreSQL database none" in said
+    assert said.count("\n") == 1
+
+
 def test_doctor_checks_a_server_it_is_pointed_at(
     pg_url: PostgresServer, capsys: pytest.CaptureFixture
 ) -> None:
@@ -546,3 +579,39 @@ def test_the_adapter_answers_as_sqlite3_does(pg_url: PostgresServer) -> None:
     assert not conn.in_transaction
     assert conn.execute("SELECT count(*) FROM t WHERE k = 200").fetchone() == (0,)
     conn.close()
+
+
+def test_a_sites_chairs_are_read_only_on_the_central_store(
+    central_sample: PostgresServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A session, an event, an acknowledgment or an import for ``riverside/chair-1`` written
+    centrally would never reach riverside: each is refused in one line, nothing is stored."""
+    users = tmp_path / "users.toml"
+    add_user(users, "Nurse Ada", "correct horse")
+    monkeypatch.setenv(TOKEN_ENV, create_token(users, "Nurse Ada", "correct horse"))
+    db, me = str(central_sample), ["--by", "Nurse Ada", "--users", str(users)]
+    counts = "SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM events)," \
+        " (SELECT count(*) FROM acknowledgments), (SELECT count(*) FROM readings)"  # fmt: skip
+    before = query(central_sample, counts)
+    ((session,),) = query(central_sample, "SELECT max(id) FROM sessions WHERE chair LIKE 'r%'")
+    ((episode,),) = query(central_sample, "SELECT max(id) FROM episodes WHERE chair LIKE 'r%'")
+    csv = tmp_path / "readings.csv"
+    csv.write_text("chair,time_utc,param,value,unit,quality\n"
+                   "riverside/chair-1,2026-11-28T12:00:00Z,hr,70,bpm,ok\n")  # fmt: skip
+    for command in (
+        ["session", "start", "--chair", "riverside/chair-1", "--patient", "P-0042",
+         "--protocol", "iv-ketamine", "--weight", "70"],
+        ["session", "event", "--chair", "riverside/chair-1", "--kind", "note", "--text", "x"],
+        ["session", "event", "--session", str(session), "--kind", "note", "--text", "x"],
+        ["session", "end", "--session", str(session)],
+        ["session", "ack", "--episode", str(episode)],
+        ["import", "--file", str(csv)],
+    ):  # fmt: skip
+        assert main([*command, "--db", db, *me]) == 1, command
+        err = capsys.readouterr().err
+        assert err.endswith("belongs to site riverside: record it at the site's station\n"), err
+        assert err.count("\n") == 1
+    assert query(central_sample, counts) == before

@@ -19,7 +19,7 @@ from simulators.sample_clinic import SAMPLE_DB
 from vitals.chairs import Chair
 from vitals.course_measures import course_table
 from vitals.exchange.export import export, session_window
-from vitals.reading import Param
+from vitals.reading import Param, Reading
 from vitals.rems import monitoring_record
 from vitals.review import course, session_page, what_if
 from vitals.store import StoreWriter, commands, connect_readonly, listing, notifications, queries
@@ -206,3 +206,37 @@ def test_a_snapshot_reads_one_moment_however_long_its_reads_take(
         assert len(queries.events(conn, session)) == before + 1
     finally:
         conn.close()
+
+
+def test_the_views_give_the_same_time_text_for_the_same_microseconds(
+    db_path: Path, pg_url: PostgresServer
+) -> None:
+    """A site's view and the central store's must diff clean: both truncate to the
+    millisecond, so …56.999999 reads 56.999 on both (SQLite's %f once rounded it to 57.000)."""
+    second = datetime(2026, 11, 28, 12, 43, 56, tzinfo=UTC)
+    times = [second + timedelta(microseconds=us) for us in (944_989, 999_999, 999, 1000, 500)]
+    views = (
+        "SELECT time_utc FROM readings_v ORDER BY time_utc, value",
+        "SELECT started_utc, ended_utc FROM sessions_v",
+    )
+    seen = []
+    for db in (db_path, pg_url):
+        writer = StoreWriter(db)
+        writer.write_chairs([Chair("c1", "Chair 1", "/dev/ttyUSB0", "ge-s5")])
+        writer.write_readings([Reading(Param.HR, 70.0).stamped("c1", t, "ge-s5") for t in times])
+        writer.close()
+        session = commands.start_session(
+            db, "c1", "P-1", "iv-ketamine", "Nurse Ada", at=times[1], weight_kg=70
+        )
+        commands.end_session(db, session, "Nurse Ada", "ready", at=times[0] + timedelta(1))
+        conn = connect_readonly(db)
+        try:
+            seen.append([conn.execute(view).fetchall() for view in views])
+        finally:
+            conn.close()
+    assert seen[0] == seen[1]
+    assert [t for (t,) in seen[0][0]] == [
+        "2026-11-28T12:43:56.000Z", "2026-11-28T12:43:56.000Z", "2026-11-28T12:43:56.001Z",
+        "2026-11-28T12:43:56.944Z", "2026-11-28T12:43:56.999Z",
+    ]  # fmt: skip
+    assert seen[0][1] == [("2026-11-28T12:43:56.999Z", "2026-11-29T12:43:56.944Z")]

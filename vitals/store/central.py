@@ -22,9 +22,11 @@ import contextlib
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from vitals.errors import StoreError
+from vitals.chairs import CHAIR_ID
+from vitals.errors import ConfigError, StoreError
 from vitals.store import sql
 from vitals.store.chain import CHAINED
 from vitals.store.location import locate
@@ -57,6 +59,32 @@ class ForwardingError(StoreError):
 
 def qualified(site: str, chair: str | None) -> str | None:
     return None if chair is None else f"{site}/{chair}"
+
+
+# Set while a site's record is written centrally on the site's behalf: the relay writes rows
+# directly; the sample generator replays two sites' sessions through the commands.
+_AS_SITE: ContextVar[bool] = ContextVar("as_site", default=False)
+
+
+@contextmanager
+def writing_as_site() -> Iterator[None]:
+    """Commands within write a site's chairs as the site's forwarding would (the sample's
+    central form, which stands in for two sites' forwarded records)."""
+    token = _AS_SITE.set(True)
+    try:
+        yield
+    finally:
+        _AS_SITE.reset(token)
+
+
+def refuse_site_chair(chair: str) -> None:
+    """A ``site/chair`` is the site's: its record is written at the site and forwarded here.
+    A write made centrally would never reach the site and the two records would differ, so
+    every command that changes the record refuses it."""
+    site, _, local = chair.partition("/")
+    well_formed = CHAIR_ID.fullmatch(site) and CHAIR_ID.fullmatch(local)  # else: not a chair id
+    if well_formed and not _AS_SITE.get():
+        raise ConfigError(f"{chair} belongs to site {site}: record it at the site's station")
 
 
 def open_central(target: str, busy_s: float = 5.0) -> Any:

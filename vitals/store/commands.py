@@ -20,6 +20,7 @@ from vitals.errors import AlertChanged, ConfigError, StoreError
 from vitals.reading import Param, utc_now
 from vitals.rules import Level
 from vitals.sessions import DOSE_KINDS, check_event_kind, check_patient_ref, check_person
+from vitals.store.central import refuse_site_chair
 from vitals.store.connection import Store
 from vitals.store.location import describe
 from vitals.store.sql import UPSERT_CHAIR, chair_row, rules_from_json, rules_json
@@ -67,6 +68,7 @@ def start_session(
     for name, level, value in overrides:
         rules = rules.changed(name, level, value)
     at = at or utc_now()
+    refuse_site_chair(chair)
     with transaction(db) as conn:
         _known_chair(conn, chair)
         if conn.execute(
@@ -276,9 +278,10 @@ def acknowledge(
     """
     by, at = check_person(by), at or utc_now()
     with transaction(db) as conn:
-        row = conn.execute("SELECT level FROM episodes WHERE id = ?", (episode,)).fetchone()
+        row = conn.execute("SELECT level, chair FROM episodes WHERE id = ?", (episode,)).fetchone()
         if row is None:
             raise ConfigError(f"no alert episode {episode}")
+        refuse_site_chair(row[1])
         if level_seen is not None and row[0] != level_seen:
             raise AlertChanged(f"this alert is now {row[0]}, not {level_seen}: look again")
         conn.execute(
@@ -304,6 +307,7 @@ def save_summaries(db: Path, rows: Sequence[tuple[int, str, int, str]]) -> None:
 
 
 def open_session_id(db: Path, chair: str) -> int:
+    refuse_site_chair(chair)
     with transaction(db) as conn:
         row = conn.execute(
             "SELECT id FROM sessions WHERE chair = ? AND ended_us IS NULL", (chair,)
@@ -326,6 +330,7 @@ def _open_session(conn: sqlite3.Connection, session: int) -> tuple[str, int | No
     ).fetchone()
     if row is None:
         raise ConfigError(f"no session {session}")
+    refuse_site_chair(row[0])
     if row[1] is not None:
         raise ConfigError(f"session {session} has ended; it can no longer be changed")
     return row[0], row[2]

@@ -9,6 +9,7 @@ from pathlib import Path
 from vitals.errors import ConfigError
 from vitals.reading import Reading, utc_now
 from vitals.sessions import check_person
+from vitals.store.central import refuse_site_chair
 from vitals.store.commands import transaction
 from vitals.times import to_us
 
@@ -20,6 +21,7 @@ def sessions_touched(db: Path, readings: Sequence[Reading]) -> dict[tuple[str, i
     counts: dict[tuple[str, int | None], int] = {}
     with transaction(db) as conn:
         for r in readings:
+            refuse_site_chair(r.chair)
             row = conn.execute(
                 "SELECT id FROM sessions WHERE chair = ? AND started_us <= ?"
                 " AND coalesce(ended_us, 9223372036854775807) >= ? ORDER BY started_us DESC",

@@ -7,6 +7,7 @@ a new one.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -527,6 +528,28 @@ def m013_chain_level_seen(conn: sqlite3.Connection) -> None:
     chain.relink(conn, "acknowledgments")
 
 
+# A view's time text as m001-m009 wrote it: strftime's %f rounds to the millisecond.
+ROUNDED_TIME_TEXT = re.compile(
+    r"strftime\('%Y-%m-%dT%H:%M:%fZ', ([\w.]+) / 1000000\.0, 'unixepoch'\)"
+)
+TRUNCATED_TIME_TEXT = r"strftime('%Y-%m-%dT%H:%M:%fZ', (\1 / 1000) / 1000.0, 'unixepoch')"
+
+
+def m014_view_times_truncated(conn: sqlite3.Connection) -> None:
+    """The views' time text truncates to the millisecond, as PostgreSQL's views (pg001) and ISO
+    times do: SQLite's %f rounded, so 12:43:56.999999 read 12:43:57.000 on a site and
+    12:43:56.999 centrally, and a diff of the two records found times that are one. Every view
+    is re-created with only its time expressions changed (whole milliseconds first, which
+    strftime renders exactly)."""
+    views = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'view' AND sql LIKE '%strftime(%'"
+        " ORDER BY name"
+    ).fetchall()
+    for name, sql in views:
+        conn.execute(f'DROP VIEW "{name}"')
+        conn.execute(ROUNDED_TIME_TEXT.sub(TRUNCATED_TIME_TEXT, sql))
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
@@ -541,6 +564,7 @@ MIGRATIONS: list[Migration] = [
     m011_audit_chain,
     m012_central_relay,
     m013_chain_level_seen,
+    m014_view_times_truncated,
 ]
 
 
