@@ -170,6 +170,15 @@ def _wait_for_file(path: Path, child: subprocess.Popen, timeout: float = 30) -> 
     return False
 
 
+SELF_STOP_S = 2.0  # how long children told by the terminal itself get to stop on their own
+
+
+def _wait_all(children: list[subprocess.Popen], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(c.poll() is None for c in children):
+        time.sleep(0.05)
+
+
 def _supervise(children: list[subprocess.Popen]) -> int:
     """Wait until any child ends or we are told to stop; then stop every child politely."""
     stopping = False
@@ -181,6 +190,10 @@ def _supervise(children: list[subprocess.Popen]) -> int:
     on_stop_request(request_stop)
     while not stopping and all(c.poll() is None for c in children):
         time.sleep(0.2)
+    if stopping:
+        # A Ctrl-C in the terminal reaches every child of the process group at once: a
+        # second interrupt on top would make the dashboard's server print a traceback.
+        _wait_all(children, SELF_STOP_S)
     for child in children:
         if child.poll() is None:
             ask_to_stop(child)

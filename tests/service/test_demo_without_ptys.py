@@ -70,6 +70,7 @@ def test_the_demo_runs_whole_over_tcp_links_from_outside_the_checkout(tmp_path: 
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
     )
     try:
         wait_for(
@@ -87,9 +88,10 @@ def test_the_demo_runs_whole_over_tcp_links_from_outside_the_checkout(tmp_path: 
         assert ports and all(p.startswith("socket://127.0.0.1:") for p in ports), ports
         assert not list(run.glob("*.tty"))
     finally:
-        demo.send_signal(signal.SIGINT)
+        os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C: every process of the group at once
         output, _ = demo.communicate(timeout=40)
     assert demo.returncode == 0, output
+    assert "Traceback" not in output, output
     assert "sign in as 'Demo Nurse'" in output
     assert query(db, "SELECT count(*) FROM sessions_v WHERE ended_utc IS NULL") == [(0,)]
     logs = tmp_path / "data" / "logs"
