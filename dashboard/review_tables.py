@@ -25,7 +25,9 @@ def peak(value, minutes) -> str | None:
     shown = vital(value)
     if shown is None:
         return None
-    return shown if minutes is None or pd.isna(minutes) else f"{shown} at {minutes:.0f} min"
+    if minutes is None or pd.isna(minutes):
+        return shown
+    return f"{shown} at {round(minutes)} min"  # a whole minute: never "-0 min" just before it
 
 
 def discharge_short(verdict: str) -> str:

@@ -82,5 +82,5 @@ def course_page() -> None:
 def _pdf(rows, patient: str) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "course.pdf"
-        course_pdf(rows, patient, out)
+        course_pdf(rows, patient, out, zone())
         return out.read_bytes()

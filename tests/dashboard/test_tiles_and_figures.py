@@ -220,3 +220,12 @@ def test_the_detail_chart_speaks_local_time_and_labels_events(monkeypatch) -> No
     assert list(marks.text) == ["Dose given"] and "&lt;b&gt;x&lt;/b&gt;" in marks.customdata[0]
     labels = [a.text for a in fig.layout.annotations]
     assert "SBP warning 165" in labels and "SBP baseline 131" in labels
+
+
+def test_a_peak_just_before_the_dose_is_at_0_min_not_minus_0() -> None:
+    from dashboard.review_tables import peak
+
+    assert peak(79.0, -0.3) == "79 at 0 min"
+    assert peak(176.0, 12.4) == "176 at 12 min"
+    assert peak(150.0, -6.0) == "150 at -6 min"
+    assert peak(150.0, None) == "150"

@@ -3,6 +3,7 @@ remission against the first PHQ-9, worked out by hand."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 from tests.vitals.nurse_timeline import clock
@@ -50,4 +51,41 @@ def test_course_marks_response_and_remission(
     assert rows.sedation_lowest_moaas.tolist() == [4, 5, 3, 5]
     assert rows.dissociation_peak.tolist() == [12, 6, 20, 1]
     assert rows.phq9_self_harm.tolist() == [True, False, False, False]  # item 9 of the first
-    assert course_pdf(rows, "P-7", tmp_path / "course.pdf") == 1
+    assert course_pdf(rows, "P-7", tmp_path / "course.pdf", UTC) == 1
+
+
+def test_a_course_across_sites_prints_each_sessions_site_its_clinic_date_and_rounded_values(
+    tmp_path: Path,
+) -> None:
+    """A group's central review: one patient seen at two clinics. The PDF must tell the
+    sessions apart by site, date them in the clinic's zone and show values as the page does."""
+    from zoneinfo import ZoneInfo
+
+    import pandas as pd
+    from pypdf import PdfReader
+
+    late_evening = pd.Timestamp("2026-03-02 03:30", tz="UTC")  # 21:30 on the 1st in Chicago
+    row = {
+        "started": late_evening,
+        "protocol": "iv-ketamine",
+        "phq9_total": 12.0,
+        "phq9_change_pct": float("nan"),
+        "phq9_response": None,
+        "phq9_remission": None,
+        "phq9_self_harm": False,
+        "baseline_sbp": 116.5,
+        "baseline_dbp": 84.5,
+        "rise_sbp": 37.5,
+        "sedation_lowest_moaas": 4.0,
+        "dissociation_peak": 6.0,
+        "alerts_warning": 1,
+        "alerts_critical": 0,
+        "side_effects": "nausea (mild)",
+    }
+    rows = pd.DataFrame([{**row, "chair": "north/chair-1"}, {**row, "chair": "south/chair-2"}])
+    course_pdf(rows, "P-9", tmp_path / "course.pdf", ZoneInfo("America/Chicago"))
+    text = " ".join(p.extract_text() for p in PdfReader(tmp_path / "course.pdf").pages)
+    assert "Site" in text and "north" in text and "south" in text
+    assert "2026-03-01" in text and "2026-03-02" not in text
+    assert "117/85" in text and "+38" in text and "116.5" not in text
+    assert "IV ketamine" in text and "iv-ketamine" not in text
