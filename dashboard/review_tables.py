@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.tables import DAY_AND_TIME, Columns, local_datetimes, vital
-from vitals.wording import chair_label, chair_site, param_label, protocol_label
+from vitals.wording import chair_label, chair_site, param_label, protocol_label, signed_number
 
 LEVELS = ("critical", "warning", "advisory")
 
@@ -91,7 +91,7 @@ def pair(a, b, signed: bool = False) -> str | None:
     if a is None or b is None or pd.isna(a) or pd.isna(b):
         return None
     if signed:
-        return f"{a:+.0f}/{b:+.0f}"
+        return f"{signed_number(a)}/{signed_number(b)}"
     return f"{vital(a)}/{vital(b)}"
 
 

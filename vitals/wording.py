@@ -97,6 +97,12 @@ def monitor_number(value: float | None) -> str:
     return str(math.floor(float(value) + 0.5))
 
 
+def signed_number(value: float) -> str:
+    """A change as the monitor would round it, with its sign: "+38", "-4", "0"."""
+    shown = monitor_number(value)
+    return shown if shown.startswith("-") or shown == "0" else f"+{shown}"
+
+
 def with_unit(param: str, value: float | None) -> str:
     number = monitor_number(value)
     unit = UNITS.get(param, "")

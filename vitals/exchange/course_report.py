@@ -12,7 +12,7 @@ from fpdf import FPDF
 
 from vitals.clinic_time import local
 from vitals.exchange.pdf_report import _text
-from vitals.wording import chair_site, monitor_number, protocol_label
+from vitals.wording import chair_site, monitor_number, protocol_label, signed_number
 
 PAGE_MM = 277  # A4 landscape less margins
 
@@ -47,10 +47,7 @@ def _whole(value) -> str:
 
 
 def _signed(value) -> str:
-    if value is None or pd.isna(value):
-        return ""
-    shown = monitor_number(value)
-    return shown if shown.startswith("-") or shown == "0" else f"+{shown}"
+    return "" if value is None or pd.isna(value) else signed_number(value)
 
 
 def _course(row) -> str:
