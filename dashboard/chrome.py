@@ -35,6 +35,22 @@ a.cs-sign-in{display:inline-block;padding:.35rem .9rem;border-radius:.5rem;backg
 </style>
 """
 
+# Streamlit's player autoplays only the first time an element mounts: when the page redraws it
+# (a reload under load, a layout change) it comes back paused and the alarm would go quiet
+# while the tile still flashes. Only the server ends an alarm (acknowledged, sound off): this
+# constant script, started once per page, restarts any alarm the browser has paused.
+ALARM_KEEPER = """
+<script>
+if (!window.chairsideAlarmKeeper) {
+  window.chairsideAlarmKeeper = setInterval(() => {
+    for (const sound of document.querySelectorAll(".st-key-alarm audio")) {
+      if (sound.paused) sound.play().catch(() => {});
+    }
+  }, 1000);
+}
+</script>
+"""
+
 
 def frame() -> None:
     """Around every page: the shared style, the status row and the banners that must not be
@@ -111,6 +127,7 @@ def play_alarm(unacknowledged_levels: list[str]) -> None:
     with st.container(key="alarm"):
         if level and sound_on():
             st.audio(alarm_wav(level), format="audio/wav", autoplay=True, loop=True)
+            st.html(ALARM_KEEPER, unsafe_allow_javascript=True)
 
 
 def here() -> str:

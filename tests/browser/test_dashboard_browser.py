@@ -206,6 +206,9 @@ def test_nurse_signs_in_sees_every_chair_and_acknowledges_what_she_sees(browser,
     assert not alarm.is_visible()  # the alarm sounds without a player on the page
     playing = "() => [...document.querySelectorAll('audio')].some(a => !a.paused)"
     page.wait_for_function(playing, timeout=30_000)  # ...and it is playing
+    # The browser pauses it (as a redraw of the player would): it starts again by itself.
+    page.evaluate("() => document.querySelectorAll('audio').forEach(a => a.pause())")
+    page.wait_for_function(playing, timeout=10_000)
     page.reload()  # F5: still signed in, every chair still there, the alarm still on
     expect(critical).to_be_visible(timeout=30_000)
     page.wait_for_function(playing, timeout=30_000)

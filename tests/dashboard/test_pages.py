@@ -135,7 +135,9 @@ def test_overview_marks_the_critical_chair_unmistakably(signed_in) -> None:
     assert "NO CURRENT DATA — no readings yet" in three
     assert len(at.get("audio")) == 1  # one sound: the most severe, the critical alarm
     [alarm] = keyed(at.main, "alarm")
-    assert len(alarm.children) == 1  # ...from the one hidden container, never moving tiles
+    # ...from the one hidden container (the player and the script that keeps it playing),
+    # never moving tiles
+    assert [child.type for child in alarm.children.values()] == ["audio", "html"]
     assert "Recording: pid" in texts(at)
 
 
