@@ -72,6 +72,8 @@ def run(
             str(truth),
             "--run-dir",
             str(tmp / "run"),
+            "--db",  # each chair's session opened in the store recorded into, as in the demo
+            str(db),
         ],
         **quiet,
     )
