@@ -183,7 +183,7 @@ def measure(stores: dict[str, tuple[Path, int]], rounds: int, ingest_s: float) -
                 figures["start s"] = recorder_start(copy, tmp)
                 figures["of which imports s"] = imports_s()
                 if last:
-                    figures["ingest CPU %"] = ingest(32, 1, ingest_s, 1, tmp, copy)
+                    figures["ingest CPU %"] = ingest(32, 1, ingest_s, 1, tmp, copy, stagger=True)
                 seen[size].append(figures)
                 copy.unlink()
     out = {}

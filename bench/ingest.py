@@ -1,4 +1,5 @@
-"""Recorder throughput and CPU: 32 chairs in real time, then the same chairs at 60x.
+"""Recorder throughput and CPU: 32 chairs in real time (their monitors sending all at once,
+then each at its own moment, as monitors switched on at different times do), then at 60x.
 
 The simulator and the recorder run as separate processes, as in production. The recorder's
 CPU time is read from /proc (user + system) over the measured window; "lost" compares the
@@ -44,10 +45,16 @@ def stored(db: Path, since_us: int = 0) -> int:
 
 
 def run(
-    chairs: int, speed: float, seconds: float, interval: int, tmp: Path, db: Path | None = None
+    chairs: int,
+    speed: float,
+    seconds: float,
+    interval: int,
+    tmp: Path,
+    db: Path | None = None,
+    stagger: bool = False,
 ) -> float:
     """Record ``chairs`` simulated chairs into ``db`` (a new store by default); returns the
-    recorder's CPU in % of one core."""
+    recorder's CPU in % of one core. ``stagger``: each monitor sends at its own moment."""
     config, truth, db = (
         tmp / f"chairs-{speed}.toml",
         tmp / f"truth-{speed}.csv",
@@ -74,6 +81,7 @@ def run(
             str(tmp / "run"),
             "--db",  # each chair's session opened in the store recorded into, as in the demo
             str(db),
+            *(["--stagger"] if stagger else []),
         ],
         **quiet,
     )
@@ -95,8 +103,9 @@ def run(
         sent = sum(1 for _ in csv.DictReader(f))
     kept = stored(db, since)
     elapsed = t1 - t0
+    when = "each at its own moment" if stagger else "all at once"
     print(
-        f"{chairs} chairs at {speed:g}x (a record every {interval} s of monitor time): "
+        f"{chairs} chairs at {speed:g}x (a record every {interval} s of monitor time, {when}): "
         f"{(rows1 - rows0) / elapsed:.0f} readings/s, recorder CPU "
         f"{100 * (cpu1 - cpu0) / elapsed:.1f} % of one core over {elapsed:.0f} s; "
         f"sent {sent}, stored {kept}, lost {sent - kept}"
@@ -112,6 +121,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run(args.chairs, 1, args.seconds, 1, Path(tmp))
+        run(args.chairs, 1, args.seconds, 1, Path(tmp), stagger=True)
         run(args.chairs, 60, args.fast_seconds, 1, Path(tmp))
 
 

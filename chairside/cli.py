@@ -145,6 +145,12 @@ def _fleet_options(p: argparse.ArgumentParser, chairs: int = 4, scenario: str = 
     p.add_argument("--transport", choices=("pty", "socket"), help=argparse.SUPPRESS)
     p.add_argument("--interval", type=int, default=5, help="seconds between monitor records")
     p.add_argument("--nibp-every", type=float, default=300, help="NIBP cycle in seconds")
+    p.add_argument(
+        "--stagger",
+        action="store_true",
+        help="each monitor sends at its own moment of the interval, as monitors switched on "
+        "at different times do (by default all send together)",
+    )
     p.add_argument("--run-dir", type=Path, default=Path("data/run"), help="where pty links live")
 
 
@@ -278,6 +284,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         truth=args.truth,
         interval_s=args.interval,
         nibp_interval_s=args.nibp_every,
+        stagger=args.stagger,
     )
     configure_logging("simulator", log_dir_for(args.db))
     sessions = None if args.no_sessions else SimulatedSessions(args.db)

@@ -122,6 +122,7 @@ def demo(args: argparse.Namespace) -> int:
         str(args.interval),
         "--nibp-every",
         str(args.nibp_every),
+        *(("--stagger",) if args.stagger else ()),
         "--run-dir",
         str(run_dir),
     ]

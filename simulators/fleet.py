@@ -30,6 +30,9 @@ class FleetSpec:
     interval_s: int = 5
     nibp_interval_s: float = 300
     options: dict = field(default_factory=dict)
+    # Each monitor sends at its own moment of the interval, as monitors switched on at
+    # different times do; by default all send together (the worst case for a burst).
+    stagger: bool = False
 
     def check(self) -> None:
         if not 1 <= self.chairs <= 64:
@@ -75,6 +78,7 @@ class Fleet:
         model = PatientModel(scenario(name), seed, spec.nibp_interval_s)
         self.models[chair_id] = model
         clock = SimClock(spec.speed)
+        phase = (seed % 1000) / 1000 * spec.interval_s if spec.stagger else 0.0
         devices = []
         # A streaming monitor keeps the simulated cadence itself; a polled one answers the
         # recorder, whose polls run on the wall clock: ask it to poll at the simulated rate.
@@ -86,7 +90,7 @@ class Fleet:
             hook = self.on_event if position == 0 else None  # one device reports the dose
             self.monitors.append(
                 SimulatedMonitor(
-                    chair_id, model, encoder, link, spec.speed, self.truth, hook, clock
+                    chair_id, model, encoder, link, spec.speed, self.truth, hook, clock, phase
                 )
             )
             if encoder.polled:

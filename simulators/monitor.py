@@ -50,12 +50,14 @@ class SimulatedMonitor:
         truth: TruthLog | None = None,
         on_event: EventHook | None = None,
         clock: SimClock | None = None,
+        phase_s: float = 0.0,
     ) -> None:
         if not 0 < speed <= 1000:
             raise ValueError(f"speed must be in (0, 1000], got {speed}")
         self.chair, self.model, self.encoder, self.link = chair, model, encoder, link
         self.speed, self.truth, self.on_event = speed, truth, on_event
         self.clock = clock or SimClock(speed)
+        self.phase_s = phase_s  # simulated seconds before the first record
         self.frames_sent = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"sim-{chair}", daemon=True)
@@ -99,7 +101,7 @@ class SimulatedMonitor:
 
     def _run(self) -> None:
         epoch = self.clock.epoch
-        next_frame_at = 0.0
+        next_frame_at = self.phase_s
         while not self._stop.is_set():
             sim_now = self.clock.now()
             self.model.advance_to(int(sim_now))

@@ -70,3 +70,23 @@ def test_unplugged_port_vanishes_and_returns(start_fleet) -> None:
     monitor.replug()
     wait_for(lambda: os.path.exists(path), what="the port to return")
     assert collect(path, 2)[1]
+
+
+def test_staggered_monitors_each_send_at_their_own_moment(tmp_path) -> None:
+    """Monitors switched on at different times do not send in step: with --stagger each
+    chair's records fall at its own moment of the interval, the same each run (seeded)."""
+
+    def phases(stagger: bool) -> list[float]:
+        spec = FleetSpec(8, ["typical"], interval_s=5, run_dir=tmp_path, stagger=stagger)
+        fleet = Fleet(spec)
+        try:
+            return [monitor.phase_s for monitor in fleet.monitors]
+        finally:
+            for monitor in fleet.monitors:
+                monitor.link.close()
+
+    assert phases(stagger=False) == [0.0] * 8  # the default: all together, the worst burst
+    staggered = phases(stagger=True)
+    assert staggered == phases(stagger=True)
+    assert len(set(staggered)) == 8 and all(0 <= p < 5 for p in staggered)
+    assert max(staggered) - min(staggered) > 2.5  # spread over the interval, not bunched
