@@ -318,7 +318,7 @@ def test_the_patient_tablet_shows_one_form_and_nothing_else(browser, stack) -> N
     for elsewhere in ("Overview", "Review", "Chair 1"):
         expect(page.get_by_text(elsewhere, exact=True)).to_have_count(0)
     groups = page.get_by_role("radiogroup")
-    expect(groups).to_have_count(9)
+    expect(groups).to_have_count(9, timeout=30_000)  # drawn as the page settles, under load too
     for n in range(9):
         groups.nth(n).get_by_text("Several days" if n < 8 else "Not at all").click()
     page.screenshot(path=str(OUTPUT / "patient-form.png"), full_page=True)
