@@ -55,10 +55,11 @@ def run(
 ) -> float:
     """Record ``chairs`` simulated chairs into ``db`` (a new store by default); returns the
     recorder's CPU in % of one core. ``stagger``: each monitor sends at its own moment."""
+    run_name = f"{speed:g}x-{'staggered' if stagger else 'together'}"  # a run's own files
     config, truth, db = (
-        tmp / f"chairs-{speed}.toml",
-        tmp / f"truth-{speed}.csv",
-        db or tmp / f"c-{speed}.db",
+        tmp / f"chairs-{run_name}.toml",
+        tmp / f"truth-{run_name}.csv",
+        db or tmp / f"c-{run_name}.db",
     )
     since = int(time.time() * 1_000_000)
     me = [sys.executable, "-m", "chairside"]
