@@ -108,9 +108,9 @@ def pair(a, b, signed: bool = False) -> str | None:
     return f"{vital(a)}/{vital(b)}"
 
 
-def back_near_baseline(minutes, still_raised) -> str | None:
+def back_near_baseline(minutes, still_raised, running: bool = False) -> str | None:
     if bool(still_raised):
-        return "still raised at the end"
+        return "still raised at the latest reading" if running else "still raised at the end"
     if minutes is None or pd.isna(minutes):
         return None
     return "never left it" if minutes == 0 else f"{minutes:.0f} min after the dose"

@@ -163,8 +163,8 @@ def summary_panel(row: pd.Series) -> None:
     baselines = ", ".join(
         f"{param_label(p)} {with_unit(p, row[f'baseline_{p}'])}" for p in ("sbp", "dbp", "hr")
     )
-    back = back_near_baseline(row.back_to_baseline_min, row.still_raised_at_end)
     running = pd.isna(row.ended)
+    back = back_near_baseline(row.back_to_baseline_min, row.still_raised_at_end, running)
     lines = [
         f"{_duration(row)}. Pre-dose baselines: {baselines}.",
         f"SBP back near baseline: {back or 'not judged (no dose or no baseline)'}.",

@@ -477,6 +477,14 @@ def test_a_session_still_running_never_reads_as_ended_not_ready(
     assert "Discharge: not yet ready for discharge" in read
 
 
+def test_a_running_sessions_raised_sbp_is_at_its_latest_reading_not_at_its_end() -> None:
+    from dashboard.review_tables import back_near_baseline
+
+    assert back_near_baseline(None, True, running=True) == "still raised at the latest reading"
+    assert back_near_baseline(None, True) == "still raised at the end"
+    assert back_near_baseline(25.0, False, running=True) == "25 min after the dose"
+
+
 def test_review_says_when_the_record_does_not_verify(signed_in, sample_store: Path) -> None:
     conn = sqlite3.connect(sample_store)
     conn.execute("DROP TRIGGER audit_chain_events_update")  # someone with sqlite3 and the file
