@@ -200,7 +200,7 @@ def _verdict(db: str) -> tuple[Verdict, str] | None:
     """The chain checked at most every few minutes: a clinic's years of history take seconds
     (bench.audit_chain), too slow for every click."""
     verdict = read_store(verify)
-    return None if verdict is None else (verdict, f"{datetime.now():%H:%M}")
+    return None if verdict is None else (verdict, clock(utc_now(), zone()))
 
 
 def record_check() -> None:

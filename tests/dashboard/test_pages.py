@@ -431,7 +431,10 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     assert shown[-1] == "Discharge" and listing.value.Discharge.tolist() == ["Running"]
     assert listing.value.Chair.tolist() == ["Chair 1"]
     assert len(at.get("plotly_chart")) == 1
-    assert any(c.value.startswith("Record verified at ") for c in at.caption)
+    chicago = __import__("zoneinfo").ZoneInfo("America/Chicago")
+    now = [f"{datetime.now(chicago) - timedelta(minutes=m):%H:%M}" for m in (0, 1)]
+    [verified] = [c.value for c in at.caption if c.value.startswith("Record verified at ")]
+    assert verified.split()[3].rstrip(":") in now  # the clinic's time, not the machine's UTC
     prepare = [b.label for b in at.button if b.label.startswith("Prepare")]
     assert prepare == ["Prepare CSV", "Prepare PDF", "Prepare HL7", "Prepare FHIR", "Prepare REMS"]
     at.button(key="prepare-session-1-report.pdf").click().run()
