@@ -30,7 +30,14 @@ def peak(value, minutes) -> str | None:
     return f"{shown} at {round(minutes)} min"  # a whole minute: never "-0 min" just before it
 
 
-def discharge_short(verdict: str) -> str:
+RUNNING = "Running"
+
+
+def discharge_short(verdict: str, ended) -> str:
+    """The verdict at the session's end; a running session has no end to judge at yet (its
+    verdict is only "so far" and must not read as a patient never ready to leave)."""
+    if ended is None or pd.isna(ended):
+        return RUNNING
     return "Not yet ready" if str(verdict).startswith("not") else "Ready"
 
 
@@ -57,7 +64,10 @@ def session_rows(sessions: pd.DataFrame, chair_names: dict, zone: tzinfo) -> pd.
             "Protocol": sessions.protocol.map(protocol_label),
             **peaks,
             "To acknowledge": sessions.ack_median_min,
-            "Discharge": sessions.discharge.map(discharge_short),
+            "Discharge": [
+                discharge_short(v, e)
+                for v, e in zip(sessions.discharge, sessions.ended, strict=True)
+            ],
         }
     )
     return rows.reset_index(drop=True)
@@ -82,7 +92,10 @@ SESSION_COLUMNS: Columns = {
         format="%.0f min",
         width=72,
     ),
-    "Discharge": st.column_config.TextColumn(width=104),
+    "Discharge": st.column_config.TextColumn(
+        help="At the session's end; Running: the patient is still in the chair, not judged yet",
+        width=104,
+    ),
 }
 
 
@@ -95,9 +108,9 @@ def pair(a, b, signed: bool = False) -> str | None:
     return f"{vital(a)}/{vital(b)}"
 
 
-def back_near_baseline(minutes, still_raised) -> str | None:
+def back_near_baseline(minutes, still_raised, running: bool = False) -> str | None:
     if bool(still_raised):
-        return "still raised at the end"
+        return "still raised at the latest reading" if running else "still raised at the end"
     if minutes is None or pd.isna(minutes):
         return None
     return "never left it" if minutes == 0 else f"{minutes:.0f} min after the dose"

@@ -36,7 +36,8 @@ from vitals.verdict import discharge_verdict, engine_inputs, session_baselines
 pd = lazy("pandas")
 
 PEAKS = (Param.SBP, Param.DBP, Param.HR)
-IDENTITY = ("session", "chair", "patient", "protocol", "started")  # from the sessions table
+# From the sessions table; ``ended`` is None (NaT in a frame) while the session is running.
+IDENTITY = ("session", "chair", "patient", "protocol", "started", "ended")
 PAGE_SIZE = 50
 log = logging.getLogger("chairside.review")
 
@@ -58,6 +59,7 @@ def _summary(conn: sqlite3.Connection, session_id: int, now: datetime) -> dict[s
         "patient": session.patient,
         "protocol": session.protocol,
         "started": session.started,
+        "ended": session.ended,
         "duration_min": round((end - session.started).total_seconds() / 60, 1),
     }
     baselines = session_baselines(conn, session)

@@ -13,7 +13,12 @@ from dashboard.figures import detail_figure
 from dashboard.forwarding import notification_log
 from dashboard.plain import md
 from dashboard.rems_panel import rems_panel
-from dashboard.review_tables import SESSION_COLUMNS, back_near_baseline, session_rows
+from dashboard.review_tables import (
+    RUNNING,
+    SESSION_COLUMNS,
+    back_near_baseline,
+    session_rows,
+)
 from dashboard.source import db_path, read_store, zone
 from dashboard.tables import (
     EPISODE_COLUMNS,
@@ -23,7 +28,7 @@ from dashboard.tables import (
     show,
 )
 from dashboard.thresholds import threshold_editor, with_overrides
-from vitals.clinic_time import date_and_clock
+from vitals.clinic_time import clock, date_and_clock
 from vitals.clinical import protocol_names
 from vitals.exchange.export import FORMATS, MAIN_FILE, export, session_window
 from vitals.exchange.progress import Progress
@@ -76,13 +81,17 @@ def review_page() -> None:
         return
     labels = dict(zip(rows.session, _labels(rows), strict=True))
     chosen = st.selectbox("Session", list(rows.session), format_func=labels.get)
-    session_review(int(chosen), shown[shown.session == chosen].iloc[0])
+    [chair] = rows.Chair[rows.session == chosen]
+    session_review(int(chosen), shown[shown.session == chosen].iloc[0], chair)
 
 
 def _labels(rows: pd.DataFrame) -> list[str]:
     return [
         f"{date_and_clock(started.to_pydatetime(), zone())} · {chair} · {patient}"
-        for started, chair, patient in zip(rows.Started, rows.Chair, rows.Patient, strict=True)
+        + (" · still running" if discharge == RUNNING else "")
+        for started, chair, patient, discharge in zip(
+            rows.Started, rows.Chair, rows.Patient, rows.Discharge, strict=True
+        )
     ]
 
 
@@ -110,11 +119,14 @@ def filtered(first: datetime, last: datetime, chairs: list[str], names: dict) ->
     )
 
 
-def session_review(session_id: int, summary: pd.Series) -> None:
+def session_review(session_id: int, summary: pd.Series, chair: str) -> None:
+    """One session as the clinician opened it from the list (``chair``: its name there)."""
     found = read_store(lambda conn: _review_data(conn, session_id))
     if found is None:
         return
     session, readings, episodes, events, thresholds, baselines, end = found
+    if session.ended is None:
+        running_notice(session.started, chair, end)
     summary_panel(summary)
     record_check()
     start = pd.Timestamp(session.started) - timedelta(minutes=15)  # the baseline window too
@@ -133,16 +145,30 @@ def session_review(session_id: int, summary: pd.Series) -> None:
     exports(session_id)
 
 
+def running_notice(started: datetime, chair: str, now: datetime) -> None:
+    """A session not yet ended: the patient is still in the chair, and every figure below is
+    only what it was when the page was read (a reviewer must not take it for the outcome)."""
+    st.warning(
+        md(
+            f"Still running: the patient has been in {chair} since {clock(started, zone())}. "
+            f"The figures, alerts and discharge below are as of {clock(now, zone())}, "
+            "not final."
+        ),
+        icon=":material/pending:",
+    )
+
+
 def summary_panel(row: pd.Series) -> None:
     """The chosen session's figures that the list has no room for."""
     baselines = ", ".join(
         f"{param_label(p)} {with_unit(p, row[f'baseline_{p}'])}" for p in ("sbp", "dbp", "hr")
     )
-    back = back_near_baseline(row.back_to_baseline_min, row.still_raised_at_end)
+    running = pd.isna(row.ended)
+    back = back_near_baseline(row.back_to_baseline_min, row.still_raised_at_end, running)
     lines = [
-        f"Duration {row.duration_min:.0f} min. Pre-dose baselines: {baselines}.",
+        f"{_duration(row)}. Pre-dose baselines: {baselines}.",
         f"SBP back near baseline: {back or 'not judged (no dose or no baseline)'}.",
-        f"Discharge: {row.discharge}.",
+        f"Discharge{' so far' if running else ''}: {row.discharge}.",
     ]
     if pd.notna(row.ack_max_min):
         lines.append(f"Longest wait for an acknowledgment: {row.ack_max_min:.0f} min.")
@@ -156,6 +182,13 @@ def summary_panel(row: pd.Series) -> None:
         st.caption(md(line))
 
 
+def _duration(row: pd.Series) -> str:
+    if pd.isna(row.ended):
+        started = clock(row.started.to_pydatetime(), zone())
+        return f"Running since {started} ({row.duration_min:.0f} min so far)"
+    return f"Duration {row.duration_min:.0f} min"
+
+
 def _rule_level(column: str) -> str:
     """ "min_above_sbp-high_critical" -> "High SBP critical"."""
     rule, level = column.removeprefix("min_above_").rsplit("_", 1)
@@ -167,7 +200,7 @@ def _verdict(db: str) -> tuple[Verdict, str] | None:
     """The chain checked at most every few minutes: a clinic's years of history take seconds
     (bench.audit_chain), too slow for every click."""
     verdict = read_store(verify)
-    return None if verdict is None else (verdict, f"{datetime.now():%H:%M}")
+    return None if verdict is None else (verdict, clock(utc_now(), zone()))
 
 
 def record_check() -> None:

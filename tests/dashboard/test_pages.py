@@ -428,10 +428,13 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     assert listing.value.Patient.tolist() == ["P-0001"]
     shown = [c for c in listing.value.columns if c != "session"]
     assert shown[:3] == ["Alerts", "Not acknowledged", "Started"]  # the deciding column first
-    assert shown[-1] == "Discharge" and listing.value.Discharge.tolist() == ["Not yet ready"]
+    assert shown[-1] == "Discharge" and listing.value.Discharge.tolist() == ["Running"]
     assert listing.value.Chair.tolist() == ["Chair 1"]
     assert len(at.get("plotly_chart")) == 1
-    assert any(c.value.startswith("Record verified at ") for c in at.caption)
+    chicago = __import__("zoneinfo").ZoneInfo("America/Chicago")
+    now = [f"{datetime.now(chicago) - timedelta(minutes=m):%H:%M}" for m in (0, 1)]
+    [verified] = [c.value for c in at.caption if c.value.startswith("Record verified at ")]
+    assert verified.split()[3].rstrip(":") in now  # the clinic's time, not the machine's UTC
     prepare = [b.label for b in at.button if b.label.startswith("Prepare")]
     assert prepare == ["Prepare CSV", "Prepare PDF", "Prepare HL7", "Prepare FHIR", "Prepare REMS"]
     at.button(key="prepare-session-1-report.pdf").click().run()
@@ -444,6 +447,45 @@ def test_review_lists_sessions_and_offers_every_export(signed_in) -> None:
     at.text_input[0].input("P-9999").run()
     assert "No session matches these filters." in [i.value for i in at.info]
     assert not at.dataframe
+
+
+def test_a_session_still_running_never_reads_as_ended_not_ready(
+    signed_in, sample_store: Path
+) -> None:
+    """Chair 1's patient is 20 minutes into her infusion when an auditor opens the Review:
+    the list and the session say she is still in the chair, not that she was never ready to
+    leave; once the nurse ends the session, the list gives its verdict and the notice is gone."""
+    at = signed_in(page("review", "review_page"))
+    assert at.dataframe[0].value.Discharge.tolist() == ["Running"]
+    [session] = [s for s in at.selectbox if s.label == "Session"]
+    assert session.format_func(session.value).endswith("· Chair 1 · P-0001 · still running")
+    [(started_us,)] = query(sample_store, "SELECT started_us FROM sessions WHERE ended_us IS NULL")
+    chicago = __import__("zoneinfo").ZoneInfo("America/Chicago")
+    since = f"{datetime.fromtimestamp(started_us / 1e6, chicago):%H:%M}"
+    [notice] = [w.value for w in at.warning if "Still running" in w.value]
+    assert notice.startswith("Still running")
+    read = texts(at)
+    assert f"the patient has been in Chair 1 since {since}. The figures" in read
+    assert re.search(rf"Running since {since} \(2\d min so far\)\.", read), read
+    assert "Discharge so far: not yet ready for discharge" in read
+    assert "Duration" not in read and "UTC" not in read and "None" not in read
+
+    reason = "ended before ready: patient left with escort"
+    commands.end_session(sample_store, session.value, NURSE, reason)
+    at.run()
+    assert at.dataframe[0].value.Discharge.tolist() == ["Not yet ready"]  # now it is a verdict
+    read = texts(at)
+    assert "Still running" not in read and "Running since" not in read
+    assert re.search(r"Duration 2\d min\.", read), read
+    assert "Discharge: not yet ready for discharge" in read
+
+
+def test_a_running_sessions_raised_sbp_is_at_its_latest_reading_not_at_its_end() -> None:
+    from dashboard.review_tables import back_near_baseline
+
+    assert back_near_baseline(None, True, running=True) == "still raised at the latest reading"
+    assert back_near_baseline(None, True) == "still raised at the end"
+    assert back_near_baseline(25.0, False, running=True) == "25 min after the dose"
 
 
 def test_review_says_when_the_record_does_not_verify(signed_in, sample_store: Path) -> None:

@@ -12,6 +12,7 @@ from vitals.reading import Param, Reading, utc_now
 from vitals.review import keep_summaries, session_page, session_summary
 from vitals.rules import Level
 from vitals.store import StoreWriter, commands, connect_readonly
+from vitals.store.location import PostgresServer
 
 T0 = utc_now().replace(microsecond=0) - timedelta(hours=2)
 
@@ -110,7 +111,10 @@ def test_what_if_reruns_the_engine_with_other_thresholds(db_path: Path) -> None:
 
 
 def _session_with_sbp(
-    db_path: Path, patient: str, start_min: float, sbp_by_minute: list[tuple[float, float]]
+    db_path: Path | PostgresServer,
+    patient: str,
+    start_min: float,
+    sbp_by_minute: list[tuple[float, float]],
 ) -> int:
     """A session on c1 from ``start_min`` with a 10-min pre-dose period and the given SBPs."""
     writer = StoreWriter(db_path)
@@ -243,6 +247,34 @@ def test_a_change_while_a_summary_is_computed_is_never_served_stale(
     monkeypatch.setattr("vitals.store.commands.save_summaries", real)
     assert _listed(db_path)["unacknowledged"] == 0  # what was stored is known to be stale
     assert session in {s for (s,) in query(db_path, "SELECT session FROM session_summaries")}
+
+
+def test_the_list_tells_a_running_session_from_an_ended_one_on_either_engine(
+    store_db: Path | PostgresServer, monkeypatch
+) -> None:
+    """Chair 1's morning patient left at 40 min; the next one is still in the chair when the
+    clinician opens the list: her row has no end, the morning's has its end, also when its
+    figures come from the stored summary rather than being computed again."""
+    morning = _session_with_sbp(store_db, "P-5", 0, [(5, 120), (15, 150), (35, 130)])
+    commands.end_session(store_db, morning, "Nurse Ada", "done", at=at(40))
+    keep_summaries(store_db, [morning])
+    running = _session_with_sbp(store_db, "P-6", 50, [(5, 125), (15, 150)])
+    monkeypatch.setattr("vitals.review.session_summary", _never_computed_for(morning))
+    conn = connect_readonly(store_db)
+    try:
+        rows = session_page(conn, utc_now()).rows.set_index("session")
+    finally:
+        conn.close()
+    assert pd.isna(rows.ended[running]) and rows.duration_min[running] > 0
+    assert rows.ended[morning] == at(40) and rows.duration_min[morning] == 40.0
+
+
+def _never_computed_for(stored: int):
+    """``session_summary`` that refuses to compute the session whose summary is stored."""
+    real = session_summary
+    return lambda conn, session, now: (
+        _never_computed() if session == stored else real(conn, session, now)
+    )
 
 
 def test_the_list_pages_newest_first_and_its_filters_agree_with_the_figures(
