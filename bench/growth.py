@@ -124,7 +124,7 @@ def what_if_ms(db: Store, session_id: int) -> float:
 
 def chair_detail(conn, now: pd.Timestamp, chair: str = "chair-1") -> None:
     """Chair detail of a chair with an open session, over the session."""
-    _, start, readings, episodes, _, _, events, baselines, _ = _chair_data(
+    _, start, readings, episodes, _, _, events, baselines, _, _ = _chair_data(
         conn, chair, "Session", now
     )
     base = {b.param.value: b.value for b in baselines.values() if b.value is not None}

@@ -11,10 +11,12 @@ from dashboard.actions import open_dialog, run_action, show_open_dialog
 from dashboard.auth import current_user
 from dashboard.chrome import play_alarm
 from dashboard.figures import detail_figure
+from dashboard.overview_model import build_tiles
 from dashboard.plain import md
 from dashboard.scale_entry import course_measures
 from dashboard.session_summary import ended_summary
 from dashboard.source import read_store, zone
+from dashboard.station_alarm import sounding_elsewhere, station_levels
 from dashboard.tables import EPISODE_COLUMNS, EVENT_COLUMNS, episode_rows, event_rows, show
 from dashboard.tiles import alert_lines, link_banner
 from dashboard.unused import HELP, TITLE, unused_table
@@ -67,11 +69,14 @@ def chair_live(chair: str, window: str) -> None:
     found = read_store(lambda conn: _chair_data(conn, chair, window, now))
     if found is None:
         return
-    session, start, readings, episodes, visible, states, events, baselines, verdict = found
+    session, start, readings, episodes, visible, states, events, baselines, verdict, tiles = found
     banner = link_banner(list(states[states.chair == chair].itertuples(index=False)))
     if banner:
         st.warning(md(banner), icon=":material/cable:")
-    play_alarm([e.level for e in visible.itertuples() if not isinstance(e.acked_by, str)])
+    play_alarm(station_levels(tiles))  # every chair's, as on the overview: never the page's only
+    elsewhere = sounding_elsewhere(tiles, chair)
+    if elsewhere:
+        st.error(md(elsewhere), icon=":material/notifications_active:")
     for level, text in alert_lines(visible):
         ALERT_BOX[level](md(text))
     waiting = visible.acked_by.isna().any()
@@ -141,6 +146,7 @@ def _chair_data(conn, chair: str, window: str, now: pd.Timestamp) -> tuple:
         queries.events(conn, session.id) if session else _no_events(),
         session_baselines(conn, session) if session else {},
         discharge_verdict(conn, session.id, now.to_pydatetime()) if session else None,
+        build_tiles(conn, now),  # what the station sounds, for every chair
     )
 
 

@@ -17,6 +17,7 @@ from dashboard.overview_model import Tile, build_tiles
 from dashboard.plain import md
 from dashboard.relay_line import relay_line
 from dashboard.source import read_store, recorder_status
+from dashboard.station_alarm import station_levels
 from dashboard.tile_html import CSS, tile_html
 from dashboard.tiles import recorder_banner, recorder_line, store_banner
 from vitals.store import queries
@@ -68,7 +69,7 @@ def overview() -> None:
     if not tiles:
         st.info("No chairs configured yet: start the recorder with a chair config.")
         return
-    play_alarm([level for tile in tiles for level in tile.alarm_levels])
+    play_alarm(station_levels(tiles))
     acting = current_user() is not None  # a locked station shows, it does not act
     per_row = columns_for(len(tiles))
     for row_start in range(0, len(tiles), per_row):  # row by row: wrapping keeps the order

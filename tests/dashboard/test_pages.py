@@ -279,6 +279,18 @@ def test_chair_detail_shows_chart_alerts_events_and_logs_events(
     assert rows == [("bp-check", "", None, NURSE), ("medication", "clonidine 0.1 mg", 0.1, NURSE)]
 
 
+def test_a_nurse_documenting_at_another_chair_still_hears_chair_1s_critical(signed_in) -> None:
+    """Chair 1's critical waits for a nurse; she opens Chair 2's page to document. The station
+    keeps sounding Chair 1's alarm (not only the shown chair's) and says whose it is."""
+    at = signed_in(page("chair", "chair_page"))  # Chair 1's own page: its alarm, no "also"
+    assert len(at.get("audio")) == 1 and "Chair 1 — critical" not in texts(at)
+    assert "Also sounding: Chair 2 — no current data; Chair 3 — no current data" in texts(at)
+    at.selectbox[0].set_value("chair-2").run()
+    assert not at.exception, at.exception
+    assert len(at.get("audio")) == 1  # the station's one sound: the most severe of all chairs
+    assert "Also sounding: Chair 1 — critical alarm not acknowledged; Chair 3" in texts(at)
+
+
 def test_too_few_pre_dose_readings_ask_for_a_baseline_by_hand(
     signed_in, sample_store: Path
 ) -> None:
