@@ -151,7 +151,8 @@ def _status(alerts: list, link: str | None) -> tuple[str, str, bool]:
         found = [e for e in alerts if e.kind == "clinical" and e.level == level]
         if found:
             flashing = level == "critical" and not all(_acked(e) for e in found)
-            return level, alert_summary(found[0]), flashing
+            more = f" (+{len(found) - 1} more {level})" if len(found) > 1 else ""
+            return level, alert_summary(found[0]) + more, flashing
     technical = [e for e in alerts if e.kind == "technical"]
     if technical:
         return "technical", alert_summary(technical[0]), False

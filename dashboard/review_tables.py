@@ -16,8 +16,10 @@ LEVELS = ("critical", "warning", "advisory")
 
 
 def alert_counts(row) -> str:
+    """Clinical alerts by level; technical ones (no data, a monitor disconnected) are in the
+    session's log, so an empty count must not read as "nothing happened"."""
     counts = [f"{row[f'alerts_{level}']} {level}" for level in LEVELS if row[f"alerts_{level}"]]
-    return ", ".join(counts) or "none"
+    return ", ".join(counts) or "no clinical alert"
 
 
 def peak(value, minutes) -> str | None:
@@ -75,7 +77,11 @@ def session_rows(sessions: pd.DataFrame, chair_names: dict, zone: tzinfo) -> pd.
 
 # Pixel widths: the list fits a 1440 px screen without scrolling sideways.
 SESSION_COLUMNS: Columns = {
-    "Alerts": st.column_config.TextColumn(width=150),
+    "Alerts": st.column_config.TextColumn(
+        help="Clinical alerts by level; technical alerts (no data, a monitor disconnected) "
+        "are in the session's alert log",
+        width=150,
+    ),
     "Not acknowledged": st.column_config.NumberColumn(
         "Not ack.", help="Warning and critical alerts never acknowledged", width=64
     ),

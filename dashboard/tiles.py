@@ -130,7 +130,7 @@ def alert_lines(episodes: pd.DataFrame) -> list[tuple[str, str]]:
     for e in ranked.itertuples():
         kind = "" if e.kind == "clinical" else "technical: "
         state = "values recovered, " if pd.notna(e.ended) else ""
-        ack = f"acknowledged by {e.acked_by}" if isinstance(e.acked_by, str) else "NOT acknowledged"
+        ack = _acknowledged(e) if isinstance(e.acked_by, str) else "NOT acknowledged"
         priority = Level.parse(e.level).iec_priority  # IEC 60601-1-8 wording
         text = (
             f"{e.level.upper()} ({priority} priority) — {kind}{alert_summary(e)} "
@@ -138,6 +138,13 @@ def alert_lines(episodes: pd.DataFrame) -> list[tuple[str, str]]:
         )
         lines.append((e.level, text))
     return lines
+
+
+def _acknowledged(episode) -> str:
+    """Who acknowledged, and when on the clinic's clock (the audit row holds both)."""
+    when = getattr(episode, "acked", pd.NaT)
+    at = f" at {clock(when, zone())}" if pd.notna(when) else ""
+    return f"acknowledged by {episode.acked_by}{at}"
 
 
 def clinic_time(moment: pd.Timestamp) -> str:

@@ -93,7 +93,7 @@ def test_link_banner_names_the_worst_device_in_a_nurses_words(monkeypatch) -> No
     assert "readiness" not in shown and "UTC" not in shown  # the port's own words stay in the store
 
 
-def test_alert_lines_put_the_most_severe_first_and_say_who_acknowledged(monkeypatch) -> None:
+def test_alert_lines_put_the_most_severe_first_and_say_who_acked_when(monkeypatch) -> None:
     monkeypatch.setenv("CHAIRSIDE_TIMEZONE", "Europe/Berlin")  # 10:00 UTC is 11:00 there
     spo2 = '{"param": "spo2", "direction": "low", "tiers": {"warning": 90, "critical": 85}}'
     frame = pd.DataFrame(
@@ -107,13 +107,14 @@ def test_alert_lines_put_the_most_severe_first_and_say_who_acknowledged(monkeypa
             "started": [NOW] * 3,
             "ended": [pd.NaT, NOW, pd.NaT],
             "acked_by": [None, "Nurse Ada", None],
+            "acked": [pd.NaT, NOW + pd.Timedelta(minutes=2), pd.NaT],
         }
     )
     lines = alert_lines(frame)
     assert [level for level, _ in lines] == ["critical", "warning", "advisory"]
     assert lines[0][1] == (
         "CRITICAL (high priority) — Low SpO₂: lowest 84% (critical limit 85%) (since Sun 1 Mar "
-        "11:00; values recovered, acknowledged by Nurse Ada)"
+        "11:00; values recovered, acknowledged by Nurse Ada at Sun 1 Mar 11:02)"
     )
     assert "NOT acknowledged" in lines[1][1] and "technical: HR: no valid reading" in lines[2][1]
 
@@ -229,3 +230,27 @@ def test_a_peak_just_before_the_dose_is_at_0_min_not_minus_0() -> None:
     assert peak(176.0, 12.4) == "176 at 12 min"
     assert peak(150.0, -6.0) == "150 at -6 min"
     assert peak(150.0, None) == "150"
+
+
+def test_a_tile_with_two_criticals_says_there_is_more_than_the_one_it_names() -> None:
+    """High DBP 122 and High SBP 193 both critical: the tile names one and counts the other,
+    so a glance never reads one critical where there are two."""
+    from dashboard.overview_model import _status
+
+    Episode = namedtuple("Episode", "kind level rule param peak_value rule_json acked_by")
+    dbp = Episode("clinical", "critical", "dbp-high", "dbp", 122.0, "{}", None)
+    sbp = Episode("clinical", "critical", "sbp-high", "sbp", 193.0, "{}", None)
+    status, headline, flashing = _status([dbp, sbp], None)
+    assert (status, flashing) == ("critical", True)
+    assert headline == "High DBP: peak 122 mmHg (+1 more critical)"
+    assert _status([dbp], None)[1] == "High DBP: peak 122 mmHg"
+
+
+def test_a_session_without_clinical_alerts_does_not_read_as_nothing_happened() -> None:
+    from dashboard.review_tables import alert_counts
+
+    quiet = {"alerts_critical": 0, "alerts_warning": 0, "alerts_advisory": 0}
+    assert alert_counts(quiet) == "no clinical alert"  # its technical alerts are in its log
+    assert alert_counts(quiet | {"alerts_critical": 1, "alerts_advisory": 2}) == (
+        "1 critical, 2 advisory"
+    )
