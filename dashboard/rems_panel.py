@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.source import read_store
+from dashboard.source import read_store, zone
 from vitals.exchange.rems_report import CSV_COLUMNS, csv_rows, csv_text
 from vitals.reading import utc_now
 from vitals.rems import monitoring_record
@@ -14,9 +14,16 @@ from vitals.rems import monitoring_record
 
 def rems_panel(session_id: int) -> None:
     with st.expander("REMS monitoring record (prepared, not submitted)"):
-        record = read_store(lambda conn: monitoring_record(conn, session_id, utc_now()))
-        if record is None:
+        now = utc_now()
+        found = read_store(
+            lambda conn: (  # on the clinic's clock for the page; the CSV is data, in UTC
+                monitoring_record(conn, session_id, now, zone()),
+                monitoring_record(conn, session_id, now),
+            )
+        )
+        if found is None:
             return
+        record, data = found
         st.caption(
             "The SPRAVATO REMS Patient Monitoring Form as far as monitoring data can answer "
             "it. Chairside prepares it; the clinic checks it, completes the fields marked "
@@ -27,4 +34,4 @@ def rems_panel(session_id: int) -> None:
         table["answer"] = table.answer.replace("", "— for the nurse —")
         st.dataframe(table, hide_index=True, width="stretch")
         name = f"session-{session_id}-rems-record.csv"
-        st.download_button(name, csv_text(record).encode(), file_name=name, mime="text/csv")
+        st.download_button(name, csv_text(data).encode(), file_name=name, mime="text/csv")

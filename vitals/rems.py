@@ -22,7 +22,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from vitals.baseline import Baseline
 from vitals.clinical import DischargeCriteria, load_protocol
@@ -73,6 +73,7 @@ class MonitoringRecord:
     end: datetime
     ended: bool
     answers: tuple[Answer, ...] = field(default_factory=tuple)
+    zone: tzinfo | None = None  # the clock its times are on; None: UTC
 
     def answer(self, question_start: str) -> Answer:
         """The field whose question starts with ``question_start`` (for tests and callers)."""
@@ -106,10 +107,14 @@ class RecordInputs:
     scales: Sequence[Scale]
     criteria: DischargeCriteria | None
     respiratory: RespiratoryDepression | None
+    zone: tzinfo | None = None  # the clinic's, for people; None: UTC, said so (data exports)
 
 
-def monitoring_record(conn: sqlite3.Connection, session_id: int, now: datetime) -> MonitoringRecord:
-    """The record of a session from the store (an open session is answered as of ``now``)."""
+def monitoring_record(
+    conn: sqlite3.Connection, session_id: int, now: datetime, zone: tzinfo | None = None
+) -> MonitoringRecord:
+    """The record of a session from the store (an open session is answered as of ``now``),
+    its times on the clinic's clock in ``zone`` (the form a nurse copies), else in UTC."""
     session = queries.session_by_id(conn, session_id)
     if session is None:
         raise ConfigError(f"no session {session_id}")
@@ -139,6 +144,7 @@ def monitoring_record(conn: sqlite3.Connection, session_id: int, now: datetime) 
         scales=protocol_scales(session.protocol),
         criteria=protocol.discharge,
         respiratory=respiratory_depression_rule(session.protocol),
+        zone=zone,
     )
     return build_record(inputs)
 
@@ -162,7 +168,7 @@ def build_record(i: RecordInputs) -> MonitoringRecord:
     s = i.session
     answers = [
         *_identity(s),
-        *_concomitant(i.medications),
+        *_concomitant(i.medications, i.zone),
         Answer(
             "Provider",
             "Healthcare provider conducting monitoring (name, telephone, email)",
@@ -173,14 +179,14 @@ def build_record(i: RecordInputs) -> MonitoringRecord:
         *_vital_ranges(i),
         *_blood_pressures(i),
         *(
-            _scale_answer(scale, i.scores, s.dose_time)
+            _scale_answer(scale, i.scores, s.dose_time, i.zone)
             for scale in i.scales
             if scale.name in SCALE_QUESTIONS
         ),
         _respiratory(i),
     ]
     return MonitoringRecord(
-        s.id, s.patient, s.chair, s.protocol, s.dose_time, i.end, i.ended, tuple(answers)
+        s.id, s.patient, s.chair, s.protocol, s.dose_time, i.end, i.ended, tuple(answers), i.zone
     )
 
 
@@ -191,8 +197,10 @@ def _identity(s: Session) -> list[Answer]:
     ]
 
 
-def _concomitant(medications: Sequence[tuple[datetime, str, str]]) -> list[Answer]:
-    logged = "; ".join(f"{text} at {t:%H:%M} UTC ({by})" for t, text, by in medications)
+def _concomitant(
+    medications: Sequence[tuple[datetime, str, str]], zone: tzinfo | None
+) -> list[Answer]:
+    logged = "; ".join(f"{text} at {_clock(t, zone)} ({by})" for t, text, by in medications)
     evidence = (
         f"medication logged in the session: {logged}"
         if logged
@@ -234,8 +242,8 @@ def _treatment(s: Session, i: RecordInputs) -> list[Answer]:
         Answer(
             "Treatment",
             "Treatment date (MM/DD/YYYY)",
-            f"{dose:%m/%d/%Y}",
-            "date of the dose, UTC",
+            f"{dose.astimezone(i.zone or UTC):%m/%d/%Y}",
+            "date of the dose, " + ("the clinic's date" if i.zone else "UTC"),
             dose,
             0.0,
         ),
@@ -243,7 +251,7 @@ def _treatment(s: Session, i: RecordInputs) -> list[Answer]:
             "Treatment",
             "Dose administered",
             dose_text,
-            f"logged by {s.dosed_by} at {dose:%H:%M} UTC" if s.dosed_by else "",
+            f"logged by {s.dosed_by} at {_clock(dose, i.zone)}" if s.dosed_by else "",
             dose,
             0.0,
         ),
@@ -252,7 +260,7 @@ def _treatment(s: Session, i: RecordInputs) -> list[Answer]:
             "Treatment",
             "Total time (minutes from first device administration to completion of monitoring)",
             f"{total:.0f}" if i.ended else "",
-            f"dose {dose:%H:%M} to end {i.end:%H:%M} UTC"
+            f"dose {_clock(dose, i.zone)} to end {_clock(i.end, i.zone)}"
             + (f"; {total_note}" if total_note else ""),
             i.end,
             total,
@@ -310,7 +318,7 @@ def _in_range(when: str, bp: BloodPressure | None, at: datetime, i: RecordInputs
     waiting = sorted({a.name for a in i.alarms if a.waiting(at)})
     if waiting:
         problems.append("alerts waiting: " + ", ".join(waiting))
-    shown = f"BP {bp.sbp:g}/{bp.dbp:g} at {bp.time:%H:%M} UTC" + (
+    shown = f"BP {bp.sbp:g}/{bp.dbp:g} at {_clock(bp.time, i.zone)}" + (
         f", SpO2 {spo2[-1].value:g} %" if spo2 else ""
     )
     return Answer(
@@ -344,39 +352,50 @@ def _blood_pressures(i: RecordInputs) -> list[Answer]:
     peak = dose + timedelta(minutes=PEAK_CHECK_MIN)
     nearest = min(after, key=lambda b: abs(b.time - peak)) if after else None
     entered = i.baselines.get(Param.SBP)
-    pre = _bp_answer("prior to administration", before[-1] if before else None, dose)
+    pre = _bp_answer("prior to administration", before[-1] if before else None, dose, i.zone)
     if pre.for_nurse and entered is not None and entered.source == "entered by hand":
         pre = Answer(pre.section, pre.question, evidence=f"SBP {entered.value:g} entered by hand")
     return [
         pre,
         _bp_answer(
-            f"{PEAK_CHECK_MIN} min post-administration", nearest, dose, "nearest to +40 min"
+            f"{PEAK_CHECK_MIN} min post-administration",
+            nearest,
+            dose,
+            i.zone,
+            "nearest to +40 min",
         ),
         _bp_answer(
             "prior to treatment session completion",
             after[-1] if after else None,
             dose,
+            i.zone,
             "last BP of the session",
         ),
     ]
 
 
-def _bp_answer(when: str, bp: BloodPressure | None, dose: datetime, why: str = "") -> Answer:
+def _bp_answer(
+    when: str, bp: BloodPressure | None, dose: datetime, zone: tzinfo | None, why: str = ""
+) -> Answer:
     question = f"Blood pressure {when} (mmHg)"
     if bp is None:
         return Answer("Blood pressure", question, evidence="no BP in the record")
     minutes = _minutes(bp.time, dose)
-    evidence = f"taken {bp.time:%H:%M:%S} UTC ({minutes:+.0f} min)" + (f", {why}" if why else "")
+    evidence = f"taken {_clock(bp.time, zone, seconds=True)} ({minutes:+.0f} min)" + (
+        f", {why}" if why else ""
+    )
     return Answer("Blood pressure", question, f"{bp.sbp:g}/{bp.dbp:g}", evidence, bp.time, minutes)
 
 
-def _scale_answer(scale: Scale, scores: Sequence[Score], dose: datetime | None) -> Answer:
+def _scale_answer(
+    scale: Scale, scores: Sequence[Score], dose: datetime | None, zone: tzinfo | None
+) -> Answer:
     question = SCALE_QUESTIONS[scale.name]
     mine = sorted((s for s in scores if s.scale == scale.name), key=lambda s: s.time)
     if not mine:
         return Answer("Adverse effects", question, evidence=f"no {scale.instrument} score recorded")
     present = [s for s in mine if scale.present(s.value)]
-    listed = ", ".join(f"{s.value:g} at {_at(s.time, dose)}" for s in mine)
+    listed = ", ".join(f"{s.value:g} at {_at(s.time, dose, zone)}" for s in mine)
     first = present[0] if present else None
     return Answer(
         "Adverse effects",
@@ -388,9 +407,16 @@ def _scale_answer(scale: Scale, scores: Sequence[Score], dose: datetime | None) 
     )
 
 
-def _at(t: datetime, dose: datetime | None) -> str:
+def _at(t: datetime, dose: datetime | None, zone: tzinfo | None) -> str:
     minutes = _minutes(t, dose)
-    return f"{t:%H:%M} UTC" + ("" if minutes is None else f" ({minutes:+.0f} min)")
+    return _clock(t, zone) + ("" if minutes is None else f" ({minutes:+.0f} min)")
+
+
+def _clock(t: datetime, zone: tzinfo | None, seconds: bool = False) -> str:
+    """A time as the record states it: on the clinic's clock for the form a nurse copies,
+    in UTC and said so for the data export."""
+    shown = t.astimezone(zone or UTC).strftime("%H:%M:%S" if seconds else "%H:%M")
+    return shown if zone else f"{shown} UTC"
 
 
 def desaturations(
@@ -423,7 +449,7 @@ def _respiratory(i: RecordInputs) -> Answer:
     if not rated and not valid:
         return Answer("Adverse effects", question, evidence="no SpO2 and no respiratory rating")
     evidence = [
-        f"SpO2 below {i.respiratory.spo2_below:g} % for {sec:.0f} s from {_at(t, dose)}, "
+        f"SpO2 below {i.respiratory.spo2_below:g} % for {sec:.0f} s from {_at(t, dose, i.zone)}, "
         f"lowest {low:g} %"
         for t, sec, low in runs[:SHOWN_RUNS]
     ]
@@ -431,7 +457,8 @@ def _respiratory(i: RecordInputs) -> Answer:
         evidence.append(f"and {len(runs) - SHOWN_RUNS} more such periods")
     if rated:
         evidence.append(
-            "respiratory status " + ", ".join(f"{s.value:g} at {_at(s.time, dose)}" for s in rated)
+            "respiratory status "
+            + ", ".join(f"{s.value:g} at {_at(s.time, dose, i.zone)}" for s in rated)
         )
     rated_yes = [s.time for s in rated if scale is not None and scale.present(s.value)]
     times = sorted([t for t, _, _ in runs] + rated_yes)

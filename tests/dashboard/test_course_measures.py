@@ -143,6 +143,7 @@ def test_review_offers_the_rems_record(app) -> None:
     assert "session-1-rems-record.csv" in labels
     record = next(d.value for d in at.dataframe if "question" in d.value.columns)
     assert "Blood pressure 40 min post-administration (mmHg)" in record.question.tolist()
+    assert not record.evidence.str.contains("UTC").any()  # the clinic's clock on the page
     at.button(key="prepare-session-1-rems-record.pdf").click().run()
     assert not at.exception, at.exception
     assert "session-1-rems-record.pdf" in [b.proto.label for b in at.get("download_button")]

@@ -19,8 +19,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
-from tests.conftest import chairside_command
+from tests.conftest import chairside_command, child_env
 from tests.vitals.nurse_timeline import clock
 from vitals.chairs import Chair
 from vitals.reading import Param, Quality, Reading
@@ -150,6 +151,8 @@ def test_desaturation_edges(seconds: int, found: bool) -> None:
 
 
 def test_export_rems_writes_a_one_page_pdf_and_a_csv(fresh_store, db_path, tmp_path) -> None:
+    """A Chicago clinic: the PDF the nurse copies onto the REMS form is on the clinic's clock
+    (09:38 UTC is 03:38 there on 2 March), the CSV is data and stays in UTC."""
     session = build_session(fresh_store, db_path)
     fresh_store.close()
     out = tmp_path / "rems"
@@ -169,10 +172,14 @@ def test_export_rems_writes_a_one_page_pdf_and_a_csv(fresh_store, db_path, tmp_p
         text=True,
         timeout=60,
         check=False,
+        env={**child_env(), "TZ": "America/Chicago"},
     )
     assert done.returncode == 0, done.stderr
     assert "rems-record.pdf: 1 entries" in done.stdout  # the PDF's page count: one page
-    assert (out / "rems-record.pdf").read_bytes().startswith(b"%PDF")
+    text = " ".join(p.extract_text() for p in PdfReader(out / "rems-record.pdf").pages)
+    assert "Times on the clinic's clock (America/Chicago)" in text and "UTC" not in text
+    assert "taken 03:38:00 (+38 min)" in text and "03/02/2026" in text
+    assert "Esketamine nasal spray" in text and "esketamine-nasal" not in text
     with (out / "rems-record.csv").open(encoding="utf-8") as f:
         rows = {r["question"]: r for r in csv.DictReader(f)}
     row = rows["Blood pressure 40 min post-administration (mmHg)"]

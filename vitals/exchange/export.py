@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+from vitals.clinic_time import clinic_zone
 from vitals.errors import ConfigError
 from vitals.exchange.csv_io import export_csv
 from vitals.exchange.pdf_report import session_report
@@ -76,7 +77,7 @@ def export(
         _stage(progress, MAIN_FILE[form], 1)
         return {MAIN_FILE[form]: pages}
     if form == "rems":
-        return _rems(conn, window, out, progress)
+        return _rems(conn, window, out, progress, zone or clinic_zone(None))
     if form not in FORMATS:
         raise ConfigError(f"unknown export format {form!r}; known: {', '.join(FORMATS)}")
     rows = queries.export_rows(conn, window.chair, window.start, window.end, valued_ok=True)
@@ -90,16 +91,17 @@ def export(
 
 
 def _rems(
-    conn: sqlite3.Connection, window: Window, out: Path, progress: Progress | None
+    conn: sqlite3.Connection, window: Window, out: Path, progress: Progress | None, zone: tzinfo
 ) -> dict[str, int]:
-    """The session's REMS monitoring record: rems-record.pdf (one page) and rems-record.csv."""
+    """The session's REMS monitoring record: rems-record.pdf (one page, on the clinic's clock:
+    the nurse copies it onto the REMS form) and rems-record.csv (data: UTC)."""
     if window.session is None:
         raise ConfigError("the REMS monitoring record is per session: give --session ID")
     _stage(progress, PDF_NAME, 0)
-    record = monitoring_record(conn, window.session, utc_now())
+    now = utc_now()
     counts = {
-        PDF_NAME: write_pdf(record, out / PDF_NAME),
-        CSV_NAME: write_csv(record, out / CSV_NAME),
+        PDF_NAME: write_pdf(monitoring_record(conn, window.session, now, zone), out / PDF_NAME),
+        CSV_NAME: write_csv(monitoring_record(conn, window.session, now), out / CSV_NAME),
     }
     _stage(progress, PDF_NAME, 1)
     return counts

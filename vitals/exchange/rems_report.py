@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vitals.clinic_time import zone_name
 from vitals.exchange.pdf_report import _text
 from vitals.lazy import lazy
 from vitals.rems import FOR_NURSE, Answer, MonitoringRecord
 from vitals.times import iso_utc
+from vitals.wording import protocol_label
 
 fpdf = lazy("fpdf")
 if TYPE_CHECKING:
@@ -88,9 +91,9 @@ def _render(record: MonitoringRecord, size: float) -> FPDF:
         3.6,
         _text(
             f"Session {record.session}, chair {record.chair}, patient reference "
-            f"{record.patient}, protocol {record.protocol}; session {status}. Prepared for the "
-            "clinic to check, complete and submit; Chairside does not submit it. Fields marked "
-            "FOR THE NURSE cannot be answered from monitoring data. Times UTC."
+            f"{record.patient}, {protocol_label(record.protocol)}; session {status}. Prepared "
+            "for the clinic to check, complete and submit; Chairside does not submit it. Fields "
+            "marked FOR THE NURSE cannot be answered from monitoring data. " + _times(record.zone)
         ),
         new_x="LMARGIN",
         new_y="NEXT",
@@ -107,6 +110,11 @@ def _render(record: MonitoringRecord, size: float) -> FPDF:
     pdf.ln(1)
     pdf.cell(0, 3, _text("Monitoring aid only - not a certified medical device."))
     return pdf
+
+
+def _times(zone: tzinfo | None) -> str:
+    """Which clock the form's times are on: the clinic's (as the nurse copies them) or UTC."""
+    return "Times UTC." if zone is None else f"Times on the clinic's clock ({zone_name(zone)})."
 
 
 def _row(pdf: FPDF, answer: Answer, size: float) -> None:
