@@ -21,7 +21,7 @@ from vitals.errors import ConfigError
 from vitals.logs import LOG_DIR_ENV, log_dir_for
 from vitals.store import copy_store
 from vitals.store.location import PostgresServer, describe
-from vitals.users import add_user
+from vitals.users import add_user, authenticate
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_S = 10.0
@@ -158,7 +158,10 @@ def demo_users(run_dir: Path, users: Path) -> Path:
     if Path(users).exists():
         return Path(users)
     demo = run_dir / "demo-users.toml"
-    add_user(demo, DEMO_USER, DEMO_PASSWORD)
+    # Kept as it is when it still signs the demo nurse in: rewritten (a new salt), it would
+    # sign every station out at each restart of the demo.
+    if not (demo.exists() and authenticate(demo, DEMO_USER, DEMO_PASSWORD)):
+        add_user(demo, DEMO_USER, DEMO_PASSWORD)
     return demo
 
 

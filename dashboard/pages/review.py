@@ -211,8 +211,8 @@ def record_check() -> None:
     verdict, checked = found
     if verdict.intact:
         st.caption(
-            f"Record verified at {checked}: unchanged since it was written "
-            f"({verdict.links} entries)."
+            f"Record verified at {checked}: the clinic's whole audit record ({verdict.links} "
+            "entries, every session's) is unchanged since it was written."
         )
     else:
         st.error(

@@ -269,3 +269,13 @@ def test_the_dashboard_serves_a_central_store_named_by_its_url(tmp_path: Path) -
     env = dashboard_env(args.db, args.users)
     assert env["CHAIRSIDE_DB"] == url
     assert env["CHAIRSIDE_LOG_DIR"] == str((tmp_path / "logs").resolve())
+
+
+def test_restarting_the_demo_keeps_the_stations_signed_in(tmp_path: Path) -> None:
+    """The demo's user is written once: a second `make demo` must not sign every station out
+    (a rewritten file, with a new salt, ends every sign-in)."""
+    from chairside.launch import demo_users
+
+    users = demo_users(tmp_path, tmp_path / "no-users.toml")
+    written = users.read_bytes()
+    assert demo_users(tmp_path, tmp_path / "no-users.toml").read_bytes() == written
