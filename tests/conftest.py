@@ -6,6 +6,7 @@ tests marked ``hardware`` against a real monitor.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import sys
@@ -126,3 +127,16 @@ def chairside_command(*args: str) -> list[str]:
 
 def child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_log_handlers() -> Iterator[None]:
+    """A test that sets up Chairside's logging in-process leaves handlers on the root logger
+    bound to that test's captured stderr; a server thread of a later test (the mail server
+    saying a client left) then wrote into the closed stream. Each test's handlers go with it."""
+    root = logging.getLogger()
+    before = list(root.handlers)
+    yield
+    for handler in [h for h in root.handlers if h not in before]:
+        root.removeHandler(handler)
+        handler.close()
