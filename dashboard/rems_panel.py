@@ -3,27 +3,24 @@ the evidence, and the CSV to download (the one-page PDF is among the page's expo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
 from dashboard.source import read_store, zone
 from vitals.exchange.rems_report import CSV_COLUMNS, csv_rows, csv_text
 from vitals.reading import utc_now
-from vitals.rems import monitoring_record
+from vitals.rems import build_record, record_inputs
 
 
 def rems_panel(session_id: int) -> None:
     with st.expander("REMS monitoring record (prepared, not submitted)"):
-        now = utc_now()
-        found = read_store(
-            lambda conn: (  # on the clinic's clock for the page; the CSV is data, in UTC
-                monitoring_record(conn, session_id, now, zone()),
-                monitoring_record(conn, session_id, now),
-            )
-        )
-        if found is None:
+        inputs = read_store(lambda conn: record_inputs(conn, session_id, utc_now()))
+        if inputs is None:
             return
-        record, data = found
+        # on the clinic's clock for the page; the CSV is data, in UTC
+        record, data = build_record(replace(inputs, zone=zone())), build_record(inputs)
         st.caption(
             "The SPRAVATO REMS Patient Monitoring Form as far as monitoring data can answer "
             "it. Chairside prepares it; the clinic checks it, completes the fields marked "

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from vitals.baseline import Baseline
@@ -115,6 +115,12 @@ def monitoring_record(
 ) -> MonitoringRecord:
     """The record of a session from the store (an open session is answered as of ``now``),
     its times on the clinic's clock in ``zone`` (the form a nurse copies), else in UTC."""
+    return build_record(replace(record_inputs(conn, session_id, now), zone=zone))
+
+
+def record_inputs(conn: sqlite3.Connection, session_id: int, now: datetime) -> RecordInputs:
+    """What the record is answered from, read once: the same inputs build the form on the
+    clinic's clock and its data in UTC (``build_record`` with another ``zone``)."""
     session = queries.session_by_id(conn, session_id)
     if session is None:
         raise ConfigError(f"no session {session_id}")
@@ -124,7 +130,7 @@ def monitoring_record(
     )
     events = queries.events(conn, session.id)
     protocol = load_protocol(session.protocol)
-    inputs = RecordInputs(
+    return RecordInputs(
         session=session,
         end=end,
         ended=session.ended is not None,
@@ -144,9 +150,7 @@ def monitoring_record(
         scales=protocol_scales(session.protocol),
         criteria=protocol.discharge,
         respiratory=respiratory_depression_rule(session.protocol),
-        zone=zone,
     )
-    return build_record(inputs)
 
 
 _INCLUSIVE = timedelta(microseconds=1)  # readings are asked for in [start, end): keep the end

@@ -4,7 +4,7 @@ offers its main file as a download; both see the same files and the same progres
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from vitals.exchange.progress import Progress, tracked
 from vitals.exchange.rems_report import CSV_NAME, PDF_NAME, write_csv, write_pdf
 from vitals.exchange.standards import moments, write_fhir, write_hl7
 from vitals.reading import utc_now
-from vitals.rems import monitoring_record
+from vitals.rems import build_record, record_inputs
 from vitals.store import queries
 
 FORMATS = ("csv", "pdf", "hl7", "fhir", "rems")
@@ -98,10 +98,10 @@ def _rems(
     if window.session is None:
         raise ConfigError("the REMS monitoring record is per session: give --session ID")
     _stage(progress, PDF_NAME, 0)
-    now = utc_now()
+    inputs = record_inputs(conn, window.session, utc_now())
     counts = {
-        PDF_NAME: write_pdf(monitoring_record(conn, window.session, now, zone), out / PDF_NAME),
-        CSV_NAME: write_csv(monitoring_record(conn, window.session, now), out / CSV_NAME),
+        PDF_NAME: write_pdf(build_record(replace(inputs, zone=zone)), out / PDF_NAME),
+        CSV_NAME: write_csv(build_record(inputs), out / CSV_NAME),
     }
     _stage(progress, PDF_NAME, 1)
     return counts
