@@ -16,9 +16,9 @@ from vitals.chairs import Chair
 from vitals.engine import CLINICAL, Episode
 from vitals.reading import Param, utc_now
 from vitals.rules import Level
-from vitals.store import StoreWriter, commands, copy_store
+from vitals.store import StoreWriter, commands
 from vitals.store.backup import backup_store
-from vitals.store.chain import CHAINED, CHANGES, trigger_name, trigger_sql
+from vitals.store.chain import CHAINED, trigger_sql
 from vitals.store.location import PostgresServer
 from vitals.store.migrations import m010_recorder_supervision, m012_central_relay
 from vitals.store.pg import is_pg

@@ -333,11 +333,16 @@ def test_links_chained_before_rule_sets_had_a_table_still_apply(site, central):
         for table, row_id, op, content in links
         if table != "rule_sets"
     ]
-    relinked = query(
-        site.path,
-        "SELECT 'rule_sets', id, 'existing', json_object('id', id, 'sha256', sha256,"
-        " 'rules_json', rules_json) FROM rule_sets ORDER BY id",
-    ) + [(t, r, "existing", c) for t, r, op, c in links if t == "sessions" and op == "update"][-1:]
+    relinked = (
+        query(
+            site.path,
+            "SELECT 'rule_sets', id, 'existing', json_object('id', id, 'sha256', sha256,"
+            " 'rules_json', rules_json) FROM rule_sets ORDER BY id",
+        )
+        + [(t, r, "existing", c) for t, r, op, c in links if t == "sessions" and op == "update"][
+            -1:
+        ]
+    )
     conn = open_central(central)
     try:
         numbered = [(n, *link) for n, link in enumerate(old + relinked, start=1)]
@@ -359,10 +364,10 @@ def test_a_rule_set_that_does_not_match_its_digest_is_refused(site, central):
     edited = json.loads(content)
     edited["rules_json"] = edited["rules_json"].replace("180", "230")
     conn = open_central(central)
+    refused = pytest.raises(ForwardingError, match="rule set 1 of site north does not match")
     try:
-        with pytest.raises(ForwardingError, match="rule set 1 of site north does not match"):
-            with transaction(conn):
-                apply_links(conn, "north", [(1, "rule_sets", 1, "insert", json.dumps(edited))])
+        with refused, transaction(conn):
+            apply_links(conn, "north", [(1, "rule_sets", 1, "insert", json.dumps(edited))])
     finally:
         conn.close()
 

@@ -20,8 +20,13 @@ from vitals.store import StoreWriter, commands, connect_readonly, queries
 from vitals.store.chain import trigger_name, verify
 from vitals.store.connection import connect_writer
 from vitals.store.location import PostgresServer
-from vitals.store.migrations import MIGRATIONS, apply_each, applied, m014_view_times_truncated
-from vitals.store.migrations import m015_rule_sets
+from vitals.store.migrations import (
+    MIGRATIONS,
+    applied,
+    apply_each,
+    m014_view_times_truncated,
+    m015_rule_sets,
+)
 from vitals.store.pg import is_pg
 from vitals.store.pg_migrations import PG_MIGRATIONS, pg004_rule_sets
 from vitals.store.pg_migrations import applied as pg_applied
@@ -111,7 +116,9 @@ def test_sessions_share_a_rule_set_and_a_nurses_change_is_a_new_one_chained_firs
     assert queries.session_by_id(conn, first).rules == load_protocol("iv-ketamine").rules
     conn.close()
     commands.change_protocol(store_db, first, "esketamine-nasal", "Nurse Ada", dose_mg=56)
-    assert [text for (text,) in query(store_db, "SELECT rules_json FROM rule_sets ORDER BY id")] == [
+    assert [
+        text for (text,) in query(store_db, "SELECT rules_json FROM rule_sets ORDER BY id")
+    ] == [
         IV,
         RAISED,
         NASAL,
@@ -124,7 +131,9 @@ def test_a_session_link_holds_the_digest_not_the_text(
 ) -> None:
     """A session's changes (its dose time, its end) are chained without its 5 KB of rules."""
     two_chairs(store_writer)
-    session = commands.start_session(store_db, "c1", "P-1", "iv-ketamine", "Nurse Ada", weight_kg=70)
+    session = commands.start_session(
+        store_db, "c1", "P-1", "iv-ketamine", "Nurse Ada", weight_kg=70
+    )
     commands.add_event(store_db, session, "dose", "Nurse Ada")
     commands.end_session(store_db, session, "Nurse Ada", "ready")
     links = query(store_db, "SELECT op, content FROM audit_chain WHERE tbl = 'sessions'")
@@ -166,7 +175,9 @@ def recorded(store_writer: StoreWriter, store_db: Store) -> tuple[int, int]:
     """Two sessions under different protocols; (IV session, nasal session)."""
     two_chairs(store_writer)
     iv = commands.start_session(store_db, "c1", "P-1", "iv-ketamine", "Nurse Ada", weight_kg=70)
-    nasal = commands.start_session(store_db, "c2", "P-2", "esketamine-nasal", "Nurse Ada", dose_mg=56)
+    nasal = commands.start_session(
+        store_db, "c2", "P-2", "esketamine-nasal", "Nurse Ada", dose_mg=56
+    )
     return iv, nasal
 
 
@@ -180,7 +191,8 @@ def test_a_calmer_threshold_written_into_a_rule_set_is_found(
     edit_behind_the_triggers(
         store_db,
         "rule_sets",
-        f"UPDATE rule_sets SET rules_json = replace(rules_json, '180', '230') WHERE id = {rule_set}",
+        "UPDATE rule_sets SET rules_json = replace(rules_json, '180', '230')"
+        f" WHERE id = {rule_set}",
     )
     assert f"rule_sets row {rule_set} differs from its chained content" in verdict(store_db).problem
 
@@ -190,7 +202,9 @@ def test_a_session_pointed_at_another_rule_set_is_found(
 ) -> None:
     iv, _ = recorded(store_writer, store_db)
     edit_behind_the_triggers(
-        store_db, "sessions", f"UPDATE sessions SET rules_sha256 = '{digest(NASAL)}' WHERE id = {iv}"
+        store_db,
+        "sessions",
+        f"UPDATE sessions SET rules_sha256 = '{digest(NASAL)}' WHERE id = {iv}",
     )
     assert f"sessions row {iv} differs from its chained content" in verdict(store_db).problem
 
@@ -333,10 +347,10 @@ def pour(sample: Path, conn: sqlite3.Connection) -> None:
     column as it is (its chain's triggers link each row)."""
     source = sqlite3.connect(sample)
     for table in HUMAN_RECORD:
-        cursor = source.execute(f"SELECT * FROM {table} ORDER BY 1")  # noqa: S608 (constants)
+        cursor = source.execute(f"SELECT * FROM {table} ORDER BY 1")
         names = ", ".join(f'"{c[0]}"' for c in cursor.description)
         marks = ", ".join("?" for _ in cursor.description)
-        insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+        insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"
         for row in cursor:
             conn.execute(insert, row)
     source.close()
@@ -376,4 +390,6 @@ def test_a_migrated_store_has_a_new_stores_schema_and_triggers(
         " OR tbl_name IN ('sessions', 'rule_sets') ORDER BY type, name"
     )
     assert query(older, schema) == query(db_path, schema)
-    assert "rules_json" not in [c for (c,) in query(older, "SELECT name FROM pragma_table_info('sessions')")]
+    assert "rules_json" not in [
+        c for (c,) in query(older, "SELECT name FROM pragma_table_info('sessions')")
+    ]

@@ -234,9 +234,10 @@ def _central_value(conn: Any, site: str, table: str, column: str, value: Any) ->
     """A site's value as the central store holds it: chairs qualified, ids mapped."""
     if column == "chair":
         return qualified(site, value)
-    if column == "rules_sha256" and not conn.execute(
-        "SELECT 1 FROM rule_sets WHERE sha256 = ?", (value,)
-    ).fetchone():
+    if (
+        column == "rules_sha256"
+        and not conn.execute("SELECT 1 FROM rule_sets WHERE sha256 = ?", (value,)).fetchone()
+    ):
         raise ForwardingError(
             f"{table} of site {site} names rule set {value}, which was never forwarded"
         )

@@ -1,11 +1,11 @@
 """The audit chain: every change to the human record is linked into one hash chain.
 
-Sessions, events, acknowledgments and alert episodes are the record an auditor reads; the
-recorder updates episodes as they evolve and people change sessions. Triggers append every
-insert, update and delete of those tables to ``audit_chain`` in the same transaction as the
-change: the row's full content (``json_object`` of its columns), the previous link's hash,
-and a SHA-256 over both. So a change made through Chairside is always chained, and a change
-made any other way is found by ``verify``:
+Rule sets, sessions, events, acknowledgments and alert episodes are the record an
+auditor reads; the recorder updates episodes as they evolve and people change sessions.
+Triggers append every insert, update and delete of those tables to ``audit_chain`` in the
+same transaction as the change: the row's full content (``json_object`` of its columns),
+the previous link's hash, and a SHA-256 over both. So a change made through Chairside is
+always chained, and a change made any other way is found by ``verify``:
 
 - an edit with the triggers in place fails (the hash function exists only in Chairside's
   own connections; ``sqlite3`` on the file has none);

@@ -440,7 +440,10 @@ RULE_SETS = """
 """
 RULE_SETS_APPEND_ONLY = (("rule_sets", rule_sets.REFUSAL, "rule_sets_append_only"),)
 # The chain's and the summaries' triggers stay out of the conversion (the rules are the same).
-QUIET_WHILE_SESSIONS_CHANGE = (chain.trigger_name("sessions", "update"), "sessions_change_summaries")
+QUIET_WHILE_SESSIONS_CHANGE = (
+    chain.trigger_name("sessions", "update"),
+    "sessions_change_summaries",
+)
 
 
 def pg004_rule_sets(conn: PgConnection) -> None:

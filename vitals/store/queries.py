@@ -260,7 +260,7 @@ def heartbeat(conn: sqlite3.Connection) -> dict | None:
 
 
 SESSION_SELECT = (
-    f"SELECT id, chair, patient, protocol, started_us, started_by, {SESSION_RULES},"
+    f"SELECT id, chair, patient, protocol, started_us, started_by, {SESSION_RULES},"  # noqa: S608
     " rules_changed_us, ended_us, dose_us, weight_kg, dose_mg, baseline_json,"
     " (SELECT \"by\" FROM events WHERE session = sessions.id AND kind IN ('dose', 'infusion-start')"
     "  ORDER BY t_us, id LIMIT 1) FROM sessions"
