@@ -393,3 +393,20 @@ def test_a_migrated_store_has_a_new_stores_schema_and_triggers(
     assert "rules_json" not in [
         c for (c,) in query(older, "SELECT name FROM pragma_table_info('sessions')")
     ]
+
+
+def test_the_backup_kept_before_the_upgrade_still_verifies_as_it_was_chained(
+    tmp_path: Path,
+) -> None:
+    """The copy the upgrade keeps holds each session's rules as text, chained that way: it
+    verifies as the start of the live record, and an edit of its rules is still found."""
+    live = unpack(
+        HISTORY / f"clinic-sample.{m014_view_times_truncated.__name__}.db.gz", tmp_path / "o.db"
+    )
+    StoreWriter(live).close()
+    (kept,) = (tmp_path / "backups").glob(f"*-before-{m015_rule_sets.__name__}.db")
+    assert verify_file(kept, against=live).intact
+    edit_behind_the_triggers(
+        kept, "sessions", "UPDATE sessions SET rules_json = replace(rules_json, '180', '230')"
+    )
+    assert "sessions row 1 differs from its chained content" in verify_file(kept).problem

@@ -125,10 +125,11 @@ APPEND_ONLY = {
     "audit_chain_append_only_u": "UPDATE",
     "audit_chain_append_only_d": "DELETE",
 }
-# Triggers whose loss ``verify`` reports, with what their loss allows.
-GUARDS = dict.fromkeys(APPEND_ONLY, "the chain could be rewritten") | dict.fromkeys(
-    rule_sets.APPEND_ONLY, "rule sets could be rewritten"
-)
+# Triggers whose loss ``verify`` reports: the table each guards, and what its loss allows.
+GUARDS = {
+    **dict.fromkeys(APPEND_ONLY, ("audit_chain", "the chain could be rewritten")),
+    **dict.fromkeys(rule_sets.APPEND_ONLY, ("rule_sets", "rule sets could be rewritten")),
+}
 
 
 def install(conn: sqlite3.Connection, chained: Chained = CHAINED) -> None:
@@ -296,8 +297,21 @@ def verify(conn: sqlite3.Connection) -> Verdict:
             return Verdict(False, links, head, f"link {link_id} ({table} row {row_id}) altered")
         latest[(table, row_id)] = (op, content)
         links, head, previous = links + 1, stored, link_id
-    problem = _missing_trigger(conn) or _unchained_change(conn, latest) or rule_sets.altered(conn)
+    chained = chained_here(conn)
+    problem = _missing_trigger(conn, chained) or _unchained_change(conn, latest, chained)
+    if not problem and "rule_sets" in chained:
+        problem = rule_sets.altered(conn)
     return Verdict(not problem, links, head, problem)
+
+
+def chained_here(conn: sqlite3.Connection) -> Chained:
+    """What this store's schema chains: one written before rule sets had their own table (a
+    backup kept from before that upgrade) is judged as it was chained then."""
+    if is_pg(conn):
+        (found,) = conn.execute("SELECT to_regclass('rule_sets') IS NOT NULL").fetchone()
+    else:
+        found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'rule_sets'").fetchone()
+    return CHAINED if found else CHAINED_WITH_RULES_TEXT
 
 
 def _links(conn: sqlite3.Connection) -> Iterator[tuple]:
@@ -313,21 +327,21 @@ def _has_chain(conn: sqlite3.Connection) -> bool:
     return found is not None
 
 
-def _missing_trigger(conn: sqlite3.Connection) -> str:
+def _missing_trigger(conn: sqlite3.Connection, chained: Chained) -> str:
     if is_pg(conn):
-        return _missing_pg_trigger(conn)
+        return _missing_pg_trigger(conn, chained)
     present = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
-    for table in CHAINED:
+    for table in chained:
         for op in CHANGES:
             name = trigger_name(table, op)
-            if present.get(name) != trigger_sql(table, op):
+            if present.get(name) != trigger_sql(table, op, chained):
                 return f"trigger {name} was dropped or altered: changes to {table} went unchained"
-    return _missing_guard(present)
+    return _missing_guard(present, chained)
 
 
-def _missing_guard(present: dict) -> str:
-    for name, allows in GUARDS.items():
-        if name not in present:
+def _missing_guard(present: dict, chained: Chained) -> str:
+    for name, (table, allows) in GUARDS.items():
+        if name not in present and (table in chained or table == "audit_chain"):
             return f"trigger {name} was dropped: {allows}"
     return ""
 
@@ -340,24 +354,29 @@ PG_TRIGGERS = """
 """
 
 
-def _missing_pg_trigger(conn: sqlite3.Connection) -> str:
+def _missing_pg_trigger(conn: sqlite3.Connection, chained: Chained) -> str:
     """The same judgement on PostgreSQL: each trigger there, enabled, on its table, calling
     its function, whose source is still what Chairside installed."""
     present = {name: (table, function, source) for name, table, function, source in
                conn.execute(PG_TRIGGERS)}  # fmt: skip
-    for table in CHAINED:
-        wanted = (table, pg_function_name(table), pg_function_body(table))
+    for table in chained:
+        wanted = (table, pg_function_name(table), pg_function_body(table, chained))
         for op in CHANGES:
             name = trigger_name(table, op)
             if present.get(name) != wanted:
                 return f"trigger {name} was dropped or altered: changes to {table} went unchained"
-    return _missing_guard(present)
+    return _missing_guard(present, chained)
 
 
-def _unchained_change(conn: sqlite3.Connection, latest: dict[tuple[str, int], tuple]) -> str:
-    for table in CHAINED:
+def _unchained_change(
+    conn: sqlite3.Connection, latest: dict[tuple[str, int], tuple], shape: Chained
+) -> str:
+    for table in shape:
         seen = set()
-        content = pg_content_sql(table, table) if is_pg(conn) else content_sql(table)
+        if is_pg(conn):
+            content = pg_content_sql(table, table, shape)
+        else:
+            content = content_sql(table, chained=shape)
         current = f"SELECT id, {content} FROM {table}"  # noqa: S608
         for row_id, content in conn.execute(current):
             seen.add(row_id)
