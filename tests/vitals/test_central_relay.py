@@ -22,6 +22,7 @@ from chairside.cli import build_parser, main
 from chairside.cli_relay import site_store
 from chairside.relay import CentralRelay, RelayTarget, in_words
 from tests.conftest import query, wait_for
+from tests.vitals.test_rule_sets import verdict
 from vitals.chairs import Chair
 from vitals.engine import CLINICAL, Episode
 from vitals.errors import ConfigError, StoreError
@@ -29,7 +30,6 @@ from vitals.reading import Param, Reading, utc_now
 from vitals.rules import Level
 from vitals.store import StoreWriter, commands, connect_readonly
 from vitals.store.central import ForwardingError, apply_links, open_central, transaction
-from vitals.store.chain import verify
 from vitals.store.relay import relay_status
 from vitals.times import to_us
 
@@ -280,14 +280,6 @@ def site_rules(writer: StoreWriter, site: str = "north") -> list[tuple[str, str]
     return [(f"{site}/{who}", text) for who, text in rows]
 
 
-def central_verdict(central: str):
-    conn = connect_readonly(central)
-    try:
-        return verify(conn)
-    finally:
-        conn.close()
-
-
 def test_rule_sets_are_kept_once_whichever_site_sends_them(tmp_path, central):
     """Two sites run the IV protocol; at the north a nurse raises a session's SBP warning.
     The central store keeps the protocol's rules once and the raised ones once, and each
@@ -304,7 +296,7 @@ def test_rule_sets_are_kept_once_whichever_site_sends_them(tmp_path, central):
         writers["south"], "south"
     )
     assert len(central_query(central, "SELECT 1 FROM rule_sets")) == 2
-    assert central_verdict(central).intact
+    assert verdict(central).intact
     for writer in writers.values():
         writer.close()
 
@@ -355,7 +347,7 @@ def test_links_chained_before_rule_sets_had_a_table_still_apply(site, central):
         conn.close()
     assert central_rules(central) == site_rules(site)
     assert len(central_query(central, "SELECT 1 FROM rule_sets")) == 2  # the IV rules, raised
-    assert central_verdict(central).intact
+    assert verdict(central).intact
 
 
 def test_a_rule_set_that_does_not_match_its_digest_is_refused(site, central):
