@@ -410,3 +410,32 @@ def test_the_backup_kept_before_the_upgrade_still_verifies_as_it_was_chained(
         kept, "sessions", "UPDATE sessions SET rules_json = replace(rules_json, '180', '230')"
     )
     assert "sessions row 1 differs from its chained content" in verify_file(kept).problem
+
+
+def test_a_servers_accounts_keep_their_rights_through_the_upgrade(
+    pg_empty: PostgresServer,
+) -> None:
+    """IT gave the site's writer rows on every table and a station SELECT, before rule sets
+    had a table: after the upgrade the writer still starts a session (its rules are a new
+    row of rule_sets) and the station still reads and verifies the record."""
+    conn = migrated_until_rule_sets(pg_empty)
+    site, station = f"site_{pg_empty.dbname}", f"station_{pg_empty.dbname}"
+    for statement in (
+        f"CREATE ROLE {site} LOGIN",
+        f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {site}",
+        f"CREATE ROLE {station} LOGIN",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {station}",
+    ):
+        conn.execute(statement)
+    conn.close()
+    StoreWriter(pg_empty).close()  # the owner's upgrade
+    as_site = PostgresServer(pg_empty.url.replace("chairside_test@", f"{site}@"))
+    writer = StoreWriter(as_site)
+    try:
+        two_chairs(writer)
+        commands.start_session(as_site, "c1", "P-1", "iv-ketamine", "Nurse Ada", weight_kg=70)
+    finally:
+        writer.close()
+    as_station = PostgresServer(pg_empty.url.replace("chairside_test@", f"{station}@"))
+    assert rules_of_sessions(as_station) == [(1, IV)]
+    assert verify_file(as_station).intact

@@ -446,10 +446,24 @@ QUIET_WHILE_SESSIONS_CHANGE = (
 )
 
 
+# The rights IT gave accounts on sessions (a site's writer, a station that reads), which
+# the rules of the sessions they start and read now need on rule_sets too.
+RIGHTS_ON_SESSIONS = """
+    SELECT grantee, privilege_type FROM information_schema.role_table_grants
+    WHERE table_schema = current_schema() AND table_name = 'sessions'
+      AND grantee <> current_user AND privilege_type IN ('SELECT', 'INSERT', 'UPDATE')
+"""
+
+
 def pg004_rule_sets(conn: PgConnection) -> None:
     """As m015 on SQLite: each rule set stored once (content-addressed, chained, append-only),
-    sessions naming theirs by digest; every rule set, then every session, linked again."""
+    sessions naming theirs by digest; every rule set, then every session, linked again. An
+    account with rights on sessions gets the same on rule_sets, so a site's writer upgraded
+    in place still starts sessions without IT granting again."""
     _run(conn, [RULE_SETS, *_append_only_triggers(RULE_SETS_APPEND_ONLY)])
+    for grantee, right in conn.execute(RIGHTS_ON_SESSIONS).fetchall():
+        role = "PUBLIC" if grantee == "PUBLIC" else '"' + grantee.replace('"', '""') + '"'
+        conn.execute(f"GRANT {right} ON rule_sets TO {role}")  # a right from the list above
     conn.execute(
         'ALTER TABLE sessions ADD COLUMN rules_sha256 TEXT COLLATE "C"'
         " REFERENCES rule_sets (sha256)"
