@@ -584,19 +584,17 @@ def m015_rule_sets(conn: sqlite3.Connection) -> None:
     instead of holding the 5 KB text (which the chain repeated with every change of a
     session). The sessions' triggers are set aside while the column is converted; the
     summaries' one comes back as it was, the chain's are re-created by ``relink``, which
-    links every rule set, then every session, again with its content now."""
+    links every rule set, then every session again, with its content now."""
     _run_script(conn, RULE_SETS)
-    saved = dict(
-        conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'sessions'"
-        )
-    )
+    (summaries,) = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'sessions_change_summaries'"
+    ).fetchone()
     for name in QUIET_WHILE_SESSIONS_CHANGE:
         conn.execute(f'DROP TRIGGER "{name}"')
     conn.execute("ALTER TABLE sessions ADD COLUMN rules_sha256 TEXT REFERENCES rule_sets (sha256)")
     rule_sets.move_out_of_sessions(conn)
     conn.execute("ALTER TABLE sessions DROP COLUMN rules_json")
-    conn.execute(saved["sessions_change_summaries"])
+    conn.execute(summaries)
     _run_script(conn, SESSIONS_NAME_THEIR_RULES)
     chain.relink(conn, "rule_sets")
     chain.relink(conn, "sessions")
