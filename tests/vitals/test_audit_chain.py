@@ -16,11 +16,11 @@ from vitals.chairs import Chair
 from vitals.engine import CLINICAL, Episode
 from vitals.reading import Param, utc_now
 from vitals.rules import Level
-from vitals.store import StoreWriter, commands, copy_store
+from vitals.store import StoreWriter, commands
 from vitals.store.backup import backup_store
-from vitals.store.chain import CHAINED, CHANGES, trigger_name, trigger_sql
+from vitals.store.chain import CHAINED, trigger_sql
 from vitals.store.location import PostgresServer
-from vitals.store.migrations import m011_audit_chain, m012_central_relay
+from vitals.store.migrations import m010_recorder_supervision, m012_central_relay
 from vitals.store.pg import is_pg
 from vitals.store.verify import verify_file
 from vitals.users import add_user
@@ -81,6 +81,7 @@ def test_every_change_is_chained_and_verifies(
     db, _ = recorded_anywhere
     links = query(db, "SELECT tbl, op FROM audit_chain ORDER BY id")
     assert links == [
+        ("rule_sets", "insert"),  # the protocol's rules, before the session that names them
         ("sessions", "insert"),
         ("events", "insert"),  # session-start
         ("events", "insert"),  # dose
@@ -91,7 +92,7 @@ def test_every_change_is_chained_and_verifies(
     ]
     assert main(["verify", "--db", str(db)]) == 0
     out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "record verified: 7 links intact" in out
+    assert out.count("\n") == 1 and "record verified: 8 links intact" in out
 
 
 def test_an_edit_with_sqlite3_is_refused(recorded: tuple[Path, int]) -> None:
@@ -126,9 +127,9 @@ def test_an_edited_or_shortened_chain_is_found(recorded: tuple[Path, int], tmp_p
     tamper(
         copy,
         "DROP TRIGGER audit_chain_append_only_u",
-        "UPDATE audit_chain SET content = replace(content, '183', '120') WHERE id = 6",
+        "UPDATE audit_chain SET content = replace(content, '183', '120') WHERE id = 7",
     )
-    assert verify_file(copy).problem == "link 6 (episodes row 1) altered"
+    assert verify_file(copy).problem == "link 7 (episodes row 1) altered"
     tamper(db, "DROP TRIGGER audit_chain_append_only_d", "DELETE FROM audit_chain WHERE id = 3")
     assert verify_file(db).problem == "link 4 does not follow link 2"
 
@@ -163,19 +164,16 @@ def test_a_store_from_before_the_chain_is_chained_when_migrated(tmp_path: Path) 
     """The committed sample (generated at the current schema) verifies, and so does an older
     store once migrated: what it held becomes the chain's first links."""
     assert verify_file(SAMPLE_DB).intact
-    older = tmp_path / "older.db"
-    copy_store(SAMPLE_DB, older)
-    triggers = [f"DROP TRIGGER {trigger_name(t, op)}" for t in CHAINED for op in CHANGES]
-    tamper(  # the store as it was before the chain
-        older,
-        "DROP TABLE audit_chain",
-        *triggers,
-        f"DELETE FROM migrations WHERE name = '{m011_audit_chain.__name__}'",
+    older = unpack(  # the store as it was before the chain
+        HISTORY / f"clinic-sample.{m010_recorder_supervision.__name__}.db.gz", tmp_path / "o.db"
     )
     StoreWriter(older).close()
     verdict = verify_file(older)
     stored = sum(query(older, f"SELECT count(*) FROM {t}")[0][0] for t in CHAINED)
-    assert verdict.intact and verdict.links == stored
+    again = query(older, "SELECT (SELECT count(*) FROM acknowledgments) + count(*) FROM sessions")
+    # every row linked once (rule sets when they got their own table), and linked again:
+    # acknowledgments when their level seen was chained, sessions when they named rule sets
+    assert verdict.intact and verdict.links == stored + again[0][0], verdict
 
 
 def edit_behind_the_triggers(db: Path | PostgresServer, statement: str) -> None:

@@ -22,6 +22,7 @@ from chairside.cli import build_parser, main
 from chairside.cli_relay import site_store
 from chairside.relay import CentralRelay, RelayTarget, in_words
 from tests.conftest import query, wait_for
+from tests.vitals.test_rule_sets import verdict
 from vitals.chairs import Chair
 from vitals.engine import CLINICAL, Episode
 from vitals.errors import ConfigError, StoreError
@@ -259,6 +260,108 @@ def test_links_chained_before_the_level_seen_was_still_apply(site, central):
     assert central_query(central, 'SELECT "by", comment, level_seen FROM acknowledgments') == [
         ("Nurse Ada", "seen", None)
     ]
+
+
+def central_rules(central: str) -> list[tuple[str, str]]:
+    """Each central session's chair and patient with the text of its rules."""
+    return central_query(
+        central,
+        "SELECT s.chair || ' ' || s.patient, r.rules_json FROM sessions s"
+        " JOIN rule_sets r ON r.sha256 = s.rules_sha256 ORDER BY s.id",
+    )
+
+
+def site_rules(writer: StoreWriter, site: str = "north") -> list[tuple[str, str]]:
+    rows = query(
+        writer.path,
+        "SELECT s.chair || ' ' || s.patient, r.rules_json FROM sessions s"
+        " JOIN rule_sets r ON r.sha256 = s.rules_sha256 ORDER BY s.id",
+    )
+    return [(f"{site}/{who}", text) for who, text in rows]
+
+
+def test_rule_sets_are_kept_once_whichever_site_sends_them(tmp_path, central):
+    """Two sites run the IV protocol; at the north a nurse raises a session's SBP warning.
+    The central store keeps the protocol's rules once and the raised ones once, and each
+    session there names what it named at its site."""
+    writers = {}
+    for name in ("north", "south"):
+        writers[name] = writer = StoreWriter(tmp_path / f"{name}.db")
+        writer.write_chairs(CHAIRS)
+        session, _ = a_session_with_record(writer)
+        if name == "north":
+            commands.change_threshold(writer.path, session, "sbp-high", Level.WARNING, 170, "Ada")
+        drain(relay_for(writer, central, site=name))
+    assert central_rules(central) == site_rules(writers["north"]) + site_rules(
+        writers["south"], "south"
+    )
+    assert len(central_query(central, "SELECT 1 FROM rule_sets")) == 2
+    assert verdict(central).intact
+    for writer in writers.values():
+        writer.close()
+
+
+def with_rules_text(site: StoreWriter, table: str, content: str) -> str:
+    """A session link as Chairside chained it before rule sets had their own table."""
+    row = json.loads(content)
+    if table == "sessions":
+        sha256 = row.pop("rules_sha256")
+        ((row["rules_json"],),) = query(
+            site.path, "SELECT rules_json FROM rule_sets WHERE sha256 = ?", (sha256,)
+        )
+    return json.dumps(row)
+
+
+def test_links_chained_before_rule_sets_had_a_table_still_apply(site, central):
+    """A site that chained each session with its rules' whole text forwards those links,
+    upgrades, and forwards what its migration linked again (its rule sets, then its
+    sessions): the central store has each session's rules right after either, and keeps
+    each rule set once."""
+    session, _ = a_session_with_record(site)
+    commands.change_threshold(site.path, session, "sbp-high", Level.WARNING, 170, "Nurse Ada")
+    links = query(site.path, "SELECT tbl, row_id, op, content FROM audit_chain ORDER BY id")
+    old = [
+        (table, row_id, op, with_rules_text(site, table, content))
+        for table, row_id, op, content in links
+        if table != "rule_sets"
+    ]
+    relinked = (
+        query(
+            site.path,
+            "SELECT 'rule_sets', id, 'existing', json_object('id', id, 'sha256', sha256,"
+            " 'rules_json', rules_json) FROM rule_sets ORDER BY id",
+        )
+        + [(t, r, "existing", c) for t, r, op, c in links if t == "sessions" and op == "update"][
+            -1:
+        ]
+    )
+    conn = open_central(central)
+    try:
+        numbered = [(n, *link) for n, link in enumerate(old + relinked, start=1)]
+        with transaction(conn):
+            assert apply_links(conn, "north", numbered[: len(old)]) == len(old)
+        assert central_rules(central) == site_rules(site)
+        with transaction(conn):
+            assert apply_links(conn, "north", numbered) == len(relinked)
+    finally:
+        conn.close()
+    assert central_rules(central) == site_rules(site)
+    assert len(central_query(central, "SELECT 1 FROM rule_sets")) == 2  # the IV rules, raised
+    assert verdict(central).intact
+
+
+def test_a_rule_set_that_does_not_match_its_digest_is_refused(site, central):
+    a_session_with_record(site)
+    ((content,),) = query(site.path, "SELECT content FROM audit_chain WHERE tbl = 'rule_sets'")
+    edited = json.loads(content)
+    edited["rules_json"] = edited["rules_json"].replace("180", "230")
+    conn = open_central(central)
+    refused = pytest.raises(ForwardingError, match="rule set 1 of site north does not match")
+    try:
+        with refused, transaction(conn):
+            apply_links(conn, "north", [(1, "rule_sets", 1, "insert", json.dumps(edited))])
+    finally:
+        conn.close()
 
 
 def without_level(table: str, content: str) -> dict:

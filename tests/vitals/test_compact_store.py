@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from simulators.clinic_history import HistorySpec, build_history
 from simulators.offline import recorded_session
 from simulators.sample_clinic import SAMPLE_DB
 from tests.conftest import query
@@ -166,6 +167,19 @@ def test_a_reading_takes_under_thirty_bytes(fresh_store: StoreWriter, db_path: P
     )
     assert rows > 40_000
     assert pages / rows < 30, f"{pages / rows:.1f} bytes a reading"
+
+
+def test_a_clinic_day_takes_under_thirty_bytes_a_reading_in_the_whole_file(tmp_path: Path) -> None:
+    """Everything a recorded day adds to the file, not the readings table alone: two chairs
+    through a clinic day by the project's history generator (readings at 1 Hz and every
+    cuff, sessions under their protocols, events, alerts and acknowledgments, the kept
+    summaries, the audit chain), beyond what an empty store already takes."""
+    empty, db = tmp_path / "empty.db", tmp_path / "day.db"
+    StoreWriter(empty).close()
+    counts = build_history(db, HistorySpec(days=1, chairs=2))
+    assert counts.readings > 150_000 and counts.sessions >= 8 and counts.episodes > 20
+    grown = db.stat().st_size - empty.stat().st_size
+    assert grown / counts.readings < 30, f"{grown / counts.readings:.2f} bytes a reading"
 
 
 def test_every_page_query_seeks_and_every_index_serves_one(tmp_path: Path) -> None:

@@ -271,10 +271,10 @@ def test_an_altered_chain_function_or_link_is_found(recorded: PostgresServer) ->
     assert "trigger audit_chain_events_insert was dropped or altered" in verify(conn).problem
     conn.execute("ALTER TABLE audit_chain DISABLE TRIGGER audit_chain_append_only_u")
     conn.execute(
-        "UPDATE audit_chain SET content = replace(content, 'P-0042', 'P-0043') WHERE id = 1"
-    )
+        "UPDATE audit_chain SET content = replace(content, 'P-0042', 'P-0043') WHERE id = 2"
+    )  # link 1 is the session's rule set
     verdict = verify(conn)
-    assert not verdict.intact and "link 1 (sessions row 1) altered" in verdict.problem
+    assert not verdict.intact and "link 2 (sessions row 1) altered" in verdict.problem
     conn.close()
 
 
@@ -345,7 +345,7 @@ def test_writers_at_once_keep_one_unbroken_chain(
         thread.join()
     verdict = verify(connect_readonly(pg_url))
     assert verdict.intact, verdict.problem
-    assert verdict.links == 4 * 2 + 40  # each start, its session-start event, the notes
+    assert verdict.links == 1 + 4 * 2 + 40  # the rules, each start, its start event, the notes
 
 
 def test_a_readonly_connection_refuses_every_write(recorded: PostgresServer) -> None:

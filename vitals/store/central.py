@@ -10,7 +10,11 @@ batch sent again (the acknowledgment was lost, the site restarted mid-batch) cha
   NOTHING`` keeps the first copy;
 - a link of the audit chain is applied only if it is newer than the last link the central
   store applied for that site, kept in ``forwarded_ids`` under the kind ``LINK_MARK``
-  (local id 0) in the same transaction as what it applied.
+  (local id 0) in the same transaction as what it applied;
+- a rule set is keyed by its digest on every store (``rule_sets.py``): kept once, whichever
+  site sent it first, and sessions name it by that digest, which needs no mapping. A session
+  link chained before rule sets had their own table holds the whole text: it is stored as a
+  rule set the same way and the session names it.
 
 The SQL here is the portable subset both engines run (``?`` placeholders, ``ON CONFLICT``,
 ``RETURNING``); the one difference, how a write transaction begins, is ``begin``.
@@ -27,7 +31,7 @@ from typing import Any
 
 from vitals.chairs import CHAIR_ID
 from vitals.errors import ConfigError, StoreError
-from vitals.store import sql
+from vitals.store import rule_sets, sql
 from vitals.store.chain import CHAINED
 from vitals.store.location import locate
 from vitals.store.pg import is_pg
@@ -36,6 +40,7 @@ from vitals.store.upgrade import open_migrated
 LINK_MARK = "audit_chain"  # forwarded_ids kind whose central_id is the last link applied
 SITE_STORE = "site store"  # forwarded_ids kind whose central_id names the store of the site
 APPEND_ONLY = frozenset({"events", "acknowledgments"})
+RULES_TEXT = "rules_json"  # a session link's column before m015 moved the text to rule_sets
 # Columns holding another chained row's id: mapped to the central row's id.
 REFERENCES = {"session": "sessions", "episode": "episodes"}
 
@@ -186,6 +191,11 @@ def apply_links(conn: Any, site: str, links: Sequence[tuple]) -> int:
 def _apply(conn: Any, site: str, table: str, row_id: int, op: str, row: dict) -> None:
     if table not in CHAINED:
         raise ForwardingError(f"the audit chain names a table Chairside does not forward: {table}")
+    if table == "rule_sets":
+        _apply_rule_set(conn, site, row_id, row)
+        return
+    if table == "sessions" and RULES_TEXT in row:
+        row["rules_sha256"] = rule_sets.store_text(conn, row.pop(RULES_TEXT))
     central_id = _central_id(conn, site, table, row_id)
     if op == "delete":
         if central_id is not None:
@@ -211,10 +221,26 @@ def _apply(conn: Any, site: str, table: str, row_id: int, op: str, row: dict) ->
     conn.execute(f"UPDATE {table} SET {settings} WHERE id = ?", (*values, central_id))  # noqa: S608
 
 
+def _apply_rule_set(conn: Any, site: str, row_id: int, row: dict) -> None:
+    """Kept once by its digest, whichever site sent it first; one whose text does not have
+    its digest is refused (the site's ``verify`` names it too)."""
+    text = row[RULES_TEXT]
+    if rule_sets.digest(text) != row["sha256"]:
+        raise ForwardingError(f"rule set {row_id} of site {site} does not match its digest")
+    rule_sets.store_text(conn, text)
+
+
 def _central_value(conn: Any, site: str, table: str, column: str, value: Any) -> Any:
     """A site's value as the central store holds it: chairs qualified, ids mapped."""
     if column == "chair":
         return qualified(site, value)
+    if (
+        column == "rules_sha256"
+        and not conn.execute("SELECT 1 FROM rule_sets WHERE sha256 = ?", (value,)).fetchone()
+    ):
+        raise ForwardingError(
+            f"{table} of site {site} names rule set {value}, which was never forwarded"
+        )
     referenced = REFERENCES.get(column)
     if referenced is None or value is None:
         return value

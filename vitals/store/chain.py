@@ -1,11 +1,11 @@
 """The audit chain: every change to the human record is linked into one hash chain.
 
-Sessions, events, acknowledgments and alert episodes are the record an auditor reads; the
-recorder updates episodes as they evolve and people change sessions. Triggers append every
-insert, update and delete of those tables to ``audit_chain`` in the same transaction as the
-change: the row's full content (``json_object`` of its columns), the previous link's hash,
-and a SHA-256 over both. So a change made through Chairside is always chained, and a change
-made any other way is found by ``verify``:
+Rule sets, sessions, events, acknowledgments and alert episodes are the record an
+auditor reads; the recorder updates episodes as they evolve and people change sessions.
+Triggers append every insert, update and delete of those tables to ``audit_chain`` in the
+same transaction as the change: the row's full content (``json_object`` of its columns),
+the previous link's hash, and a SHA-256 over both. So a change made through Chairside is
+always chained, and a change made any other way is found by ``verify``:
 
 - an edit with the triggers in place fails (the hash function exists only in Chairside's
   own connections; ``sqlite3`` on the file has none);
@@ -23,9 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from vitals.store import rule_sets
 from vitals.store.pg import CHAIN_LOCK, is_pg
 
 HASH_FUNCTION = "chairside_chain_hash"
@@ -33,10 +34,12 @@ HASH_FUNCTION = "chairside_chain_hash"
 # Every column of each chained table, in the order they are hashed. A migration that adds a
 # column to one of these tables must add it here and re-link the table (``relink``, on
 # either engine): its triggers re-created, every row's full content linked again.
+# Rule sets come first: a rule set is linked before the first session that refers to it.
 CHAINED: dict[str, tuple[str, ...]] = {
+    "rule_sets": ("id", "sha256", "rules_json"),
     "sessions": (
         "id", "chair", "patient", "protocol", "started_us", "started_by", "ended_us",
-        "ended_by", "dose_us", "weight_kg", "dose_mg", "rules_json", "rules_changed_us",
+        "ended_by", "dose_us", "weight_kg", "dose_mg", "rules_sha256", "rules_changed_us",
         "baseline_json", "discharge",
     ),
     "events": ("id", "session", "chair", "t_us", "kind", "text", "value", "by", "recorded_us"),
@@ -46,6 +49,15 @@ CHAINED: dict[str, tuple[str, ...]] = {
         "ended_us", "peak_value", "peak_us", "reason", "triggers_json",
     ),
 }  # fmt: skip
+# The chain as m011 and pg001 installed it, when each session held its rules' whole text: a
+# migration that has shipped installs what it installed then (m015 and pg004 moved the text
+# into ``rule_sets``).
+CHAINED_WITH_RULES_TEXT: dict[str, tuple[str, ...]] = {
+    table: tuple("rules_json" if c == "rules_sha256" else c for c in columns)
+    for table, columns in CHAINED.items()
+    if table != "rule_sets"
+}
+Chained = Mapping[str, tuple[str, ...]]
 
 CHANGES = ("insert", "update", "delete")
 _NOW_US = "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)"
@@ -64,9 +76,9 @@ def register(conn: sqlite3.Connection) -> None:
     conn.create_function(HASH_FUNCTION, 6, link_hash, deterministic=True)
 
 
-def content_sql(table: str, prefix: str = "") -> str:
+def content_sql(table: str, prefix: str = "", chained: Chained = CHAINED) -> str:
     """``json_object`` of a row's columns (``prefix`` NEW. or OLD. inside a trigger)."""
-    pairs = ", ".join(f"'{c}', {prefix}{_quoted(c)}" for c in CHAINED[table])
+    pairs = ", ".join(f"'{c}', {prefix}{_quoted(c)}" for c in chained[table])
     return f"json_object({pairs})"
 
 
@@ -78,19 +90,20 @@ def trigger_name(table: str, op: str) -> str:
     return f"audit_chain_{table}_{op}"
 
 
-def trigger_sql(table: str, op: str) -> str:
+def trigger_sql(table: str, op: str, chained: Chained = CHAINED) -> str:
     """The trigger that chains one kind of change (``insert``, ``update``, ``delete``)."""
     row = "OLD" if op == "delete" else "NEW"
+    content = content_sql(table, row + ".", chained)
     when = ""
     if op == "update":  # the recorder re-writes unchanged episodes: chain only real changes
-        when = f"WHEN {content_sql(table, 'OLD.')} IS NOT {content_sql(table, 'NEW.')}"
+        when = f"WHEN {content_sql(table, 'OLD.', chained)} IS NOT {content}"
     # table and column names come from CHAINED, never from input
     head = f"CREATE TRIGGER {trigger_name(table, op)} AFTER {op.upper()} ON {table} {when}"
     return (
         f"{head} BEGIN "  # noqa: S608
         f"INSERT INTO audit_chain (tbl, row_id, op, content, t_us, prev, hash) "
         f"SELECT '{table}', {row}.id, '{op}', c, t, p, {HASH_FUNCTION}(p, '{table}', {row}.id, "
-        f"'{op}', c, t) FROM (SELECT {content_sql(table, row + '.')} AS c, {_NOW_US} AS t, "
+        f"'{op}', c, t) FROM (SELECT {content} AS c, {_NOW_US} AS t, "
         f"{_HEAD} AS p); END"
     )
 
@@ -112,10 +125,16 @@ APPEND_ONLY = {
     "audit_chain_append_only_u": "UPDATE",
     "audit_chain_append_only_d": "DELETE",
 }
+# Triggers whose loss ``verify`` reports: the table each guards, and what its loss allows.
+GUARDS = {
+    **dict.fromkeys(APPEND_ONLY, ("audit_chain", "the chain could be rewritten")),
+    **dict.fromkeys(rule_sets.APPEND_ONLY, ("rule_sets", "rule sets could be rewritten")),
+}
 
 
-def install(conn: sqlite3.Connection) -> None:
-    """Create the chain, link every row already stored (op ``existing``), add the triggers."""
+def install(conn: sqlite3.Connection, chained: Chained = CHAINED) -> None:
+    """Create the chain, link every row already stored (op ``existing``), add the triggers
+    (``chained``: the tables and columns to chain, as the calling migration knew them)."""
     register(conn)
     conn.execute(CHAIN_TABLE)
     for name, op in APPEND_ONLY.items():
@@ -123,20 +142,23 @@ def install(conn: sqlite3.Connection) -> None:
             f"CREATE TRIGGER {name} BEFORE {op} ON audit_chain BEGIN SELECT RAISE(ABORT, "
             f"'the audit chain is append-only: never {op.lower()}d'); END"
         )
-    for table in CHAINED:
-        _link_existing(conn, table)
+    for table in chained:
+        _link_existing(conn, table, chained)
         for op in CHANGES:
-            conn.execute(trigger_sql(table, op))
+            conn.execute(trigger_sql(table, op, chained))
 
 
 def relink(conn: sqlite3.Connection, table: str) -> None:
-    """After a column of ``table`` joined ``CHAINED``: its triggers made to chain the column,
-    and every row linked again (op ``existing``) with its full current content, so ``verify``
-    compares the column from now on (the older links never held it). On PostgreSQL the
-    triggers call one function a table: re-creating it is enough, and the chain's lock keeps
-    the head while the rows are linked."""
+    """After ``table``'s columns in ``CHAINED`` changed (or the table joined it): its
+    triggers made to chain what is listed now, and every row linked again (op ``existing``)
+    with its full current content, so ``verify`` compares those columns from now on (the
+    older links never held them). On PostgreSQL the triggers call one function a table,
+    re-created with them; the chain's lock keeps the head while the rows are linked."""
     if is_pg(conn):
         conn.execute(pg_function_sql(table))
+        for op in CHANGES:
+            conn.execute(f"DROP TRIGGER IF EXISTS {trigger_name(table, op)} ON {table}")
+            conn.execute(pg_trigger_sql(table, op))
         conn.execute(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
     else:
         register(conn)
@@ -146,9 +168,12 @@ def relink(conn: sqlite3.Connection, table: str) -> None:
     _link_existing(conn, table)
 
 
-def _link_existing(conn: sqlite3.Connection, table: str) -> None:
+def _link_existing(conn: sqlite3.Connection, table: str, chained: Chained = CHAINED) -> None:
     """One ``existing`` link a row of ``table``, in id order, with the row's content now."""
-    content = pg_content_sql(table, table) if is_pg(conn) else content_sql(table)
+    if is_pg(conn):
+        content = pg_content_sql(table, table, chained)
+    else:
+        content = content_sql(table, chained=chained)
     rows = conn.execute(f"SELECT id, {content} FROM {table} ORDER BY id")  # noqa: S608
     for row_id, row_content in rows.fetchall():
         _append(conn, table, row_id, "existing", row_content)
@@ -176,9 +201,9 @@ PG_HASH_FUNCTION = """
 """
 
 
-def pg_content_sql(table: str, row: str) -> str:
+def pg_content_sql(table: str, row: str, chained: Chained = CHAINED) -> str:
     """The chained content of a row (``row`` NEW, OLD, or a table alias) as JSON text."""
-    pairs = ", ".join(f"'{c}', {row}.\"{c}\"" for c in CHAINED[table])
+    pairs = ", ".join(f"'{c}', {row}.\"{c}\"" for c in chained[table])
     return f"json_build_object({pairs})::TEXT"
 
 
@@ -186,7 +211,7 @@ def pg_function_name(table: str) -> str:
     return f"audit_chain_{table}"
 
 
-def pg_function_body(table: str) -> str:
+def pg_function_body(table: str, chained: Chained = CHAINED) -> str:
     """The plpgsql that appends one link for a change to ``table`` (``verify`` compares the
     installed function with this text, as it compares the SQLite triggers' SQL)."""
     # table and column names come from CHAINED, never from input
@@ -200,12 +225,12 @@ def pg_function_body(table: str) -> str:
     BEGIN
         IF TG_OP = 'DELETE' THEN
             row_id := OLD.id;
-            c := {pg_content_sql(table, "OLD")};
+            c := {pg_content_sql(table, "OLD", chained)};
         ELSE
             row_id := NEW.id;
-            c := {pg_content_sql(table, "NEW")};
+            c := {pg_content_sql(table, "NEW", chained)};
         END IF;
-        IF TG_OP = 'UPDATE' AND c = {pg_content_sql(table, "OLD")} THEN
+        IF TG_OP = 'UPDATE' AND c = {pg_content_sql(table, "OLD", chained)} THEN
             RETURN NULL;  -- the recorder re-writes unchanged episodes: chain only real changes
         END IF;
         PERFORM pg_advisory_xact_lock({CHAIN_LOCK});
@@ -219,25 +244,28 @@ def pg_function_body(table: str) -> str:
     """  # noqa: S608
 
 
-def pg_statements() -> list[str]:
+def pg_statements(chained: Chained = CHAINED) -> list[str]:
     """The chain on PostgreSQL: the hash function, one trigger function a table, and the
-    triggers named as on SQLite."""
+    triggers named as on SQLite (``chained`` as for ``install``)."""
     statements = [PG_HASH_FUNCTION]
-    for table in CHAINED:
-        statements.append(pg_function_sql(table))
-        for op in CHANGES:
-            statements.append(
-                f"CREATE TRIGGER {trigger_name(table, op)} AFTER {op.upper()} ON {table}"
-                f" FOR EACH ROW EXECUTE FUNCTION {pg_function_name(table)}()"
-            )
+    for table in chained:
+        statements.append(pg_function_sql(table, chained))
+        statements.extend(pg_trigger_sql(table, op) for op in CHANGES)
     return statements
 
 
-def pg_function_sql(table: str) -> str:
+def pg_trigger_sql(table: str, op: str) -> str:
+    return (
+        f"CREATE TRIGGER {trigger_name(table, op)} AFTER {op.upper()} ON {table}"
+        f" FOR EACH ROW EXECUTE FUNCTION {pg_function_name(table)}()"
+    )
+
+
+def pg_function_sql(table: str, chained: Chained = CHAINED) -> str:
     """The trigger function of ``table``; ``OR REPLACE`` keeps the triggers that call it."""
     return (
         f"CREATE OR REPLACE FUNCTION {pg_function_name(table)}() RETURNS TRIGGER"
-        f" LANGUAGE plpgsql AS $body${pg_function_body(table)}$body$"
+        f" LANGUAGE plpgsql AS $body${pg_function_body(table, chained)}$body$"
     )
 
 
@@ -269,8 +297,21 @@ def verify(conn: sqlite3.Connection) -> Verdict:
             return Verdict(False, links, head, f"link {link_id} ({table} row {row_id}) altered")
         latest[(table, row_id)] = (op, content)
         links, head, previous = links + 1, stored, link_id
-    problem = _missing_trigger(conn) or _unchained_change(conn, latest)
+    chained = chained_here(conn)
+    problem = _missing_trigger(conn, chained) or _unchained_change(conn, latest, chained)
+    if not problem and "rule_sets" in chained:
+        problem = rule_sets.altered(conn)
     return Verdict(not problem, links, head, problem)
+
+
+def chained_here(conn: sqlite3.Connection) -> Chained:
+    """What this store's schema chains: one written before rule sets had their own table (a
+    backup kept from before that upgrade) is judged as it was chained then."""
+    if is_pg(conn):
+        (found,) = conn.execute("SELECT to_regclass('rule_sets') IS NOT NULL").fetchone()
+    else:
+        found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'rule_sets'").fetchone()
+    return CHAINED if found else CHAINED_WITH_RULES_TEXT
 
 
 def _links(conn: sqlite3.Connection) -> Iterator[tuple]:
@@ -286,18 +327,22 @@ def _has_chain(conn: sqlite3.Connection) -> bool:
     return found is not None
 
 
-def _missing_trigger(conn: sqlite3.Connection) -> str:
+def _missing_trigger(conn: sqlite3.Connection, chained: Chained) -> str:
     if is_pg(conn):
-        return _missing_pg_trigger(conn)
+        return _missing_pg_trigger(conn, chained)
     present = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
-    for table in CHAINED:
+    for table in chained:
         for op in CHANGES:
             name = trigger_name(table, op)
-            if present.get(name) != trigger_sql(table, op):
+            if present.get(name) != trigger_sql(table, op, chained):
                 return f"trigger {name} was dropped or altered: changes to {table} went unchained"
-    for name in APPEND_ONLY:
-        if name not in present:
-            return f"trigger {name} was dropped: the chain could be rewritten"
+    return _missing_guard(present, chained)
+
+
+def _missing_guard(present: dict, chained: Chained) -> str:
+    for name, (table, allows) in GUARDS.items():
+        if name not in present and (table in chained or table == "audit_chain"):
+            return f"trigger {name} was dropped: {allows}"
     return ""
 
 
@@ -309,27 +354,29 @@ PG_TRIGGERS = """
 """
 
 
-def _missing_pg_trigger(conn: sqlite3.Connection) -> str:
+def _missing_pg_trigger(conn: sqlite3.Connection, chained: Chained) -> str:
     """The same judgement on PostgreSQL: each trigger there, enabled, on its table, calling
     its function, whose source is still what Chairside installed."""
     present = {name: (table, function, source) for name, table, function, source in
                conn.execute(PG_TRIGGERS)}  # fmt: skip
-    for table in CHAINED:
-        wanted = (table, pg_function_name(table), pg_function_body(table))
+    for table in chained:
+        wanted = (table, pg_function_name(table), pg_function_body(table, chained))
         for op in CHANGES:
             name = trigger_name(table, op)
             if present.get(name) != wanted:
                 return f"trigger {name} was dropped or altered: changes to {table} went unchained"
-    for name in APPEND_ONLY:
-        if name not in present:
-            return f"trigger {name} was dropped: the chain could be rewritten"
-    return ""
+    return _missing_guard(present, chained)
 
 
-def _unchained_change(conn: sqlite3.Connection, latest: dict[tuple[str, int], tuple]) -> str:
-    for table in CHAINED:
+def _unchained_change(
+    conn: sqlite3.Connection, latest: dict[tuple[str, int], tuple], shape: Chained
+) -> str:
+    for table in shape:
         seen = set()
-        content = pg_content_sql(table, table) if is_pg(conn) else content_sql(table)
+        if is_pg(conn):
+            content = pg_content_sql(table, table, shape)
+        else:
+            content = content_sql(table, chained=shape)
         current = f"SELECT id, {content} FROM {table}"  # noqa: S608
         for row_id, content in conn.execute(current):
             seen.add(row_id)

@@ -23,7 +23,8 @@ from vitals.sessions import DOSE_KINDS, check_event_kind, check_patient_ref, che
 from vitals.store.central import refuse_site_chair
 from vitals.store.connection import Store
 from vitals.store.location import describe
-from vitals.store.sql import UPSERT_CHAIR, chair_row, rules_from_json, rules_json
+from vitals.store.rule_sets import SESSION_RULES, store_rules
+from vitals.store.sql import UPSERT_CHAIR, chair_row, rules_from_json
 from vitals.store.upgrade import open_migrated
 from vitals.times import to_us
 
@@ -77,7 +78,8 @@ def start_session(
             raise ConfigError(f"chair {chair!r} already has an open session: end it first")
         cursor = conn.execute(
             "INSERT INTO sessions (chair, patient, protocol, started_us, started_by, weight_kg,"
-            " dose_mg, rules_json, rules_changed_us, baseline_json) VALUES (?,?,?,?,?,?,?,?,?,?)"
+            " dose_mg, rules_sha256, rules_changed_us, baseline_json)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)"
             " RETURNING id",
             (
                 chair,
@@ -87,7 +89,7 @@ def start_session(
                 by,
                 weight_kg,
                 dose_mg,
-                rules_json(rules),
+                store_rules(conn, rules),
                 to_us(at),
                 json.dumps({p.value: v for p, v in (baseline or {}).items()}),
             ),
@@ -161,14 +163,15 @@ def change_threshold(
     with transaction(db) as conn:
         chair, _ = _open_session(conn, session)
         (stored,) = conn.execute(
-            "SELECT rules_json FROM sessions WHERE id = ?", (session,)
+            f"SELECT {SESSION_RULES} FROM sessions WHERE id = ?",  # noqa: S608 (a constant)
+            (session,),
         ).fetchone()
         rules = rules_from_json(stored)
         old = rules.by_name(rule).threshold(level)
-        changed = rules.changed(rule, level, value)
+        changed = store_rules(conn, rules.changed(rule, level, value))  # a new rule set
         conn.execute(
-            "UPDATE sessions SET rules_json = ?, rules_changed_us = ? WHERE id = ?",
-            (rules_json(changed), to_us(at), session),
+            "UPDATE sessions SET rules_sha256 = ?, rules_changed_us = ? WHERE id = ?",
+            (changed, to_us(at), session),
         )
         text = f"{rule} {level.label} {old:g} -> {value:g}"
         _event(conn, session, chair, at, "threshold", by, text, value)
@@ -197,9 +200,9 @@ def change_protocol(
         weight = weight_kg if weight_kg is not None else weight
         mg = _dose(protocol, weight, dose_mg if dose_mg is not None else _kept_dose(protocol, mg))
         conn.execute(
-            "UPDATE sessions SET protocol = ?, rules_json = ?, rules_changed_us = ?,"
+            "UPDATE sessions SET protocol = ?, rules_sha256 = ?, rules_changed_us = ?,"
             " weight_kg = ?, dose_mg = ? WHERE id = ?",
-            (protocol.name, rules_json(protocol.rules), to_us(at), weight, mg, session),
+            (protocol.name, store_rules(conn, protocol.rules), to_us(at), weight, mg, session),
         )
         text = f"protocol {old} -> {protocol.name}"
         _event(conn, session, chair, at, "protocol", by, text)

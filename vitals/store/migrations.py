@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from vitals.errors import StoreError
-from vitals.store import chain
+from vitals.store import chain, rule_sets
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -476,7 +476,7 @@ def m010_recorder_supervision(conn: sqlite3.Connection) -> None:
 def m011_audit_chain(conn: sqlite3.Connection) -> None:
     """Chain every change to sessions, events, acknowledgments and episodes (tamper evidence;
     see vitals/store/chain.py); what is already stored becomes the chain's first links."""
-    chain.install(conn)
+    chain.install(conn, chain.CHAINED_WITH_RULES_TEXT)
 
 
 def m012_central_relay(conn: sqlite3.Connection) -> None:
@@ -550,6 +550,56 @@ def m014_view_times_truncated(conn: sqlite3.Connection) -> None:
         conn.execute(ROUNDED_TIME_TEXT.sub(TRUNCATED_TIME_TEXT, sql))
 
 
+# Rule sets stored once each, keyed by the SHA-256 of their text (vitals/store/rule_sets.py),
+# append-only like events; sessions name theirs by that digest.
+RULE_SETS = f"""
+    CREATE TABLE rule_sets (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+        rules_json TEXT NOT NULL
+    );
+    CREATE TRIGGER {rule_sets.APPEND_ONLY[0]} BEFORE UPDATE ON rule_sets
+        BEGIN SELECT RAISE(ABORT, '{rule_sets.REFUSAL}: never updated'); END;
+    CREATE TRIGGER {rule_sets.APPEND_ONLY[1]} BEFORE DELETE ON rule_sets
+        BEGIN SELECT RAISE(ABORT, '{rule_sets.REFUSAL}: never deleted'); END;
+"""
+# SQLite adds a column NOT NULL only with a default, and a REFERENCES column only with a NULL
+# one: the reference is the column's, "never NULL" is these triggers'.
+SESSIONS_NAME_THEIR_RULES = """
+    CREATE TRIGGER sessions_name_their_rules_i BEFORE INSERT ON sessions
+        WHEN NEW.rules_sha256 IS NULL
+        BEGIN SELECT RAISE(ABORT, 'a session names its rule set (rules_sha256)'); END;
+    CREATE TRIGGER sessions_name_their_rules_u BEFORE UPDATE OF rules_sha256 ON sessions
+        WHEN NEW.rules_sha256 IS NULL
+        BEGIN SELECT RAISE(ABORT, 'a session names its rule set (rules_sha256)'); END;
+"""
+QUIET_WHILE_SESSIONS_CHANGE = (
+    *(chain.trigger_name("sessions", op) for op in chain.CHANGES),
+    "sessions_change_summaries",  # the rules are the same: the summaries stay current
+)
+
+
+def m015_rule_sets(conn: sqlite3.Connection) -> None:
+    """Each rule set stored once, chained and append-only; sessions name theirs by digest
+    instead of holding the 5 KB text (which the chain repeated with every change of a
+    session). The sessions' triggers are set aside while the column is converted; the
+    summaries' one comes back as it was, the chain's are re-created by ``relink``, which
+    links every rule set, then every session again, with its content now."""
+    _run_script(conn, RULE_SETS)
+    (summaries,) = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'sessions_change_summaries'"
+    ).fetchone()
+    for name in QUIET_WHILE_SESSIONS_CHANGE:
+        conn.execute(f'DROP TRIGGER "{name}"')
+    conn.execute("ALTER TABLE sessions ADD COLUMN rules_sha256 TEXT REFERENCES rule_sets (sha256)")
+    rule_sets.move_out_of_sessions(conn)
+    conn.execute("ALTER TABLE sessions DROP COLUMN rules_json")
+    conn.execute(summaries)
+    _run_script(conn, SESSIONS_NAME_THEIR_RULES)
+    chain.relink(conn, "rule_sets")
+    chain.relink(conn, "sessions")
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
@@ -565,6 +615,7 @@ MIGRATIONS: list[Migration] = [
     m012_central_relay,
     m013_chain_level_seen,
     m014_view_times_truncated,
+    m015_rule_sets,
 ]
 
 

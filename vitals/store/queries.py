@@ -20,6 +20,7 @@ from vitals.reading import UNITS, Param, Quality, Reading
 from vitals.rules import Level
 from vitals.sessions import Session
 from vitals.store.pg import is_pg
+from vitals.store.rule_sets import SESSION_RULES
 from vitals.store.sql import rules_from_json
 from vitals.times import from_us, to_us
 from vitals.wording import chair_label
@@ -259,8 +260,8 @@ def heartbeat(conn: sqlite3.Connection) -> dict | None:
 
 
 SESSION_SELECT = (
-    "SELECT id, chair, patient, protocol, started_us, started_by, rules_json, rules_changed_us,"
-    " ended_us, dose_us, weight_kg, dose_mg, baseline_json,"
+    f"SELECT id, chair, patient, protocol, started_us, started_by, {SESSION_RULES},"  # noqa: S608
+    " rules_changed_us, ended_us, dose_us, weight_kg, dose_mg, baseline_json,"
     " (SELECT \"by\" FROM events WHERE session = sessions.id AND kind IN ('dose', 'infusion-start')"
     "  ORDER BY t_us, id LIMIT 1) FROM sessions"
 )

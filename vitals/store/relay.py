@@ -12,9 +12,10 @@ restart or a lost acknowledgment makes the relay send again, never lose:
 - **history** stored before that: walked once in key order (chair, parameter, time), its
   cursor kept in ``relay_state.backfill_json`` (NULL once done). A reading inserted during the
   walk may be sent twice; the central store keeps it once (its key);
-- **the human record** (sessions, events, episodes, acknowledgments) through the audit chain's
-  ordered links (``chain.py``): each link holds a row's whole content after a change, so
-  applying the links in order gives the central store the same record.
+- **the human record** (rule sets, sessions, events, episodes, acknowledgments) through the
+  audit chain's ordered links (``chain.py``): each link holds a row's whole content after a
+  change, so applying the links in order gives the central store the same record (a rule
+  set's link comes before the first session link that names it).
 
 Lag, last success and the last error (in a nurse's words) are kept in ``relay_state`` for the
 overview's banner and ``doctor``.
