@@ -129,12 +129,13 @@ class ChairAlerts:
             self._refreshing.release()
 
     def _refresh(self, now: datetime) -> None:
-        session = queries.active_session(self._conn, self.chair)
-        signature = _signature(session)
-        if signature != self._signature:
-            cause = _cause(self._signature, signature)
-            self._rebuild(session, now, cause)
-            self._signature = signature
+        # the short signature first: the session and its rules are read only when it changed
+        if queries.open_session_signature(self._conn, self.chair) != self._signature:
+            session = queries.active_session(self._conn, self.chair)
+            signature = queries.session_signature(session)
+            if signature != self._signature:
+                self._rebuild(session, now, _cause(self._signature, signature))
+                self._signature = signature
         with self.lock:
             self._write(self.engine.tick(now))
             self._check_schedule(now)
@@ -261,16 +262,9 @@ def _identity(r: Reading) -> tuple:
     return (r.param, r.time, r.value, r.quality, r.source, r.device_time)
 
 
-def _signature(session: Session | None) -> tuple | None:
-    """What the engine is built from: a change of any of these rebuilds it."""
-    if session is None:
-        return None
-    baseline = tuple(sorted(session.baseline_entered.items()))
-    return (session.id, session.protocol, session.rules_changed, session.dose_time, baseline)
-
-
 def _cause(before: tuple | None, after: tuple | None) -> str:
-    """Why the engine was rebuilt, in a nurse's words, for the episodes it ends."""
+    """Why the engine was rebuilt, in a nurse's words, for the episodes it ends (the tuples
+    are ``queries.session_signature``)."""
     if before == UNBUILT:
         return RESTARTED
     if after is None:

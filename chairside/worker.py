@@ -292,7 +292,7 @@ class ChairWorker(Supervised):
 
     def _collect(self) -> None:
         """Readings the writer has committed (or, beyond its bound, dropped), in order."""
-        while self._in_flight and self._in_flight[0][0].done.is_set():
+        while self._in_flight and self._in_flight[0][0].done:
             ticket, batch = self._in_flight.popleft()
             if ticket.committed:
                 self._stored(batch)

@@ -274,6 +274,33 @@ def active_session(conn: sqlite3.Connection, chair: str) -> Session | None:
     return _session(row) if row else None
 
 
+# What a chair's alerting is built from, read every second for every chair: a few short
+# columns, not the session's rule set, so the check reads no more than a page or two.
+SESSION_SIGNATURE = (
+    "SELECT id, protocol, rules_changed_us, dose_us, baseline_json FROM sessions"
+    " WHERE chair = ? AND ended_us IS NULL"
+)
+
+
+def open_session_signature(conn: sqlite3.Connection, chair: str) -> tuple | None:
+    """``session_signature`` of the chair's open session, without reading its rules."""
+    row = conn.execute(SESSION_SIGNATURE, (chair,)).fetchone()
+    if row is None:
+        return None
+    sid, protocol, changed_us, dose_us, baseline = row
+    return (sid, protocol, changed_us, dose_us, tuple(sorted(json.loads(baseline).items())))
+
+
+def session_signature(session: Session | None) -> tuple | None:
+    """What a chair's alert engine is built from: a change of any of these rebuilds it
+    (the session, its protocol, its rules' last change, the dose, the baselines entered)."""
+    if session is None:
+        return None
+    dose_us = to_us(session.dose_time) if session.dose_time else None
+    baseline = tuple(sorted((p.value, v) for p, v in session.baseline_entered.items()))
+    return (session.id, session.protocol, to_us(session.rules_changed), dose_us, baseline)
+
+
 def session_by_id(conn: sqlite3.Connection, session: int) -> Session | None:
     row = conn.execute(SESSION_SELECT + " WHERE id = ?", (session,)).fetchone()
     return _session(row) if row else None
