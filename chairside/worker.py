@@ -360,7 +360,9 @@ class ChairWorker(Supervised):
             self._state_written_at = time.monotonic()
             # A failed state write is retried by the next publish; readings matter more.
             with contextlib.suppress(ChairsideError):
-                self.writer.write_device_state(self.state, to_us(self.clock()), wait=False)
+                self.writer.write_device_state(
+                    self.state, to_us(self.clock()), wait=False, change=force
+                )
 
 
 MAX_CHUNK = 65536

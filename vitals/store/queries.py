@@ -274,21 +274,22 @@ def active_session(conn: sqlite3.Connection, chair: str) -> Session | None:
     return _session(row) if row else None
 
 
-# What a chair's alerting is built from, read every second for every chair: a few short
-# columns, not the session's rule set, so the check reads no more than a page or two.
-SESSION_SIGNATURE = (
-    "SELECT id, protocol, rules_changed_us, dose_us, baseline_json FROM sessions"
-    " WHERE chair = ? AND ended_us IS NULL"
+# What the chairs' alerting is built from, read for every chair at once: a few short columns
+# of the open sessions, not their rule sets.
+OPEN_SESSION_SIGNATURES = (
+    "SELECT chair, id, protocol, rules_changed_us, dose_us, baseline_json FROM sessions"
+    " WHERE ended_us IS NULL"
 )
 
 
-def open_session_signature(conn: sqlite3.Connection, chair: str) -> tuple | None:
-    """``session_signature`` of the chair's open session, without reading its rules."""
-    row = conn.execute(SESSION_SIGNATURE, (chair,)).fetchone()
-    if row is None:
-        return None
-    sid, protocol, changed_us, dose_us, baseline = row
-    return (sid, protocol, changed_us, dose_us, tuple(sorted(json.loads(baseline).items())))
+def open_session_signatures(conn: sqlite3.Connection) -> dict[str, tuple]:
+    """``session_signature`` of every chair's open session, without reading their rules."""
+    return {
+        chair: (sid, protocol, changed_us, dose_us, tuple(sorted(json.loads(baseline).items())))
+        for chair, sid, protocol, changed_us, dose_us, baseline in conn.execute(
+            OPEN_SESSION_SIGNATURES
+        )
+    }
 
 
 def session_signature(session: Session | None) -> tuple | None:

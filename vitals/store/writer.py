@@ -178,11 +178,16 @@ class StoreWriter:
         self._submit(ticket)
         return ticket
 
-    def write_device_state(self, state: DeviceState, now_us: int, wait: bool = True) -> None:
+    def write_device_state(
+        self, state: DeviceState, now_us: int, wait: bool = True, change: bool = True
+    ) -> None:
         """``wait=False``: handed over and not waited for (the next state replaces it), so a
-        worker never stalls on a store that is busy or refusing."""
+        worker never stalls on a store that is busy or refusing. A ``change`` of the link is
+        committed at once; counters alone may share the next group's commit."""
         row = sql.device_state_row(state, now_us)
-        ticket = _Ticket(lambda conn: conn.execute(sql.UPSERT_DEVICE_STATE, row), grouped=True)
+        ticket = _Ticket(
+            lambda conn: conn.execute(sql.UPSERT_DEVICE_STATE, row), grouped=not change
+        )
         self._submit(ticket, wait)
 
     def write_chairs(self, chairs: Sequence[Chair]) -> None:
