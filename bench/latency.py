@@ -46,7 +46,7 @@ class Timings:
 
         def timed_post(writer: StoreWriter, readings):
             ticket = post_readings(writer, readings)
-            ticket.done.wait()
+            ticket.answered.wait()
             self._committed(readings)
             return ticket
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -47,11 +48,39 @@ SAME_RULES = (RESTARTED, DOSED)
 log = logging.getLogger("chairside.alerts")
 
 
+class OpenSessions:
+    """What every chair's alerting is built from (``queries.session_signature`` of its open
+    session), read for all chairs at once and shared for up to ``max_age_s``.
+
+    Each chair checks once a second whether its session, protocol, rules, dose or baselines
+    changed. Asked chair by chair, that is a read transaction a chair a second, a quarter of
+    the recorder's CPU at 32 chairs; the recorder's chairs share one read every half second
+    instead, so a change is picked up within a second and a half. Alone (``max_age_s`` 0) a
+    chair reads the store at every check."""
+
+    def __init__(self, max_age_s: float = 0.0) -> None:
+        self.max_age_s = max_age_s
+        self._lock = threading.Lock()
+        self._read_at = -float("inf")
+        self._signatures: dict[str, tuple] = {}
+
+    def signature(self, conn: sqlite3.Connection, chair: str) -> tuple | None:
+        """The chair's signature, read through ``conn`` when the last read is too old."""
+        with self._lock:
+            if time.monotonic() - self._read_at >= self.max_age_s:
+                self._signatures = queries.open_session_signatures(conn)
+                self._read_at = time.monotonic()
+            return self._signatures.get(chair)
+
+
 class ChairAlerts:
     """One chair's alerting, shared by the workers of its devices under one lock."""
 
-    def __init__(self, chair: str, writer: StoreWriter) -> None:
+    def __init__(
+        self, chair: str, writer: StoreWriter, open_sessions: OpenSessions | None = None
+    ) -> None:
         self.chair, self.writer = chair, writer
+        self.open_sessions = open_sessions or OpenSessions()
         self.lock = threading.RLock()  # the engine and what waits for it: held briefly
         self._refreshing = threading.Lock()  # one refresh (or rebuild) of the chair at a time
         # Committed readings waiting for a rebuild to finish (None: fed to the engine at once).
@@ -129,12 +158,13 @@ class ChairAlerts:
             self._refreshing.release()
 
     def _refresh(self, now: datetime) -> None:
-        session = queries.active_session(self._conn, self.chair)
-        signature = _signature(session)
-        if signature != self._signature:
-            cause = _cause(self._signature, signature)
-            self._rebuild(session, now, cause)
-            self._signature = signature
+        # the short signature first: the session and its rules are read only when it changed
+        if self.open_sessions.signature(self._conn, self.chair) != self._signature:
+            session = queries.active_session(self._conn, self.chair)
+            signature = queries.session_signature(session)
+            if signature != self._signature:
+                self._rebuild(session, now, _cause(self._signature, signature))
+                self._signature = signature
         with self.lock:
             self._write(self.engine.tick(now))
             self._check_schedule(now)
@@ -261,16 +291,9 @@ def _identity(r: Reading) -> tuple:
     return (r.param, r.time, r.value, r.quality, r.source, r.device_time)
 
 
-def _signature(session: Session | None) -> tuple | None:
-    """What the engine is built from: a change of any of these rebuilds it."""
-    if session is None:
-        return None
-    baseline = tuple(sorted(session.baseline_entered.items()))
-    return (session.id, session.protocol, session.rules_changed, session.dose_time, baseline)
-
-
 def _cause(before: tuple | None, after: tuple | None) -> str:
-    """Why the engine was rebuilt, in a nurse's words, for the episodes it ends."""
+    """Why the engine was rebuilt, in a nurse's words, for the episodes it ends (the tuples
+    are ``queries.session_signature``)."""
     if before == UNBUILT:
         return RESTARTED
     if after is None:

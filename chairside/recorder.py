@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from chairside.alerts import ChairAlerts
+from chairside.alerts import ChairAlerts, OpenSessions
 from chairside.channels import Channels
 from chairside.notifier import Notifier
 from chairside.ownership import Ownership
@@ -52,6 +52,7 @@ STORE_ALARM_S = 3.0  # a store refusing writes this long is a technical alert on
 # actions hold it for milliseconds, and a worker waiting on the store is not reading its
 # port (a serial line's buffer holds a few seconds at most).
 STORE_BUSY_S = 0.5
+SESSIONS_READ_S = 0.5  # the chairs' open sessions, read once for all: see OpenSessions
 STALLED_S = 30.0  # a worker showing no sign of life this long is logged as stalled
 log = logging.getLogger("chairside.recorder")
 
@@ -78,7 +79,8 @@ class Recorder:
             spool = spool_dir or default_spool_dir(db)
             self.writer = StoreWriter(db, spool, busy_s=STORE_BUSY_S)
             self.writer.write_chairs(self.chairs)
-            self.alerts = {c.id: ChairAlerts(c.id, self.writer) for c in self.chairs}
+            sessions = OpenSessions(max_age_s=SESSIONS_READ_S)
+            self.alerts = {c.id: ChairAlerts(c.id, self.writer, sessions) for c in self.chairs}
             self.workers = [
                 ChairWorker(chair, self.writer, self.stop_event, self.alerts[chair.id], device)
                 for chair in self.chairs

@@ -275,6 +275,34 @@ def active_session(conn: sqlite3.Connection, chair: str) -> Session | None:
     return _session(row) if row else None
 
 
+# What the chairs' alerting is built from, read for every chair at once: a few short columns
+# of the open sessions, not their rule sets.
+OPEN_SESSION_SIGNATURES = (
+    "SELECT chair, id, protocol, rules_changed_us, dose_us, baseline_json FROM sessions"
+    " WHERE ended_us IS NULL"
+)
+
+
+def open_session_signatures(conn: sqlite3.Connection) -> dict[str, tuple]:
+    """``session_signature`` of every chair's open session, without reading their rules."""
+    return {
+        chair: (sid, protocol, changed_us, dose_us, tuple(sorted(json.loads(baseline).items())))
+        for chair, sid, protocol, changed_us, dose_us, baseline in conn.execute(
+            OPEN_SESSION_SIGNATURES
+        )
+    }
+
+
+def session_signature(session: Session | None) -> tuple | None:
+    """What a chair's alert engine is built from: a change of any of these rebuilds it
+    (the session, its protocol, its rules' last change, the dose, the baselines entered)."""
+    if session is None:
+        return None
+    dose_us = to_us(session.dose_time) if session.dose_time else None
+    baseline = tuple(sorted((p.value, v) for p, v in session.baseline_entered.items()))
+    return (session.id, session.protocol, to_us(session.rules_changed), dose_us, baseline)
+
+
 def session_by_id(conn: sqlite3.Connection, session: int) -> Session | None:
     row = conn.execute(SESSION_SELECT + " WHERE id = ?", (session,)).fetchone()
     return _session(row) if row else None
