@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from chairside.alerts import ChairAlerts
+from chairside.alerts import ChairAlerts, OpenSessions
 from chairside.simulated_sessions import SimulatedSessions
 from tests.conftest import query, wait_for
 from vitals.chairs import Chair
 from vitals.reading import Param, Reading, utc_now
 from vitals.rules import Level
-from vitals.store import StoreWriter, commands
+from vitals.store import StoreWriter, commands, connect_readonly, queries
 from vitals.times import to_us
 
 
@@ -292,3 +292,30 @@ def test_a_bp_check_requested_by_a_nurse_starts_the_simulated_cuff(
         wait_for(lambda: model.nibp_count == 2, timeout=10, what="the requested measurement")
     finally:
         stop.set()
+
+
+def test_the_chairs_share_one_read_of_the_open_sessions_and_see_what_a_full_read_sees(
+    chair_store: StoreWriter, db_path: Path
+) -> None:
+    """A chair checks every second whether its session changed. The recorder's chairs share
+    one short read of every open session (no rule sets) for half a second; what it gives a
+    chair is exactly what the chair's full read of its session gives, so a check that finds
+    nothing new never rebuilds, and one that finds a dose or a baseline always does."""
+    conn = connect_readonly(db_path)
+    asked: list[str] = []
+    conn.set_trace_callback(asked.append)
+    shared = OpenSessions(max_age_s=60)
+    assert shared.signature(conn, "c1") is None  # no session yet
+    session = commands.start_session(db_path, "c1", "P-1", "iv-ketamine", "Nurse Ada", weight_kg=70)
+    assert shared.signature(conn, "c1") is None  # the read of a moment ago still serves
+    assert shared.signature(conn, "c2") is None
+    assert sum("FROM sessions" in s for s in asked) == 1
+
+    alone = OpenSessions()  # a chair on its own reads at every check
+    commands.add_event(db_path, session, "infusion-start", "Nurse Ada")
+    commands.enter_baseline(db_path, session, {Param.SBP: 128.0, Param.HR: 72.0}, "Nurse Ada")
+    short = alone.signature(conn, "c1")
+    full = queries.session_signature(queries.active_session(conn, "c1"))
+    assert short == full and short[0] == session and short[3] is not None
+    assert short[4] == (("hr", 72.0), ("sbp", 128.0))
+    conn.close()

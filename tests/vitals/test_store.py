@@ -1,4 +1,5 @@
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -8,9 +9,12 @@ import pytest
 from tests.conftest import query, view_columns
 from vitals.chairs import Chair
 from vitals.device_state import DeviceState, LinkState
+from vitals.engine import CLINICAL, Episode
 from vitals.errors import StoreError
 from vitals.reading import Param, Quality, Reading
+from vitals.rules import Level
 from vitals.store import StoreWriter, connect_readonly, queries, sql
+from vitals.store import writer as writer_module
 from vitals.store.location import PostgresServer
 from vitals.store.migrations import MIGRATIONS, migrate
 from vitals.store.writer import _Ticket
@@ -163,3 +167,47 @@ def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
 def test_latest_nibp_for_priming(store_writer: StoreWriter) -> None:
     store_writer.write_readings([reading(Param.SBP, 120.0, 0), reading(Param.SBP, 131.0, 5)])
     assert store_writer.latest_nibp("c1") == {"sbp": 131.0}
+
+
+def test_an_alarm_is_not_held_back_by_readings_waiting_to_share_a_commit(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readings wait up to GROUP_S for others to share their commit; an alarm episode (or
+    anything else a caller waits for) closes the group at once and takes them along. The
+    wait is made a minute here, so only the episode can have ended it."""
+    monkeypatch.setattr(writer_module, "GROUP_S", 60.0)
+    store = StoreWriter(db_path)
+    try:
+        rows = [sql.reading_row(reading(Param.SBP, 184.0, 0))]
+        posted = _Ticket(lambda conn: sql.insert_readings(conn, rows), True, grouped=True)
+        store._submit(posted, wait=False)  # as a worker posts a record: first in the queue
+        alarm = Episode("sbp-high", CLINICAL, Level.CRITICAL, T0, param=Param.SBP)
+        began = time.monotonic()
+        store.write_episodes("c1", None, [alarm])  # returns once committed
+        assert time.monotonic() - began < 10
+        assert posted.answered.wait(10) and posted.committed
+        assert query(db_path, "SELECT count(*) FROM readings") == [(1,)]
+        assert query(db_path, "SELECT rule, level FROM episodes") == [("sbp-high", "critical")]
+    finally:
+        store.close()
+
+
+def test_a_link_going_down_is_committed_at_once_and_counters_may_wait(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device's counters share the next group's commit; a change of its link is written
+    at once, so the station never shows a link as up for longer than the grouping wait."""
+    monkeypatch.setattr(writer_module, "GROUP_S", 60.0)
+    store = StoreWriter(db_path)
+    try:
+        counters = DeviceState("c1", LinkState.CONNECTED, T0, frames_ok=5)
+        store.write_device_state(counters, 1, wait=False, change=False)
+        down = DeviceState("c1", LinkState.DISCONNECTED, T0, last_error="port failed")
+        began = time.monotonic()
+        store.write_device_state(down, 2)  # returns once committed, with the counters
+        assert time.monotonic() - began < 10
+        assert query(db_path, "SELECT state, last_error, updated_us FROM device_state") == [
+            ("disconnected", "port failed", 2)
+        ]
+    finally:
+        store.close()
