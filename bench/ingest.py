@@ -55,12 +55,15 @@ def run(
 ) -> float:
     """Record ``chairs`` simulated chairs into ``db`` (a new store by default); returns the
     recorder's CPU in % of one core. ``stagger``: each monitor sends at its own moment."""
-    run_name = f"{speed:g}x-{'staggered' if stagger else 'together'}"  # a run's own files
+    # a run's own files
+    run_name = f"{db.stem if db else 'new'}-{speed:g}x-{'staggered' if stagger else 'together'}"
     config, truth, db = (
         tmp / f"chairs-{run_name}.toml",
         tmp / f"truth-{run_name}.csv",
         db or tmp / f"c-{run_name}.db",
     )
+    for stale in (config, truth):  # a run before with the same name: never read as this one
+        stale.unlink(missing_ok=True)
     since = int(time.time() * 1_000_000)
     me = [sys.executable, "-m", "chairside"]
     quiet = {"cwd": ROOT, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
