@@ -6,6 +6,8 @@ import statistics
 
 
 def percentiles(samples_ms: list[float]) -> str:
+    if len(samples_ms) < 2:  # said, so one protocol that gave nothing does not end the run
+        return f"n={len(samples_ms)}: too few to give percentiles"
     cuts = statistics.quantiles(samples_ms, n=100, method="inclusive")
     return (
         f"n={len(samples_ms)}  p50={cuts[49]:.2f} ms  p95={cuts[94]:.2f} ms  "
