@@ -182,8 +182,11 @@ class ChairWorker(Supervised):
         self._publish()
 
     def _serve(self, port: serial.SerialBase) -> None:
-        """Read until the port fails, stays silent too long, or the recorder stops."""
-        self._set(LinkState.CONNECTED, "")
+        """Read until the port fails, stays silent too long, or the recorder stops. A port
+        opened again after a silence still says "no data" until valid frames arrive: opening
+        it is no sign of the monitor, and the chair must not read as connected meanwhile."""
+        if self.state.state is not LinkState.NO_DATA:
+            self._set(LinkState.CONNECTED, "")
         try:
             port.write(self.adapter.on_connect())
             self._last_data = self._last_nudge = time.monotonic()

@@ -1,6 +1,7 @@
 """The recorder in-process against simulated monitors on real ptys."""
 
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -57,6 +58,26 @@ def test_silent_line_becomes_no_data(start_fleet, run_recorder, db_path) -> None
     fleet.monitors[0].replug()
     wait_for(lambda: count(db_path) > before + 10, what="readings after the line returns")
     assert state_of(db_path, "chair-1")[0] == "connected"
+
+
+def test_a_silent_monitor_still_reads_no_data_after_its_port_is_opened_again(
+    start_fleet, run_recorder, db_path
+) -> None:
+    """A nurse's view of a monitor that went quiet: the recorder reopens its port, which
+    proves nothing about the monitor, so the chair keeps saying "no data" (never
+    "connected") until readings come again."""
+    fleet = start_fleet(chairs=1, speed=60)
+    run_recorder([replace(fleet.chairs[0], no_data_after_s=1.0)])
+    wait_for(lambda: count(db_path) > 5, what="first readings")
+    fleet.monitors[0].unplug(vanish=False)  # the port stays, the line goes silent
+    wait_for(lambda: state_of(db_path, "chair-1")[1] >= 1, what="the port opened again")
+    for _ in range(10):  # through the second after the reopen, as the dashboard polls
+        assert state_of(db_path, "chair-1")[0] == "no data"
+        time.sleep(0.1)
+    before = count(db_path)
+    fleet.monitors[0].replug()
+    wait_for(lambda: count(db_path) > before + 10, what="readings after the line returns")
+    wait_for(lambda: state_of(db_path, "chair-1")[0] == "connected", what="connected again")
 
 
 def test_implausible_values_are_stored_invalid_not_dropped(
