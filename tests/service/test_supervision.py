@@ -144,9 +144,20 @@ def test_one_episode_per_outage_with_its_attempts() -> None:
         shown += link.attempted(T0 + timedelta(seconds=second))
         shown += link.went_bad(LinkState.NO_DATA, "no data", T0 + timedelta(seconds=second))
     assert {e.key for e in shown} == {("device-disconnected", T0)}  # one episode, updated
-    assert shown[-1].reason == "Chair 1: no data; 11 reconnect attempts"
+    assert shown[-1].reason == "Chair 1: no data; at least 8 reconnect attempts"
     [ended] = link.data(T0 + timedelta(seconds=12))
     assert ended.ended == T0 + timedelta(seconds=12)
+    assert ended.reason == "Chair 1: no data; 11 reconnect attempts"
+
+
+def test_a_monitor_off_all_night_updates_its_outage_a_dozen_times_not_thousands() -> None:
+    """Tried every 10 s for 16 h: each update of the episode is a link of the audit chain."""
+    link = LinkWatch("Chair 1", debounce_s=5)
+    link.went_bad(LinkState.DISCONNECTED, "port refused", T0)
+    updates = sum(len(link.attempted(T0 + timedelta(seconds=10 * n))) for n in range(1, 5761))
+    assert updates == 13  # at 1, 2, 4, ..., 4096 attempts
+    [ended] = link.data(T0 + timedelta(hours=16))
+    assert ended.reason == "Chair 1: port refused; 5760 reconnect attempts"
 
 
 def test_a_failure_of_acquisition_is_shown_at_once() -> None:
