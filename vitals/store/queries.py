@@ -286,7 +286,7 @@ OPEN_SESSION_SIGNATURES = (
 def open_session_signatures(conn: sqlite3.Connection) -> dict[str, tuple]:
     """``session_signature`` of every chair's open session, without reading their rules."""
     return {
-        chair: (sid, protocol, changed_us, dose_us, tuple(sorted(json.loads(baseline).items())))
+        chair: _signature(sid, protocol, changed_us, dose_us, json.loads(baseline))
         for chair, sid, protocol, changed_us, dose_us, baseline in conn.execute(
             OPEN_SESSION_SIGNATURES
         )
@@ -299,8 +299,15 @@ def session_signature(session: Session | None) -> tuple | None:
     if session is None:
         return None
     dose_us = to_us(session.dose_time) if session.dose_time else None
-    baseline = tuple(sorted((p.value, v) for p, v in session.baseline_entered.items()))
-    return (session.id, session.protocol, to_us(session.rules_changed), dose_us, baseline)
+    baseline = {p.value: v for p, v in session.baseline_entered.items()}
+    return _signature(session.id, session.protocol, to_us(session.rules_changed), dose_us, baseline)
+
+
+def _signature(
+    session: int, protocol: str, changed_us: int, dose_us: int | None, baseline: dict
+) -> tuple:
+    """One shape for both reads above, which must give equal tuples for the same session."""
+    return (session, protocol, changed_us, dose_us, tuple(sorted(baseline.items())))
 
 
 def session_by_id(conn: sqlite3.Connection, session: int) -> Session | None:
