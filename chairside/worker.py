@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import select
 import threading
 import time
 from collections import deque
@@ -376,31 +374,9 @@ MAX_CHUNK = 65536
 def _read_waiting(port: serial.SerialBase, waiting: int) -> bytes:
     """What the port holds now, in one chunk (pyserial's socket:// reports only "1 or more"
     waiting), so a message is decoded and stored once, not looked after byte by byte."""
-    if os.name == "posix" and type(port) is serial.Serial:  # a local port or a pty
-        return _read_tty(port, waiting)
     chunk = port.read(waiting or 1)
     while chunk and len(chunk) < MAX_CHUNK and (more := port.in_waiting):
         chunk += port.read(more)
-    return chunk
-
-
-def _read_tty(port: serial.Serial, waiting: int) -> bytes:
-    """The same for a local serial port or pseudo-terminal, in one wait and one read:
-    pyserial opens it non-blocking, so everything it holds comes at once. At 32 chairs,
-    pyserial's byte-then-rest reads were a sixth of the workers' time."""
-    if not waiting and not select.select([port.fileno()], [], [], READ_WAIT_S)[0]:
-        return b""
-    try:
-        chunk = os.read(port.fileno(), MAX_CHUNK)
-    except BlockingIOError:
-        return b""
-    except OSError as exc:
-        raise serial.SerialException(f"read failed: {exc}") from exc
-    if not chunk:  # what pyserial says of a port that is readable but gives nothing
-        raise serial.SerialException(
-            "device reports readiness to read but returned no data "
-            "(device disconnected or multiple access on port?)"
-        )
     return chunk
 
 
