@@ -373,10 +373,18 @@ MAX_CHUNK = 65536
 
 def _read_waiting(port: serial.SerialBase, waiting: int) -> bytes:
     """What the port holds now, in one chunk (pyserial's socket:// reports only "1 or more"
-    waiting), so a message is decoded and stored once, not looked after byte by byte."""
+    waiting), so a message is decoded and stored once, not looked after byte by byte.
+
+    A sender that hangs up right after its last message leaves that message and the hang-up
+    in the same buffer: the bytes already read are returned, and the hang-up is reported by
+    the next read, so the last message before a disconnection is stored, not dropped."""
     chunk = port.read(waiting or 1)
-    while chunk and len(chunk) < MAX_CHUNK and (more := port.in_waiting):
-        chunk += port.read(more)
+    try:
+        while chunk and len(chunk) < MAX_CHUNK and (more := port.in_waiting):
+            chunk += port.read(more)
+    except (serial.SerialException, OSError):
+        if not chunk:
+            raise
     return chunk
 
 

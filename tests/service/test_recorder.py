@@ -1,5 +1,6 @@
 """The recorder in-process against simulated monitors on real ptys."""
 
+import socket
 import threading
 import time
 from dataclasses import replace
@@ -8,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from chairside.recorder import Recorder
+from devices.hl7_mllp import frame
 from tests.conftest import query, wait_for
 from vitals.chairs import Chair
 from vitals.errors import UnknownProtocol
+from vitals.reading import utc_now
 
 
 def state_of(db: Path, chair: str) -> tuple:
@@ -196,3 +199,36 @@ def test_what_a_monitor_sends_but_gives_no_reading_reaches_the_device_state(
 
     wait_for(lambda: unused() == {"OBX 150344 MDC_TEMP": 1}, what="the unused kind published")
     assert query(db_path, "SELECT param, value FROM readings_full") == [("sbp", 147.0)]
+
+
+def test_the_message_a_sender_sends_just_before_hanging_up_is_stored(run_recorder, db_path) -> None:
+    """A serial-to-network server that passes on a gateway's last message and closes: the
+    message and the hang-up arrive together, and the message must still be stored (it was
+    dropped with the read that met the hang-up, about one run in six of the HL7 end-to-end
+    test)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    observed = utc_now().strftime("%Y%m%d%H%M%S+0000")
+    messages = b"".join(
+        frame(
+            f"MSH|^~\\&|GW|ICU|CS|CLINIC|{observed}||ORU^R01|M{n}|P|2.5\r"
+            f"OBX|1|NM|8867-4^HR^LN||{70 + n}|/min|||||F|||{observed}\r"
+        )
+        for n in range(3)
+    )
+
+    def serve_once() -> None:
+        client, _ = server.accept()
+        client.sendall(messages)
+        client.close()  # the hang-up follows the last message at once
+
+    threading.Thread(target=serve_once, daemon=True).start()
+    try:
+        run_recorder([Chair("gw", "Gateway", f"socket://127.0.0.1:{port}", "hl7-mllp")])
+        wait_for(lambda: count(db_path) >= 3, what="the three messages stored")
+        values = query(db_path, "SELECT value FROM readings_full ORDER BY value")
+        assert values == [(70.0,), (71.0,), (72.0,)]
+    finally:
+        server.close()
