@@ -67,7 +67,9 @@ def test_every_sent_reading_is_stored_exactly_once(
     extra = ("--truth", str(truth), "--protocol", protocol, "--transport", transport)
     config, simulator = simulate(processes, tmp_path, *extra)
     recorder = processes("record", "--config", str(config), "--db", str(db))
-    wait_for(lambda: stored(db) > 150, timeout=30, what="readings in the store")
+    # A polled monitor answers at the recorder's pace, not the simulation's: fewer suffice.
+    enough = 80 if protocol == "intellivue" else 150
+    wait_for(lambda: stored(db) > enough, timeout=30, what="readings in the store")
     # Stop the monitors first, let the recorder drain the line, then stop the recorder.
     stop(simulator)
     time.sleep(1.0)
@@ -75,7 +77,7 @@ def test_every_sent_reading_is_stored_exactly_once(
     rows = list(csv.DictReader(truth.open()))
     sent = Counter((r["chair"], r["param"], _value(r["value"])) for r in rows)
     got = Counter(query(db, "SELECT chair, param, value FROM readings_full"))
-    assert sum(sent.values()) > 150
+    assert sum(sent.values()) > enough
     if protocol in ("ge-s5", "intellivue"):  # silent until asked: everything sent is stored
         assert got == sent
     else:

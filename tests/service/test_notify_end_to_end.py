@@ -48,7 +48,7 @@ def test_a_critical_rise_in_a_quiet_room_reaches_the_phone_and_the_mailbox(
     db = tmp_path / "c.db"
     config = tmp_path / "chairs.toml"
     simulator = processes(
-        *("simulate", "--chairs", "1", "--scenario", "hypertensive", "--speed", "120"),
+        *("simulate", "--chairs", "1", "--scenario", "hypertensive", "--speed", "240"),
         *("--config", str(config), "--run-dir", str(tmp_path / "run"), "--db", str(db)),
     )
     wait_for(config.exists, what="the simulator's chair config")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.conftest import query
+from tests.conftest import outside_writer, query
 from vitals.chairs import Chair
 from vitals.engine import CLINICAL, Episode
 from vitals.reading import Param, Reading, utc_now
@@ -247,6 +247,27 @@ def test_a_change_while_a_summary_is_computed_is_never_served_stale(
     monkeypatch.setattr("vitals.store.commands.save_summaries", real)
     assert _listed(db_path)["unacknowledged"] == 0  # what was stored is known to be stale
     assert session in {s for (s,) in query(db_path, "SELECT session FROM session_summaries")}
+
+
+def test_a_reading_corrected_or_deleted_afterwards_is_not_hidden_by_the_stored_summary(
+    store_db: Path | PostgresServer,
+) -> None:
+    """Chairside only adds readings, but a database tool can change one: the clinic's IT
+    corrects a systolic of 170 to 160 after the session ended, later deletes it. The list
+    must show what the readings now give, not the summary stored before the change."""
+    session = _session_with_sbp(store_db, "P-7", 0, [(5, 120), (15, 170), (25, 150)])
+    commands.end_session(store_db, session, "Nurse Ada", "done", at=at(40))
+    keep_summaries(store_db, [session])
+    assert _listed(store_db)["peak_sbp"] == 170.0
+    for statement, peak in (
+        ("UPDATE readings SET value = 160 WHERE value = 170", 160.0),
+        ("DELETE FROM readings WHERE value = 160", 150.0),
+    ):
+        conn = outside_writer(store_db)
+        conn.execute(statement)
+        conn.commit()
+        conn.close()
+        assert _listed(store_db)["peak_sbp"] == peak, statement
 
 
 def test_the_list_tells_a_running_session_from_an_ended_one_on_either_engine(

@@ -361,14 +361,19 @@ SUMMARY_TABLES = """
 """
 # (trigger, event, the sessions it touches): one trigger each, the same body.
 MINE = "SELECT NEW.session AS session WHERE NEW.session IS NOT NULL"
+
+
+def _sessions_around(row: str) -> str:
+    """The ended sessions whose summaries a reading (``NEW`` or ``OLD``) is an input of."""
+    return (
+        "SELECT id AS session FROM sessions"  # noqa: S608 (row is NEW or OLD)
+        f" WHERE chair = (SELECT chair FROM chair_keys WHERE key = {row}.chair_key)"
+        f" AND ended_us >= {row}.t_us AND started_us <= {row}.t_us + 3600000000"
+    )
+
+
 SUMMARY_INPUTS = (
-    (
-        "readings_change_summaries",
-        "INSERT ON readings",
-        "SELECT id AS session FROM sessions"
-        " WHERE chair = (SELECT chair FROM chair_keys WHERE key = NEW.chair_key)"
-        " AND ended_us >= NEW.t_us AND started_us <= NEW.t_us + 3600000000",
-    ),
+    ("readings_change_summaries", "INSERT ON readings", _sessions_around("NEW")),
     ("sessions_change_summaries", "UPDATE ON sessions", "SELECT NEW.id AS session"),
     ("events_change_summaries", "INSERT ON events", MINE),
     ("episodes_change_summaries_i", "INSERT ON episodes", MINE),
@@ -381,13 +386,13 @@ SUMMARY_INPUTS = (
 )
 
 
-def _summary_triggers() -> str:
+def _summary_triggers(inputs: tuple[tuple[str, str, str], ...] = SUMMARY_INPUTS) -> str:
     return "".join(
         f"CREATE TRIGGER {name} AFTER {event} BEGIN"  # noqa: S608 (the constants above)
         f" INSERT INTO session_changes (session, changes) SELECT session, 1 FROM ({touched})"
         " WHERE 1 ON CONFLICT (session) DO UPDATE SET changes = changes + 1;"
         " END;\n"
-        for name, event, touched in SUMMARY_INPUTS
+        for name, event, touched in inputs
     )
 
 
@@ -600,6 +605,25 @@ def m015_rule_sets(conn: sqlite3.Connection) -> None:
     chain.relink(conn, "sessions")
 
 
+# Chairside only ever adds readings; one edited or deleted by other means (a database tool,
+# a correction by hand) changes what the sessions around it were summarised from, before
+# and, for an edit, after: those summaries count a change and are computed again.
+READING_EDITS = (
+    (
+        "readings_edit_change_summaries",
+        "UPDATE ON readings",
+        f"{_sessions_around('OLD')} UNION {_sessions_around('NEW')}",
+    ),
+    ("readings_delete_change_summaries", "DELETE ON readings", _sessions_around("OLD")),
+)
+
+
+def m016_reading_edits_change_summaries(conn: sqlite3.Connection) -> None:
+    """A reading edited or deleted after the fact makes its sessions' stored summaries stale,
+    as an added one always did (m008): the list never serves figures the data no longer give."""
+    _run_script(conn, _summary_triggers(READING_EDITS))
+
+
 MIGRATIONS: list[Migration] = [
     m001_readings_and_devices,
     m002_sessions_events_episodes,
@@ -616,6 +640,7 @@ MIGRATIONS: list[Migration] = [
     m013_chain_level_seen,
     m014_view_times_truncated,
     m015_rule_sets,
+    m016_reading_edits_change_summaries,
 ]
 
 

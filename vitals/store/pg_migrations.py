@@ -477,11 +477,53 @@ def pg004_rule_sets(conn: PgConnection) -> None:
     chain.relink(conn, "sessions")
 
 
+# As m016 on SQLite: a reading edited or deleted by other means than Chairside (which only
+# adds) counts for the sessions around where it was and, for an edit, where it is now.
+READING_EDITS_FUNCTION = """
+    CREATE FUNCTION readings_edit_change_summaries() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO session_changes (session, changes)
+            SELECT id, 1 FROM sessions
+            WHERE chair = (SELECT chair FROM chair_keys WHERE key = OLD.chair_key)
+              AND ended_us >= OLD.t_us AND started_us <= OLD.t_us + 3600000000
+            ON CONFLICT (session) DO UPDATE SET changes = session_changes.changes + 1;
+        IF TG_OP = 'UPDATE' THEN
+            INSERT INTO session_changes (session, changes)
+                SELECT id, 1 FROM sessions
+                WHERE chair = (SELECT chair FROM chair_keys WHERE key = NEW.chair_key)
+                  AND ended_us >= NEW.t_us AND started_us <= NEW.t_us + 3600000000
+                ON CONFLICT (session) DO UPDATE SET changes = session_changes.changes + 1;
+        END IF;
+        RETURN NULL;
+    END $$
+"""
+
+
+def pg005_reading_edits_change_summaries(conn: PgConnection) -> None:
+    """As m016 on SQLite: a reading edited or deleted after the fact makes its sessions'
+    stored summaries stale."""
+    _run(
+        conn,
+        [
+            READING_EDITS_FUNCTION,
+            *(
+                f"CREATE TRIGGER {name} AFTER {op} ON readings FOR EACH ROW"
+                " EXECUTE FUNCTION readings_edit_change_summaries()"
+                for name, op in (
+                    ("readings_edit_change_summaries", "UPDATE"),
+                    ("readings_delete_change_summaries", "DELETE"),
+                )
+            ),
+        ],
+    )
+
+
 PG_MIGRATIONS: list[PgMigration] = [
     pg001_schema_as_of_m011,
     pg002_forwarded_ids,
     pg003_chain_level_seen,
     pg004_rule_sets,
+    pg005_reading_edits_change_summaries,
 ]
 
 
