@@ -369,16 +369,24 @@ SUMMARY_FUNCTION = """
         RETURN NULL;
     END $$
 """
+
+
 # Readings count for the ended sessions whose window (an hour before the start for the
 # pre-dose baseline) they fall in; live readings fall in none: one index probe a reading.
-READINGS_SUMMARY_FUNCTION = """
-    CREATE FUNCTION readings_change_summaries() RETURNS TRIGGER LANGUAGE plpgsql AS $$
-    BEGIN
+def _count_sessions_around(row: str) -> str:
+    """Count a change for the ended sessions whose summaries ``row`` (NEW or OLD) is an
+    input of."""
+    return f"""
         INSERT INTO session_changes (session, changes)
             SELECT id, 1 FROM sessions
-            WHERE chair = (SELECT chair FROM chair_keys WHERE key = NEW.chair_key)
-              AND ended_us >= NEW.t_us AND started_us <= NEW.t_us + 3600000000
-            ON CONFLICT (session) DO UPDATE SET changes = session_changes.changes + 1;
+            WHERE chair = (SELECT chair FROM chair_keys WHERE key = {row}.chair_key)
+              AND ended_us >= {row}.t_us AND started_us <= {row}.t_us + 3600000000
+            ON CONFLICT (session) DO UPDATE SET changes = session_changes.changes + 1;"""  # noqa: S608 (NEW or OLD)
+
+
+READINGS_SUMMARY_FUNCTION = f"""
+    CREATE FUNCTION readings_change_summaries() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+    BEGIN{_count_sessions_around("NEW")}
         RETURN NULL;
     END $$
 """
@@ -479,20 +487,10 @@ def pg004_rule_sets(conn: PgConnection) -> None:
 
 # As m016 on SQLite: a reading edited or deleted by other means than Chairside (which only
 # adds) counts for the sessions around where it was and, for an edit, where it is now.
-READING_EDITS_FUNCTION = """
+READING_EDITS_FUNCTION = f"""
     CREATE FUNCTION readings_edit_change_summaries() RETURNS TRIGGER LANGUAGE plpgsql AS $$
-    BEGIN
-        INSERT INTO session_changes (session, changes)
-            SELECT id, 1 FROM sessions
-            WHERE chair = (SELECT chair FROM chair_keys WHERE key = OLD.chair_key)
-              AND ended_us >= OLD.t_us AND started_us <= OLD.t_us + 3600000000
-            ON CONFLICT (session) DO UPDATE SET changes = session_changes.changes + 1;
-        IF TG_OP = 'UPDATE' THEN
-            INSERT INTO session_changes (session, changes)
-                SELECT id, 1 FROM sessions
-                WHERE chair = (SELECT chair FROM chair_keys WHERE key = NEW.chair_key)
-                  AND ended_us >= NEW.t_us AND started_us <= NEW.t_us + 3600000000
-                ON CONFLICT (session) DO UPDATE SET changes = session_changes.changes + 1;
+    BEGIN{_count_sessions_around("OLD")}
+        IF TG_OP = 'UPDATE' THEN{_count_sessions_around("NEW")}
         END IF;
         RETURN NULL;
     END $$
