@@ -108,7 +108,15 @@ def _tile(chair, latest, session, state, alerts, spark, now, recorder: Recorder)
     blind = blind_label(since) if since is not None else None
     if blind:
         why = recorder.banner or link_banner(state) or "no valid readings from the monitor"
-        status, headline = "nodata", why if status == "normal" else f"{why} · {headline}"
+        said = status == "normal" or headline == why  # a link's own banner is said once
+        status, headline = "nodata", why if said else f"{why} · {headline}"
+    values = [
+        ("HR", shown_value(latest, "hr", now)),
+        ("SpO₂", shown_value(latest, "spo2", now)),
+        ("NIBP", shown_nibp(latest, now)),
+    ]
+    if blind:  # what a blind chair last gave is greyed, however young it is
+        values = [(name, replace(shown, stale=True)) for name, shown in values]
     bp_text, overdue = _bp_check(session, latest, now)
     return Tile(
         chair=chair.chair,
@@ -117,11 +125,7 @@ def _tile(chair, latest, session, state, alerts, spark, now, recorder: Recorder)
         headline=headline,
         flashing=flashing,
         session=_session_text(session, now),
-        values=[
-            ("HR", shown_value(latest, "hr", now)),
-            ("SpO₂", shown_value(latest, "spo2", now)),
-            ("NIBP", shown_nibp(latest, now)),
-        ],
+        values=values,
         bp_check=bp_text,
         bp_overdue=overdue,
         link=link_banner(state),

@@ -12,6 +12,7 @@ from dashboard.sound import alarm_level, alarm_wav
 from dashboard.tile_html import tile_html
 from dashboard.tiles import blind_since, clinic_time, recorder_line, store_banner
 from vitals.chairs import Chair
+from vitals.device_state import DeviceState, LinkState
 from vitals.engine import TECHNICAL, Episode
 from vitals.reading import Param, Quality, Reading, utc_now
 from vitals.rules import Level
@@ -110,3 +111,21 @@ def test_which_recorder_writes_and_why_the_store_refuses(db_path: Path) -> None:
     banner = store_banner(status, now)
     assert "refuses the recorder's writes" in banner and "312 readings are kept" in banner
     assert "database or disk is full" in recorder_line(beat, status, now)
+
+
+def test_a_chair_that_lost_its_monitor_greys_its_last_values_and_says_why_once(
+    db_path: Path,
+) -> None:
+    """20 s after the cable came out: past the chair's 10 s limit, but younger than a heart
+    rate's own 30 s staleness. The tile is blind, its last HR is greyed and marked "not
+    current" (it must not look live under the banner), and the link's sentence is said once."""
+    writer, now = chair_store(db_path, reading_age_s=20, beat_age_s=0)
+    since = now - timedelta(seconds=12)
+    writer.write_device_state(DeviceState("c1", LinkState.DISCONNECTED, since), to_us(now))
+    writer.close()
+    tile = tile_of(db_path)
+    assert tile.status == "nodata" and tile.blind
+    assert all(shown.stale for _, shown in tile.values)
+    assert " s ago — not current" in tile_html(tile)
+    assert tile.headline.startswith("Monitor disconnected since")
+    assert "·" not in tile.headline, tile.headline
