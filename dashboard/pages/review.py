@@ -211,8 +211,9 @@ def record_check() -> None:
     verdict, checked = found
     if verdict.intact:
         st.caption(
-            f"Record verified at {checked}: the clinic's whole audit record ({verdict.links} "
-            "entries, every session's) is unchanged since it was written."
+            f"Record verified at {checked}: the clinic's audit record of sessions, events, "
+            f"alerts, acknowledgments and thresholds ({verdict.links} entries) is unchanged "
+            "since it was written. The readings themselves are not part of it."
         )
     else:
         st.error(

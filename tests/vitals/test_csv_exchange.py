@@ -226,7 +226,7 @@ def test_pdf_report_renders_the_session(recorded: int, db_path: Path, tmp_path: 
     for expected in (
         "Chairside session report",
         "patient P-1",
-        "Audit record: record verified",
+        "Audit record (not the readings): record verified",
         "not a certified medical device",
         "Baseline SBP",
         "SBP peak",

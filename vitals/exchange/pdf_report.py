@@ -63,7 +63,7 @@ def session_report(
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_page()
     _title(pdf, conn, session, zone)
-    _line(pdf, f"Audit record: {verify(conn).summary()}", 8)
+    _line(pdf, f"Audit record (not the readings): {verify(conn).summary()}", 8)
     pdf.ln(1)
     _summary(pdf, conn, session, readings, end, zone)
     _chart(pdf, readings, session.started, end, zone)
