@@ -191,6 +191,8 @@ def test_nurse_signs_in_sees_every_chair_and_acknowledges_what_she_sees(browser,
     OUTPUT.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
+    asked = []  # every address the page asks for: a clinic's station calls nobody outside
+    page.on("request", lambda request: asked.append(request.url))
     sign_in(page, url, "/review")  # a bookmark: it lands on its page after signing in
     # The first page a new dashboard serves imports everything: give it time on a busy machine.
     expect(page.get_by_role("heading", name="Review", exact=True)).to_be_visible(timeout=90_000)
@@ -221,6 +223,8 @@ def test_nurse_signs_in_sees_every_chair_and_acknowledges_what_she_sees(browser,
     wait_for(lambda: query(db, "SELECT by FROM acknowledgments"), timeout=20, what="the audit row")
     rows = query(db, "SELECT DISTINCT by, comment, level_seen FROM acknowledgments")
     assert rows[0][:2] == (NURSE, "seen in browser test") and rows[0][2] in ("critical", "warning")
+    outside = {a for a in asked if not a.startswith((url, "data:", "blob:"))}
+    assert not outside, outside
     context.close()
 
 
