@@ -72,7 +72,7 @@ def _summary(conn: sqlite3.Connection, session_id: int, now: datetime) -> dict[s
         row[f"rise_{param.value}"] = None if base is None or peak is None else peak - base
     back, still_raised = _back_to_baseline(conn, session, end, row["baseline_sbp"])
     row["back_to_baseline_min"], row["still_raised_at_end"] = back, still_raised
-    row |= _time_above(conn, session, end)
+    row |= _time_beyond(conn, session, end)
     row |= _alerts(conn, session)
     row |= _scores(queries.events(conn, session.id))
     row["discharge"] = str(discharge_verdict(conn, session.id, end, baselines))
@@ -250,17 +250,25 @@ def _scores(events: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _time_above(conn: sqlite3.Connection, session: Session, end: datetime) -> dict[str, float]:
-    """Minutes each absolute high threshold was exceeded, a value holding until the next one."""
+def _time_beyond(conn: sqlite3.Connection, session: Session, end: datetime) -> dict[str, float]:
+    """Minutes each absolute threshold was breached, a value holding until the next one: time
+    above a high rule's lines (``min_above_…``), below a low rule's (``min_below_…``)."""
     out = {}
     for rule in session.rules.rules:
-        if rule.relative or rule.direction is not Direction.HIGH:
+        if rule.relative:
             continue
-        seconds = session_figures.seconds_at_or_above(
-            conn, session.chair, rule.param, session.started, end, [t for _, t in rule.tiers]
+        seconds = session_figures.seconds_beyond(
+            conn,
+            session.chair,
+            rule.param,
+            session.started,
+            end,
+            [t for _, t in rule.tiers],
+            rule.operator,
         )
+        side = "above" if rule.direction is Direction.HIGH else "below"
         for (level, _), held in zip(rule.tiers, seconds, strict=True):
-            out[f"min_above_{rule.name}_{level.label}"] = round(held / 60, 1)
+            out[f"min_{side}_{rule.name}_{level.label}"] = round(held / 60, 1)
     return out
 
 

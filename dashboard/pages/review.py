@@ -32,7 +32,7 @@ from vitals.clinic_time import clock, date_and_clock
 from vitals.clinical import protocol_names
 from vitals.exchange.export import FORMATS, MAIN_FILE, export, session_window
 from vitals.exchange.progress import Progress
-from vitals.reading import utc_now
+from vitals.reading import Param, utc_now
 from vitals.review import session_page, what_if
 from vitals.rules import RuleSet
 from vitals.store import connect_readonly, listing, queries
@@ -42,6 +42,7 @@ from vitals.verdict import session_baselines
 from vitals.wording import alert_name, chair_label, param_label, protocol_label, with_unit
 
 RECHECK_S = 300
+PARAM_NAMES = {p.value for p in Param}
 WHAT_IF_COLUMNS = {
     k: v for k, v in EPISODE_COLUMNS.items() if k != "Acknowledged"
 }  # a replay acknowledges nothing
@@ -172,12 +173,12 @@ def summary_panel(row: pd.Series) -> None:
     ]
     if pd.notna(row.ack_max_min):
         lines.append(f"Longest wait for an acknowledgment: {row.ack_max_min:.0f} min.")
-    above = [
+    beyond = [
         f"{_rule_level(column)} {row[column]:.0f} min"
-        for column in sorted(c for c in row.index if c.startswith("min_above_"))
+        for column in sorted(c for c in row.index if c.startswith(("min_above_", "min_below_")))
         if pd.notna(row[column]) and row[column] > 0
     ]
-    lines.append("Time above thresholds: " + ("; ".join(above) or "none") + ".")
+    lines.append("Time beyond thresholds: " + ("; ".join(beyond) or "none") + ".")
     for line in lines:
         st.caption(md(line))
 
@@ -190,9 +191,11 @@ def _duration(row: pd.Series) -> str:
 
 
 def _rule_level(column: str) -> str:
-    """ "min_above_sbp-high_critical" -> "High SBP critical"."""
-    rule, level = column.removeprefix("min_above_").rsplit("_", 1)
-    return f"{alert_name(rule)} {level}"
+    """ "min_above_sbp-high_critical" -> "High SBP critical", "min_below_spo2-low_warning" ->
+    "Low SpO₂ warning" (a rule is named after its parameter, as the presets name theirs)."""
+    rule, level = column.split("_", 2)[2].rsplit("_", 1)
+    param = rule.split("-", 1)[0]
+    return f"{alert_name(rule, param if param in PARAM_NAMES else None)} {level}"
 
 
 @st.cache_data(ttl=RECHECK_S, show_spinner="Checking the record…")

@@ -254,3 +254,14 @@ def test_a_session_without_clinical_alerts_does_not_read_as_nothing_happened() -
     assert alert_counts(quiet | {"alerts_critical": 1, "alerts_advisory": 2}) == (
         "1 critical, 2 advisory"
     )
+
+
+def test_the_time_beyond_each_threshold_names_its_parameter_and_side() -> None:
+    """A clinician reads "High SBP warning 12 min; Low SpO₂ warning 3 min", never a bare
+    "High warning" that cannot tell SBP from DBP (found by an independent tester)."""
+    from dashboard.pages.review import _rule_level
+
+    assert _rule_level("min_above_sbp-high_warning") == "High SBP warning"
+    assert _rule_level("min_above_dbp-high_critical") == "High DBP critical"
+    assert _rule_level("min_below_spo2-low_warning") == "Low SpO₂ warning"
+    assert _rule_level("min_below_map-low_critical") == "Low MAP critical"

@@ -72,6 +72,19 @@ def test_summary_of_a_constructed_session(db_path: Path) -> None:
     assert session_page(conn, utc_now()).rows.session.tolist() == [session]
 
 
+def test_time_below_a_low_line_counts_as_time_above_a_high_one_does(db_path: Path) -> None:
+    """A fall: SBP 85 for 10 min, then 65 for 10 min (MAP 60, then 40). Below the warning line
+    (< 90) 20 min, below the critical (< 70) 10 min; MAP below 60 only while it was 40 (the
+    low lines are strict, as the rules compare)."""
+    session = _session_with_sbp(db_path, "P-4", 0, [(5, 120), (15, 85), (25, 65), (35, 120)])
+    commands.end_session(db_path, session, "Nurse Ada", "done", at=at(40))
+    row = session_summary(connect_readonly(db_path), session, utc_now())
+    assert row["min_below_sbp-low_warning"] == 20.0
+    assert row["min_below_sbp-low_critical"] == 10.0
+    assert row["min_below_map-low_critical"] == 10.0
+    assert row["min_above_sbp-high_warning"] == 0.0
+
+
 def test_a_session_without_readings_summarises_to_zeros(db_path: Path) -> None:
     writer = StoreWriter(db_path)
     writer.write_chairs([Chair("c1", "Chair 1", "x", "ge-s5")])

@@ -8,7 +8,7 @@ from pathlib import Path
 from vitals.chairs import Chair
 from vitals.reading import Param, Quality, Reading, utc_now
 from vitals.store import StoreWriter, connect_readonly
-from vitals.store.session_figures import peak, seconds_at_or_above
+from vitals.store.session_figures import peak, seconds_beyond
 
 T0 = utc_now().replace(microsecond=0) - timedelta(hours=1)
 END = T0 + timedelta(seconds=60)
@@ -44,6 +44,10 @@ def test_peak_and_time_at_or_above_on_a_strip_worked_out_by_hand(db_path: Path) 
     assert peak(conn, "c1", Param.SBP, T0, END) is None
     # >= 100: 0-60 but 50-60; >= 125: 20-50; >= 130: 20-40 and 40-40 (the 125 at 40 s
     # follows the 130 stored first); > everything: 0
-    held = seconds_at_or_above(conn, "c1", Param.HR, T0, END, [100, 125, 130, 131])
+    held = seconds_beyond(conn, "c1", Param.HR, T0, END, [100, 125, 130, 131])
     assert held == [50.0, 30.0, 20.0, 0.0]
-    assert seconds_at_or_above(conn, "c9", Param.HR, T0, END, [100]) == [0.0]
+    assert seconds_beyond(conn, "c1", Param.HR, T0, END, [130], ">") == [0.0]
+    # <= 100: 0-20 (100) and 50-60 (90); < 100: 50-60; <= 89: never
+    assert seconds_beyond(conn, "c1", Param.HR, T0, END, [100, 89], "≤") == [30.0, 0.0]
+    assert seconds_beyond(conn, "c1", Param.HR, T0, END, [100], "<") == [10.0]
+    assert seconds_beyond(conn, "c9", Param.HR, T0, END, [100]) == [0.0]

@@ -43,19 +43,28 @@ def peak(
     return None if row is None else (row[0], from_us(row[1]))
 
 
-def seconds_at_or_above(
+# A rule's comparison as ``Rule.operator`` prints it, in SQL (a fixed set: never user text).
+COMPARISONS = {"≥": ">=", ">": ">", "≤": "<=", "<": "<"}
+
+
+def seconds_beyond(
     conn: sqlite3.Connection,
     chair: str,
     param: Param,
     start: datetime,
     end: datetime,
     thresholds: Sequence[float],
+    operator: str = "≥",
 ) -> list[float]:
     """For each threshold, the seconds of ``[start, end)`` during which the last valid value
-    of ``param`` was at or above it (a value holds until the next one, the last until end)."""
+    of ``param`` was beyond it by ``operator`` (a value holds until the next one, the last
+    until end): a high rule's time above its line, a low rule's time below it."""
     if not thresholds:
         return []
-    sums = ", ".join("coalesce(sum(CASE WHEN value >= ? THEN held_us END), 0)" for _ in thresholds)
+    compare = COMPARISONS[operator]
+    sums = ", ".join(
+        f"coalesce(sum(CASE WHEN value {compare} ? THEN held_us END), 0)" for _ in thresholds
+    )
     row = conn.execute(
         f"SELECT {sums} FROM ({HELD}) AS held",  # noqa: S608 (constant fragments)
         (*thresholds, to_us(end), chair, param.value, to_us(start), to_us(end)),
