@@ -69,7 +69,8 @@ def episode_rows(
 def _acknowledged(e, zone: tzinfo, day) -> str:
     if not isinstance(e.acked_by, str):
         return "not acknowledged" if e.kind == "clinical" and e.level != "advisory" else ""
-    return f"{e.acked_by}, {_clock(e.acked, zone, day, seconds=False)}"
+    said = f": “{e.acked_comment}”" if isinstance(e.acked_comment, str) and e.acked_comment else ""
+    return f"{e.acked_by}, {_clock(e.acked, zone, day, seconds=False)}{said}"
 
 
 EPISODE_COLUMNS: Columns = {

@@ -2,7 +2,7 @@
 
 import csv
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -428,3 +428,41 @@ def test_exported_cells_never_run_as_formulas_and_import_gets_the_text_back(
     assert first.startswith("'=cmd|' /C calc'!A0,") and ",'@evil," in first
     imported = read_readings_csv(window / "readings.csv")
     assert {(r.chair, r.source) for r in imported} == {("=cmd|' /C calc'!A0", "@evil")}
+
+
+def test_a_nurses_acknowledgment_comment_reaches_the_review_the_pdf_and_the_csv(
+    recorded: int, db_path: Path, tmp_path: Path
+) -> None:
+    """Nurse Ada acknowledges a high SBP with what she did: an auditor reads it in the
+    session's log, its PDF and its CSV, as she typed it (never rendered as markup)."""
+    from pypdf import PdfReader
+
+    from dashboard.tables import episode_rows
+    from vitals.engine import CLINICAL, Episode
+    from vitals.reading import Param
+    from vitals.rules import Level
+    from vitals.store import connect_readonly, queries
+
+    started = utc_now() - timedelta(minutes=15)
+    writer = StoreWriter(db_path)
+    high = Episode("sbp-high", CLINICAL, Level.WARNING, started, Param.SBP, reason="SBP 171")
+    writer.write_episodes("c1", recorded, [high])
+    writer.close()
+    said = "BP repeated <b>manually</b>: 158/96"
+    commands.acknowledge(db_path, 1, "Nurse Ada", said, at=started + timedelta(minutes=2))
+
+    conn = connect_readonly(db_path)
+    episodes = queries.episodes(conn, session=recorded)
+    conn.close()
+    [shown] = episode_rows(episodes, UTC).Acknowledged
+    assert shown.startswith("Nurse Ada, ") and shown.endswith(f": “{said}”")
+    for form in ("pdf", "csv"):
+        out = tmp_path / form
+        command = ["export", "--db", str(db_path), "--session", str(recorded), "--out", str(out)]
+        assert main([*command, "--format", form]) == 0
+    text = " ".join(page.extract_text() for page in PdfReader(tmp_path / "pdf/report.pdf").pages)
+    assert f"acknowledged by Nurse Ada at {started + timedelta(minutes=2):%H:%M:%S}" in text
+    assert f'("{said}")' in " ".join(text.split())
+    [row] = csv.DictReader((tmp_path / "csv/episodes.csv").open())
+    assert (row["acked_by"], row["ack_comment"]) == ("Nurse Ada", said)
+    assert row["acked_utc"] == iso_utc(started + timedelta(minutes=2))

@@ -59,6 +59,8 @@ EPISODE_COLUMNS = [
     "peak_value",
     "reason",
     "acked_by",
+    "acked_utc",
+    "ack_comment",
 ]
 
 
@@ -154,7 +156,7 @@ def _event_row(e: Any) -> list[Any]:
 
 def _episode_row(e: Any) -> list[Any]:
     ended = "" if pd.isna(e.ended) else iso_utc(e.ended)
-    acked = e.acked_by if isinstance(e.acked_by, str) else ""
+    acked = isinstance(e.acked_by, str)
     return [
         e.chair,
         _num(e.session),
@@ -166,7 +168,9 @@ def _episode_row(e: Any) -> list[Any]:
         ended,
         _num(e.peak_value),
         e.reason,
-        acked,
+        e.acked_by if acked else "",
+        iso_utc(e.acked) if acked else "",
+        e.acked_comment if acked and isinstance(e.acked_comment, str) else "",
     ]
 
 

@@ -372,7 +372,9 @@ EPISODE_SELECT = """
            e.peak_value, e.peak_us, e.reason, e.rule_json,
            (SELECT "by" FROM acknowledgments WHERE episode = e.id ORDER BY t_us, id LIMIT 1)
                AS acked_by,
-           (SELECT min(t_us) FROM acknowledgments WHERE episode = e.id) AS acked_us
+           (SELECT min(t_us) FROM acknowledgments WHERE episode = e.id) AS acked_us,
+           (SELECT comment FROM acknowledgments WHERE episode = e.id ORDER BY t_us, id LIMIT 1)
+               AS acked_comment
     FROM episodes e
 """
 
