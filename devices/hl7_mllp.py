@@ -24,7 +24,9 @@ its readings are committed (``settle``): AA when they are, AR ("rejected for rea
 to its content", HL7 v2.6 chapter 2.9.2) while the store refuses writes, so the sender keeps
 the message and sends it again. Original mode (no MSH-15) always gets an ACK; enhanced mode
 follows MSH-15 (AL always, ER/SU on error/success only, NE never). A message that cannot be
-parsed gets AE at once when its MSH can be read, otherwise nothing.
+parsed gets AE at once: its own ACK when its MSH can be read, otherwise an ACK of
+Chairside's with an empty MSA-2 and an ERR saying why (HL7 table 0357, code 100), so a
+sender waiting for an answer is not left to time out and resend the same broken frame.
 
 Parsing uses the ``hl7`` package; this module only maps fields. Sources: HL7 v2.6 chapter 7
 (ORU^R01, OBX), chapter 2 (MSH, ACK, MLLP in appendix C), IHE PCD-01 (MDC codes in OBX-3).
@@ -88,8 +90,11 @@ class Hl7MllpAdapter(DeviceAdapter):
         self.observations = ObservationReader(dialect, vendor)
         self._buffer = bytearray()
         self._seen: dict[Param, tuple[datetime, float | None]] = {}
-        self._unsettled: list[tuple[hl7.Message, hl7.Segment, str]] = []
+        # (message, its MSH, a fixed answer) waiting for ``settle``; (None, None, why) for a
+        # frame that has no MSH to answer
+        self._unsettled: list[tuple[hl7.Message | None, hl7.Segment | None, str]] = []
         self._seen_before: dict[Param, tuple[datetime, float | None]] = {}
+        self._answers = 0  # Chairside's own ACKs (for frames it cannot answer in their terms)
 
     def on_connect(self) -> bytes:
         self._buffer.clear()
@@ -135,6 +140,8 @@ class Hl7MllpAdapter(DeviceAdapter):
             msh = message.segment("MSH")
         except (hl7.ParseException, *LIBRARY_ERRORS) as exc:
             self.bad_frame(f"frame error: not an HL7 v2 message ({exc!r})")
+            # answered in order with the messages before it, once they are settled
+            self._unsettled.append((None, None, "not an HL7 v2 message (no readable MSH)"))
             return []
         if not self._unsettled:  # what to forget if the store refuses what follows
             self._seen_before = dict(self._seen)
@@ -205,7 +212,10 @@ class Hl7MllpAdapter(DeviceAdapter):
         """AA once the messages' readings are committed; AR while the store refuses them,
         and their readings forgotten, so the sender's resend is taken as new."""
         for message, msh, fixed in self._unsettled:
-            self._acknowledge(message, msh, fixed or ("AA" if stored else "AR"))
+            if message is None:  # a frame without an MSH to answer: ``fixed`` says why
+                self._unreadable(fixed)
+            else:
+                self._acknowledge(message, msh, fixed or ("AA" if stored else "AR"))
         if not stored and self._unsettled:
             self._seen = self._seen_before
         self._unsettled = []
@@ -221,8 +231,20 @@ class Hl7MllpAdapter(DeviceAdapter):
             ack = message.create_ack(code)
         except LIBRARY_ERRORS as exc:  # an MSH too broken to answer
             self.bad_frame(f"frame error: cannot acknowledge, MSH malformed ({exc!r})")
+            self._unreadable("MSH segment too malformed to acknowledge")
             return
         self.outbox += frame(str(ack))
+
+    def _unreadable(self, why: str) -> None:
+        """AE for a frame whose sender cannot be answered in its own terms (no MSH-10 to
+        echo): Chairside's own ACK, MSA-2 empty, the reason in ERR (error code 100, "segment
+        sequence error": MSH must come first and be readable; severity E; why in ERR-7)."""
+        self._answers += 1
+        now = datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
+        self.outbox += frame(
+            f"MSH|^~\\&|CHAIRSIDE||||{now}||ACK|CHAIRSIDE-{self._answers}|P|2.6\r"
+            f"MSA|AE|\rERR|||100^Segment sequence error^HL70357|E|||{why}\r"
+        )
 
 
 def _field(segment: hl7.Segment, index: int) -> str:

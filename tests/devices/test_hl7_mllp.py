@@ -164,7 +164,29 @@ def test_a_cut_off_block_is_dropped_and_the_next_one_read() -> None:
     assert adapter.counts.frames_bad == 1 and adapter.counts.frames_ok == 1
 
 
-def test_a_message_whose_msh_cannot_be_answered_is_counted_not_raised() -> None:
+def acks(adapter: Hl7MllpAdapter) -> list[hl7.Message]:
+    out = adapter.take_output()
+    return [hl7.parse(block[1:].decode()) for block in out.split(b"\x1c\r") if block]
+
+
+def test_a_frame_that_cannot_be_answered_in_its_own_terms_gets_chairsides_ae() -> None:
+    """A gateway waiting for an answer to each frame: a frame with no readable MSH (nothing
+    to echo in MSA-2) is answered AE with the reason, in order after the good message before
+    it, instead of leaving the sender to time out and resend the same broken frame."""
     adapter = Hl7MllpAdapter()
-    adapter.feed(frame("MSH|^~\\&|A|B|C|D|20260301090000+0000||ORU|X\rOBX|1|NM|8867-4^HR^LN||70"))
-    assert adapter.counts.frames_bad >= 0  # never raises; whether an ACK could be built is counted
+    readings = adapter.feed(frame(oru()) + frame("PID|||P-1\rOBX|1|NM|8867-4^HR^LN||70"))
+    assert len(readings) == 3 and acks(adapter) == []  # nothing before the store answers
+    adapter.settle(stored=True)
+    good, broken = acks(adapter)
+    assert str(good.segment("MSA")[1]) == "AA" and str(good.segment("MSA")[2]) == "MSG1"
+    assert str(broken.segment("MSH")[9]) == "ACK" and str(broken.segment("MSA")[1]) == "AE"
+    assert str(broken.segment("MSA")[2]) == ""  # no control id to echo
+    err = broken.segment("ERR")
+    assert str(err[3]).startswith("100^") and str(err[4]) == "E"
+    assert "no readable MSH" in str(err[7])
+    assert adapter.counts.frames_bad == 1 and adapter.counts.frames_ok == 1
+    adapter.feed(frame("MSH|^~\\&|GW"))  # cut short: parsed, but too short to acknowledge
+    adapter.settle(stored=True)
+    [short] = acks(adapter)
+    assert str(short.segment("MSA")[1]) == "AE" and "too malformed" in str(short.segment("ERR")[7])
+    assert adapter.counts.frames_bad == 2
