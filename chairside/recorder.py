@@ -257,7 +257,10 @@ class Recorder:
         if end <= start:
             return
         span = _span(end - start)
-        reason = f"recorder not running for {span}: {how}; nothing was acquired meanwhile"
+        reason = (
+            f"recorder not running for {span}: {how}; no reading is timed in that span (what a"
+            " port or a gateway kept meanwhile is stored with the time it arrived)"
+        )
         episode = Episode(
             "recorder-downtime", TECHNICAL, Level.WARNING, start, ended=end, reason=reason
         )
