@@ -81,9 +81,12 @@ class ListeningPort:
     def read(self, size: int = 1) -> bytes:
         watched = [self._server] + ([self._client] if self._client else [])
         ready, _, _ = select.select(watched, [], [], self.timeout)
-        # the current sender first: a hang-up seen in the same round frees the chair
+        # The current sender first: a hang-up seen in the same round frees the chair. One that
+        # just gave data may have hung up behind it (a gateway closing after its last
+        # message and connecting again at once): the newcomer waits for the next round,
+        # which reads that hang-up first, so it is not refused as "another sender".
         data = self._receive(size) if self._client is not None and self._client in ready else b""
-        if self._server in ready:
+        if self._server in ready and not (data and self._client is not None):
             self._accept()
         return data
 

@@ -191,3 +191,30 @@ def test_limit_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="max_segments must be a positive number"):
         Hl7MllpAdapter({"max_segments": 0})
     assert Hl7MllpAdapter({"max_segments": 5}).limits.max_segments == 5
+
+
+def test_a_sender_that_hangs_up_and_connects_again_at_once_is_admitted() -> None:
+    """A gateway closes straight after a message and reconnects within a millisecond: its
+    message, the hang-up and the new connection wait together. Reading the hang-up before
+    judging the newcomer admits it; before, it was refused as "another sender"."""
+    port = ListeningPort(f"listen://127.0.0.1:{free_port()}", 0.05)
+    address = ("127.0.0.1", int(port.url.rsplit(":", 1)[1]))
+    try:
+        first = connect(address)
+        time.sleep(0.05)
+        assert port.read(4096) == b""  # the round that admits the first sender
+        one, two = frame(ORU.format(n=1, hr=61)), frame(ORU.format(n=2, hr=62))
+        first.sendall(one)
+        first.close()
+        again = connect(address)
+        again.sendall(two)
+        time.sleep(0.1)  # all of it waits on the machine before the recorder reads
+        received = b""
+        deadline = time.monotonic() + 5
+        while received != one + two and time.monotonic() < deadline:
+            received += port.read(4096)
+        assert received == one + two
+        assert port.counts.unused == {}
+        again.close()
+    finally:
+        port.close()
