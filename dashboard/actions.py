@@ -131,6 +131,9 @@ def _chair_name(conn, chair: str) -> str:
     return queries.chair_names(conn).get(chair) or chair_label(chair)
 
 
+REASON_ASKED = "end-reason-asked"  # the session whose nurse was asked why it ends early
+
+
 @st.dialog("End session", on_dismiss=close_dialog)
 def end_session_dialog(session_id: int) -> None:
     verdict = read_store(lambda conn: discharge_verdict(conn, session_id, utc_now()))
@@ -144,10 +147,15 @@ def end_session_dialog(session_id: int) -> None:
             placeholder="e.g. patient left against advice; transferred with escort",
             key="end-reason",
         ).strip()
-    if st.button("End session now", type="primary", key="end-confirm"):
-        if not verdict.ready and not reason:
+    pressed = st.button("End session now", type="primary", key="end-confirm")
+    if not verdict.ready and not reason:
+        # kept until a reason is typed: the live page's next rerun must not wipe it unread
+        if pressed or st.session_state.get(REASON_ASKED) == session_id:
+            st.session_state[REASON_ASKED] = session_id
             st.error("The patient is not yet ready for discharge: say why the session ends now.")
-            return
+        return
+    st.session_state.pop(REASON_ASKED, None)
+    if pressed:
         record = str(verdict) if verdict.ready else f"{verdict} — ended before ready: {reason}"
         if run_action(commands.end_session, session_id, current_user(), record):
             remember_ended(session_id)

@@ -343,6 +343,8 @@ def test_ending_a_session_before_it_is_ready_needs_a_reason_and_shows_a_summary(
     assert any("not yet ready for discharge" in w.value for w in at.warning)
     at.button(key="end-confirm").click().run()
     assert any("say why the session ends now" in e.value for e in at.error)
+    at.run()  # the live page's next refresh: the request stays until she has read it
+    assert any("say why the session ends now" in e.value for e in at.error)
     assert query(sample_store, "SELECT ended_by FROM sessions") == [(None,)]
     at.text_area(key="end-reason").input("patient left with escort, doctor informed")
     at.button(key="end-confirm").click().run()
