@@ -129,14 +129,18 @@ def small_disk(tmp_path: Path):
 
 
 def fill(directory: Path) -> Path:
+    """Take every free byte. Unbuffered: a buffered file's close flushes whatever its failed
+    writes left in the buffer, and raised ENOSPC outside the loop (once in CI, with the
+    recorder growing the database on the same filesystem meanwhile)."""
     filler = directory / "filler"
-    with filler.open("wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError:
-            pass
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)  # a partial write returns its count; the next fails
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
     return filler
 
 
