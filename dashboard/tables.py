@@ -69,7 +69,7 @@ def episode_rows(
 def _acknowledged(e, zone: tzinfo, day) -> str:
     if not isinstance(e.acked_by, str):
         return "not acknowledged" if e.kind == "clinical" and e.level != "advisory" else ""
-    said = f": “{e.acked_comment}”" if isinstance(e.acked_comment, str) and e.acked_comment else ""
+    said = f": “{e.acked_comment}”" if e.acked_comment else ""  # '' when none was given
     return f"{e.acked_by}, {_clock(e.acked, zone, day, seconds=False)}{said}"
 
 

@@ -170,7 +170,7 @@ def _episode_row(e: Any) -> list[Any]:
         e.reason,
         e.acked_by if acked else "",
         iso_utc(e.acked) if acked else "",
-        e.acked_comment if acked and isinstance(e.acked_comment, str) else "",
+        e.acked_comment,  # '' when none was given
     ]
 
 

@@ -219,17 +219,13 @@ def _alerts(pdf: FPDF, episodes: pd.DataFrame, day: datetime, zone: tzinfo) -> N
         acked = (
             f"acknowledged by {e.acked_by} at "
             f"{clock(e.acked.to_pydatetime(), zone, day=day, seconds=True)}"
-            + (f' ("{e.acked_comment}")' if _said(e.acked_comment) else "")
+            + (f' ("{e.acked_comment}")' if e.acked_comment else "")
             if isinstance(e.acked_by, str)
             else "not acknowledged"
         )
         kind = "" if e.kind == "clinical" else " (technical)"
         level = level_label(e.level).upper()
         _line(pdf, f"{when} {level}{kind}: {alert_summary(e)}; {acked}", 8)
-
-
-def _said(comment: object) -> bool:
-    return isinstance(comment, str) and bool(comment)
 
 
 def _notifications(pdf: FPDF, sent: pd.DataFrame, day: datetime, zone: tzinfo) -> None:

@@ -373,8 +373,8 @@ EPISODE_SELECT = """
            (SELECT "by" FROM acknowledgments WHERE episode = e.id ORDER BY t_us, id LIMIT 1)
                AS acked_by,
            (SELECT min(t_us) FROM acknowledgments WHERE episode = e.id) AS acked_us,
-           (SELECT comment FROM acknowledgments WHERE episode = e.id ORDER BY t_us, id LIMIT 1)
-               AS acked_comment
+           coalesce((SELECT comment FROM acknowledgments WHERE episode = e.id
+                     ORDER BY t_us, id LIMIT 1), '') AS acked_comment
     FROM episodes e
 """
 
